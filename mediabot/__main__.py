@@ -1,0 +1,3 @@
+from mediabot.cli import main
+
+main()

@@ -1,0 +1,192 @@
+"""The ``mediabot`` command line.
+
+Kernel commands: ``run``, ``plugins``, ``config check``, ``config show``
+(and ``dev``, the local console). Enabled plugins add their own through the
+``mediabot_cli`` hook. Configuration and plugin errors print one line and
+exit with code 2; there is no traceback for a mistake in a file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from typing import Any
+
+import click
+import msgspec
+
+from mediabot.core.app import App
+from mediabot.core.compose import Composition, Selected, check_secrets, compose, required_secrets
+from mediabot.core.config import KERNEL_SECTIONS, RawConfig, load_raw
+from mediabot.core.discovery import discover
+from mediabot.core.errors import ConfigError, MediabotError, PluginLoadError, PluginStartupError
+from mediabot.core.logs import setup_logging
+from mediabot.core.tomlout import dumps as toml_dumps
+
+config_option = click.option(
+    "--config", "-c", "config_path", type=click.Path(dir_okay=False), default=None,
+    help="plugins.toml to use (default: $MEDIABOT_CONFIG, else ./plugins.toml).")
+
+
+def _config_path(ctx: click.Context, explicit: str | None) -> str | None:
+    return explicit or (ctx.find_root().params.get("config_path"))
+
+
+class MediabotGroup(click.Group):
+    """Adds the enabled plugins' subcommands lazily, so a broken config never breaks ``--help``."""
+
+    def _plugin_commands(self, ctx: click.Context) -> dict[str, click.Command]:
+        cache = ctx.meta.setdefault("mediabot.plugin_commands", None)
+        if cache is not None:
+            return cache
+        group = click.Group("plugins")
+        try:
+            raw = load_raw(ctx.find_root().params.get("config_path"))
+            comp = compose(raw, discover())
+            app = App(comp, require_secrets=False)
+            app.host.call_sync("mediabot_cli", cli=group, config=raw)
+        except MediabotError:
+            pass  # the kernel commands still work; `config check` explains the problem
+        cache = {n: c for n, c in group.commands.items() if n not in self.commands}
+        ctx.meta["mediabot.plugin_commands"] = cache
+        return cache
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self._plugin_commands(ctx)})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        return super().get_command(ctx, name) or self._plugin_commands(ctx).get(name)
+
+
+@click.group(cls=MediabotGroup)
+@config_option
+@click.version_option(package_name="mediabot")
+def cli(config_path: str | None) -> None:
+    """mediabot: a plugin-based Telegram media bot."""
+
+
+@cli.command()
+@config_option
+@click.pass_context
+def run(ctx: click.Context, config_path: str | None) -> None:
+    """Run the bot against Telegram (production)."""
+    from mediabot.core.factory import create_app
+
+    path = _config_path(ctx, config_path)
+    raw = load_raw(path)
+    rt = raw.section("runtime")
+    setup_logging(rt.log_level, rt.log_format)
+    app = create_app(path, telegram_secrets=True)  # config and secrets are checked before any import
+    from mediabot.core.telegram.production import create_production_gateway
+
+    app.gateway = create_production_gateway(app)
+    asyncio.run(app.run())
+
+
+@cli.command("plugins")
+@config_option
+@click.pass_context
+def plugins_cmd(ctx: click.Context, config_path: str | None) -> None:
+    """List installed plugins: enabled or not, builtin or third-party, commands and hooks."""
+    try:
+        raw = load_raw(_config_path(ctx, config_path))
+    except ConfigError as exc:
+        click.echo(f"warning: {exc}; showing plugins with defaults", err=True)
+        raw = RawConfig(path=None, data={})
+        from mediabot.core.config import _validate_kernel
+
+        _validate_kernel(raw)
+    tables = raw.plugin_tables()
+    rows = []
+    for name, cand in sorted(discover().items()):
+        enabled = bool(tables.get(name, {}).get("enabled", False))
+        commands, hooks, note = "", "", ""
+        try:
+            factory, meta = cand.load()
+            config = msgspec.convert({k: v for k, v in tables.get(name, {}).items() if k != "enabled"},
+                                     meta.config, strict=True)
+            app = App(Composition(raw=raw, plugins=[Selected(cand, meta, factory, config)]),
+                      require_secrets=False)
+            hooks = ", ".join(h.removeprefix("mediabot_") for h in app.host.hooks_of(name))
+            got = asyncio.run(app.host.collect("mediabot_commands", app=app))
+            commands = " ".join(f"/{c.name}" for _, cmds in got for c in cmds or ())
+        except (MediabotError, msgspec.ValidationError) as exc:
+            note = f"error: {exc}"
+        rows.append((name, f"{cand.distribution} {cand.version}", "yes" if enabled else "no",
+                     "builtin" if cand.builtin else "third-party", commands or "-", hooks or "-", note))
+    headers = ("NAME", "DISTRIBUTION", "ENABLED", "KIND", "COMMANDS", "HOOKS")
+    widths = [max(len(headers[i]), *(len(r[i]) for r in rows)) if rows else len(headers[i])
+              for i in range(len(headers))]
+    click.echo("  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip())
+    for r in rows:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+        if r[6]:
+            click.echo(f"    {r[6]}")
+    if not rows:
+        click.echo("(no plugins installed)")
+
+
+@cli.group("config")
+def config_group() -> None:
+    """Check or show the configuration."""
+
+
+@config_group.command("check")
+@config_option
+@click.option("--dev", is_flag=True, help="Check for `mediabot dev`: no Telegram credentials, embedded services.")
+@click.pass_context
+def config_check(ctx: click.Context, config_path: str | None, dev: bool) -> None:
+    """Validate plugins.toml, the environment overrides and the secrets a deployment needs."""
+    raw = load_raw(_config_path(ctx, config_path))
+    comp = compose(raw, discover())
+    check_secrets(comp, telegram=not dev, embedded=dev)
+    names = ", ".join(comp.names) or "none"
+    click.echo(f"OK {raw.file_label}: plugins enabled in start order: {names}")
+
+
+@config_group.command("show")
+@config_option
+@click.pass_context
+def config_show(ctx: click.Context, config_path: str | None) -> None:
+    """Print the effective configuration (defaults, file, environment); secrets masked."""
+    raw = load_raw(_config_path(ctx, config_path))
+    comp = compose(raw, discover())
+    out: dict[str, Any] = {name: msgspec.to_builtins(raw.section(name)) for name in KERNEL_SECTIONS}
+    out["plugins"] = {p.meta.name: {"enabled": True, **msgspec.to_builtins(p.config)} for p in comp.plugins}
+    for name, table in raw.plugin_tables().items():
+        if name not in out["plugins"]:
+            out["plugins"][name] = {"enabled": False}
+    click.echo(f"# effective configuration from {raw.file_label}")
+    for key, env in sorted(raw.sources.items()):
+        click.echo(f"# {key} overridden by {env}")
+    click.echo(toml_dumps(out))
+    click.echo("# secrets (from the environment only; values never shown)")
+    seen = set()
+    for secret, who in required_secrets(comp, telegram=True, embedded=False):
+        if secret.env in seen:
+            continue
+        seen.add(secret.env)
+        state = "set" if os.environ.get(secret.env) else ("MISSING" if secret.required else "not set")
+        click.echo(f"# {secret.env} = <{state}>  ({secret.description}; for {who})")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: kernel errors become one line and an exit code, not a traceback."""
+    try:
+        cli.main(args=argv, prog_name="mediabot", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except (ConfigError, PluginLoadError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except PluginStartupError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except MediabotError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)

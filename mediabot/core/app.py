@@ -1,0 +1,301 @@
+"""The application: one composed deployment, from start to graceful stop.
+
+Start: open resources -> database provider -> plugin startup hooks in
+dependency order -> collect commands -> start the Telegram gateway.
+Stop (SIGTERM/SIGINT or :meth:`App.stop`): stop taking updates -> drain
+in-flight work within ``runtime.shutdown_deadline`` (cancel and report the
+rest) -> plugin shutdown hooks in reverse order -> cancel background tasks ->
+close the gateway and resources. A second signal exits at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+from collections.abc import Callable, Mapping
+from typing import Any, Literal
+
+from mediabot.core.commands import Command
+from mediabot.core.compose import Composition, check_secrets
+from mediabot.core.errors import ConfigError, PluginLoadError, PluginStartupError
+from mediabot.core.host import PluginHost
+from mediabot.core.metrics import Metrics
+from mediabot.core.plugin import PluginContext
+from mediabot.core.storage import DatabaseProvider, SingleDatabase
+from mediabot.core.supervisor import DrainReport, SupervisorClosed, TaskSupervisor
+from mediabot.core.types import HealthReport, Update
+
+log = logging.getLogger("mediabot.app")
+State = Literal["created", "starting", "running", "stopping", "stopped"]
+
+
+class App:
+    """A running deployment.
+
+    :param composition: the outcome of :func:`mediabot.core.compose.compose`.
+    :param env: where secrets are read from (default ``os.environ``).
+    :param gateway: the Telegram gateway (production adapter or the fake);
+        ``None`` runs without Telegram (CLI tools, some tests).
+    :param telegram_secrets: require Telegram credentials (``mediabot run``).
+    :param require_secrets: check secrets now; ``False`` only for apps built to
+        inspect plugins, never started.
+    """
+
+    def __init__(self, composition: Composition, *, env: Mapping[str, str] | None = None,
+                 gateway: Any = None, telegram_secrets: bool = False, require_secrets: bool = True,
+                 force_exit: Callable[[int], None] = os._exit) -> None:
+        self.composition = composition
+        self.config = composition.raw
+        self.env = dict(os.environ if env is None else env)
+        # ``require_secrets=False`` builds an app only to inspect plugins (CLI listing).
+        self.secrets = check_secrets(composition, self.env, telegram=telegram_secrets,
+                                     embedded=not require_secrets) if require_secrets else {}
+        self.metrics = Metrics()
+        self.host = PluginHost(self.metrics)
+        self.gateway = gateway
+        self.state: State = "created"
+        self.redis: Any = None
+        self.mongo: Any = None
+        self.database: DatabaseProvider | None = None
+        self.commands: list[tuple[str, Command]] = []
+        self.started: list[str] = []
+        self.disabled: dict[str, str] = {}
+        self.last_drain: DrainReport | None = None
+        self._force_exit = force_exit
+        self._stop_requested: asyncio.Event | None = None
+        self._supervisor: TaskSupervisor | None = None
+        self._crashes = self.metrics.counter("mediabot_task_crashes_total",
+                                             "Supervised tasks that ended with an exception", ["owner"])
+        self._cancelled = self.metrics.counter("mediabot_shutdown_cancelled_total",
+                                               "In-flight work cancelled at the shutdown deadline")
+        self._updates = self.metrics.counter("mediabot_updates_total", "Updates received", ["kind"])
+        self.instances: dict[str, Any] = {}
+        for sel in composition.plugins:
+            name = sel.meta.name
+            ctx = PluginContext(name=name, config=sel.config, log=logging.getLogger(f"mediabot.plugin.{name}"),
+                                app=self, secrets={s.env: self.env[s.env] for s in sel.meta.secrets
+                                                   if s.env in self.env})
+            try:
+                instance = sel.factory(ctx)
+            except ConfigError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a plugin's constructor is its code
+                raise PluginLoadError(name, f"constructor failed: {type(exc).__name__}: {exc}") from exc
+            self.host.register(name, instance)
+            self.instances[name] = instance
+
+    # -- accessors -----------------------------------------------------------------
+    @property
+    def supervisor(self) -> TaskSupervisor:
+        if self._supervisor is None:
+            raise RuntimeError("the supervisor exists once the app is started")
+        return self._supervisor
+
+    def section(self, name: str) -> Any:
+        """A validated kernel section of the config (``bot``, ``runtime``, ...)."""
+        return self.config.section(name)
+
+    def plugin(self, name: str) -> Any:
+        """The instance of an enabled plugin (for tests and tools)."""
+        return self.instances[name]
+
+    def role_of(self, user_id: int) -> Literal["user", "admin", "owner"]:
+        bot = self.section("bot")
+        if bot.owner is not None and user_id == bot.owner:
+            return "owner"
+        return "admin" if user_id in bot.admins else "user"
+
+    # -- lifecycle -----------------------------------------------------------------
+    async def start(self) -> None:
+        """Start everything; on failure, undo what was started and raise."""
+        if self.state != "created":
+            raise RuntimeError(f"cannot start an app that is {self.state}")
+        self.state = "starting"
+        self._stop_requested = asyncio.Event()
+        self._supervisor = TaskSupervisor(on_crash=lambda owner, _n, _e: self._crashes.labels(owner).inc())
+        try:
+            await self._open_resources()
+            self.database = await self.host.first("mediabot_database_provider", app=self) or \
+                self._default_provider()
+            order = [p.meta.name for p in self.composition.plugins]
+            async for name, err in self.host.in_order("mediabot_startup", order, app=self):
+                if err is None:
+                    self.started.append(name)
+                elif self._meta(name).optional:
+                    log.warning("optional plugin %s failed to start and is disabled: %s", name, err)
+                    self.disabled[name] = f"{type(err).__name__}: {err}"
+                    self.host.unregister(name)
+                else:
+                    raise PluginStartupError(name, err)
+            for name in order:  # plugins without a startup hook are started too
+                if name not in self.started and name not in self.disabled:
+                    self.started.append(name)
+            self.started.sort(key=order.index)
+            self.commands = self._collect_commands(await self.host.collect("mediabot_commands", app=self))
+            if self.gateway is not None:
+                await self.gateway.start(self)
+        except BaseException:
+            await self._teardown(drain=False)
+            raise
+        self.state = "running"
+        log.info("started with plugins: %s", ", ".join(self.started) or "(none)")
+
+    def _meta(self, name: str) -> Any:
+        return next(p.meta for p in self.composition.plugins if p.meta.name == name)
+
+    def _collect_commands(self, results: list[tuple[str, Any]]) -> list[tuple[str, Command]]:
+        owners: dict[str, str] = {}
+        out: list[tuple[str, Command]] = []
+        for plugin, commands in results:
+            for cmd in commands or ():
+                if not isinstance(cmd, Command):
+                    raise PluginLoadError(plugin, f"mediabot_commands returned {type(cmd).__name__}, "
+                                          "not Command")
+                for n in (cmd.name, *cmd.aliases):
+                    if n in owners:
+                        raise PluginLoadError(plugin, f"command /{n} is already registered by {owners[n]!r}",
+                                              fix="rename one of them")
+                    owners[n] = plugin
+                out.append((plugin, cmd))
+        return out
+
+    async def _open_resources(self) -> None:
+        needs = self.composition.resources
+        redis_url = self.env.get("MEDIABOT_REDIS_URL")
+        if redis_url:
+            import redis.asyncio as aioredis
+
+            cfg = self.section("redis")
+            self.redis = aioredis.Redis.from_url(redis_url, socket_timeout=cfg.socket_timeout,
+                                                 socket_connect_timeout=cfg.socket_timeout,
+                                                 retry_on_timeout=False)
+        elif "redis" in needs:
+            raise ConfigError("MEDIABOT_REDIS_URL is not set", file="environment", key="MEDIABOT_REDIS_URL",
+                              fix="export MEDIABOT_REDIS_URL=redis://host:6379/0")
+        mongo_uri = self.env.get("MEDIABOT_MONGO_URI")
+        if mongo_uri:
+            from pymongo import AsyncMongoClient
+
+            ms = self.section("mongo").timeout_ms
+            self.mongo = AsyncMongoClient(mongo_uri, serverSelectionTimeoutMS=ms, connectTimeoutMS=ms,
+                                          socketTimeoutMS=ms, tz_aware=True)
+        elif "mongo" in needs:
+            raise ConfigError("MEDIABOT_MONGO_URI is not set", file="environment", key="MEDIABOT_MONGO_URI",
+                              fix="export MEDIABOT_MONGO_URI=mongodb://host:27017")
+
+    def _default_provider(self) -> DatabaseProvider | None:
+        if self.mongo is None:
+            return None
+        return SingleDatabase(self.mongo[self.section("mongo").database])
+
+    async def stop(self, reason: str = "stop requested") -> DrainReport | None:
+        """Graceful stop; safe to call more than once."""
+        if self.state in ("stopping", "stopped", "created"):
+            return self.last_drain
+        log.info("stopping: %s", reason)
+        await self._teardown(drain=True)
+        return self.last_drain
+
+    async def _teardown(self, *, drain: bool) -> None:
+        self.state = "stopping"
+        sup = self._supervisor
+        if self.gateway is not None:
+            await _quietly(self.gateway.stop_updates(), "gateway.stop_updates")
+        if sup is not None:
+            deadline = self.section("runtime").shutdown_deadline if drain else 0.0
+            self.last_drain = report = await sup.drain(deadline)
+            if report.cancelled:
+                self._cancelled.inc(len(report.cancelled))
+                log.warning("cancelled %d handler(s) still running after the %.1fs deadline: %s",
+                            len(report.cancelled), deadline, ", ".join(report.cancelled))
+        async for _name, _err in self.host.in_order("mediabot_shutdown", list(reversed(self.started)),
+                                                     app=self):
+            pass
+        if sup is not None:
+            stuck = await sup.cancel_background()
+            if stuck:
+                log.warning("background tasks did not stop: %s", ", ".join(stuck))
+        if self.gateway is not None:
+            await _quietly(self.gateway.close(), "gateway.close")
+        if self.redis is not None:
+            await _quietly(self.redis.aclose(), "redis.aclose")
+        if self.mongo is not None:
+            await _quietly(self.mongo.close(), "mongo.close")
+        self.state = "stopped"
+        if self._stop_requested is not None:
+            self._stop_requested.set()
+
+    def request_stop(self) -> None:
+        """Ask :meth:`run` to stop (what SIGTERM does)."""
+        if self._stop_requested is not None:
+            self._stop_requested.set()
+
+    async def run(self, *, install_signals: bool = True) -> None:
+        """Start, serve until SIGTERM/SIGINT (or :meth:`request_stop`), stop gracefully."""
+        await self.start()
+        loop = asyncio.get_running_loop()
+        signals = (signal.SIGTERM, signal.SIGINT)
+        seen = 0
+
+        def on_signal(sig: signal.Signals) -> None:
+            nonlocal seen
+            seen += 1
+            if seen == 1:
+                log.info("received %s: shutting down (send it again to exit at once)", sig.name)
+                self.request_stop()
+            else:
+                log.warning("received %s again: exiting now", sig.name)
+                self._force_exit(130)
+
+        if install_signals:
+            for sig in signals:
+                loop.add_signal_handler(sig, on_signal, sig)
+        try:
+            assert self._stop_requested is not None
+            await self._stop_requested.wait()
+            await self.stop("signal")
+        finally:
+            if install_signals:
+                for sig in signals:
+                    loop.remove_signal_handler(sig)
+
+    # -- work ----------------------------------------------------------------------
+    def submit(self, update: Update) -> asyncio.Task[None] | None:
+        """Hand an update to the plugins as supervised in-flight work.
+
+        Returns ``None`` when the app is shutting down (the update is not taken).
+        """
+        if self.state != "running":
+            return None
+        self._updates.labels(kind=type(update).__name__).inc()
+        try:
+            return self.supervisor.spawn(self.dispatch(update), name=f"update:{type(update).__name__}",
+                                         kind="work")
+        except SupervisorClosed:
+            return None
+
+    async def dispatch(self, update: Update) -> None:
+        """Deliver one update to the plugins (commands are routed by the command registry)."""
+        await self.host.notify("mediabot_update", app=self, update=update)
+
+    async def health(self) -> list[HealthReport]:
+        """Every plugin's health reports; a plugin whose check raises is reported down."""
+        reports: list[HealthReport] = []
+        answered = set()
+        for plugin, result in await self.host.collect("mediabot_health", app=self):
+            answered.add(plugin)
+            reports.extend(result or ())
+        for plugin in self.host.implementers("mediabot_health"):
+            if plugin not in answered:
+                reports.append(HealthReport(component=f"plugin:{plugin}", status="down",
+                                            detail="health check raised"))
+        return reports
+
+
+async def _quietly(aw: Any, what: str) -> None:
+    try:
+        await aw
+    except Exception as exc:  # noqa: BLE001 - shutdown continues whatever one part does
+        log.warning("%s failed during shutdown: %s", what, exc)

@@ -1,0 +1,53 @@
+"""Command declarations.
+
+Plugins return :class:`Command` objects from the ``mediabot_commands`` hook;
+the kernel's command registry dispatches them, checks roles and rate limits,
+and generates ``/help`` and Telegram's command menus from them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Role = Literal["user", "admin", "owner"]
+Scope = Literal["private", "group"]
+
+_NAME = re.compile(r"^[a-z0-9_]{1,32}$")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Command:
+    """A bot command a plugin offers.
+
+    :param name: without the slash; 1-32 characters of ``a-z``, ``0-9``, ``_``
+        (Telegram's rule for command menus).
+    :param description: one line for ``/help`` and the command menu.
+    :param handler: ``async def handler(ctx) -> None``; ``ctx`` is a
+        :class:`mediabot.CommandContext`.
+    :param usage: argument synopsis, e.g. ``"QUERY"``; shown when arguments are wrong.
+    :param aliases: other names that run the same handler (not in menus).
+    :param role: who may run it: ``user`` (everyone), ``admin``, ``owner``.
+    :param rate_limit: e.g. ``"5/10s"``; ``None`` uses the kernel default.
+    :param scopes: where it works: private chats, groups, or both.
+    :param hidden: keep it out of ``/help`` and menus.
+    """
+
+    name: str
+    description: str
+    handler: Callable[[Any], Awaitable[None]]
+    usage: str = ""
+    aliases: tuple[str, ...] = ()
+    role: Role = "user"
+    rate_limit: str | None = None
+    scopes: tuple[Scope, ...] = ("private", "group")
+    hidden: bool = False
+
+    def __post_init__(self) -> None:
+        for n in (self.name, *self.aliases):
+            if not _NAME.match(n):
+                raise ValueError(f"invalid command name {n!r}: use 1-32 of a-z, 0-9, _")
+        if self.role not in ("user", "admin", "owner"):
+            raise ValueError(f"command /{self.name}: role must be user, admin or owner, not {self.role!r}")

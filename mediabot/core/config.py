@@ -1,0 +1,290 @@
+"""Loading ``plugins.toml``: kernel sections, environment overrides, validation.
+
+Validation happens once, here, at the edge. Every error names the file (or
+the environment variable it came from), the dotted key and the fix, with a
+"did you mean" for misspellings.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import msgspec
+
+from mediabot.core.errors import ConfigError
+
+ENV_CONFIG = "MEDIABOT_CONFIG"
+ENV_OVERRIDE_PREFIX = "MEDIABOT__"
+DEFAULT_CONFIG_NAME = "plugins.toml"
+
+
+class BotSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Who the bot is and who runs it.
+
+    :param name: display name used in messages and logs.
+    :param owner: Telegram user id of the owner (every admin right, plus owner-only commands).
+    :param admins: Telegram user ids allowed to use admin commands.
+    :param unknown_command_reply: answer to an unknown command; empty string to stay silent.
+    """
+
+    name: str = "mediabot"
+    owner: int | None = None
+    admins: list[int] = []
+    unknown_command_reply: str = "Unknown command. Send /help for the list."
+
+
+class RuntimeSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Process behaviour.
+
+    :param shutdown_deadline: seconds in-flight handlers and jobs get to finish after SIGTERM/SIGINT before they are cancelled.
+    :param log_level: DEBUG, INFO, WARNING or ERROR.
+    :param log_format: ``text`` for humans, ``json`` (one object per line) for log collectors.
+    """
+
+    shutdown_deadline: float = 10.0
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
+
+
+class RedisSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Shared Redis (the URL comes from ``MEDIABOT_REDIS_URL``).
+
+    :param key_prefix: prefix of every key this deployment writes; deployments sharing one Redis for one bot use the same prefix.
+    :param socket_timeout: seconds before a Redis call is given up (keeps a dead Redis from stalling the bot).
+    """
+
+    key_prefix: str = "mb"
+    socket_timeout: float = 0.5
+
+
+class MongoSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Shared MongoDB (the URI comes from ``MEDIABOT_MONGO_URI``).
+
+    :param database: database name used by the default database provider.
+    :param timeout_ms: server selection and socket timeout in milliseconds.
+    """
+
+    database: str = "mediabot"
+    timeout_ms: int = 5000
+
+
+#: Kernel sections of ``plugins.toml`` and their schemas, in documentation order.
+#: Other kernel sections register here as they are written; ``plugins`` is separate.
+KERNEL_SECTIONS: dict[str, type[msgspec.Struct]] = {
+    "bot": BotSection,
+    "runtime": RuntimeSection,
+    "redis": RedisSection,
+    "mongo": MongoSection,
+}
+
+
+@dataclass
+class RawConfig:
+    """The parsed file plus environment overrides, before plugin validation.
+
+    :param path: the file it came from (``None`` when no file exists).
+    :param data: the merged table.
+    :param sources: dotted key -> the environment variable that set it.
+    :param kernel: validated kernel sections by name.
+    """
+
+    path: Path | None
+    data: dict[str, Any]
+    sources: dict[str, str] = field(default_factory=dict)
+    kernel: dict[str, msgspec.Struct] = field(default_factory=dict)
+
+    @property
+    def file_label(self) -> str:
+        return str(self.path) if self.path else "(no config file)"
+
+    def origin(self, key: str) -> str:
+        """Where ``key`` was set: an environment variable or the file."""
+        for k, env in self.sources.items():
+            if key == k or key.startswith(k + "."):
+                return f"environment variable {env}"
+        return self.file_label
+
+    def section(self, name: str) -> Any:
+        return self.kernel[name]
+
+    def plugin_tables(self) -> dict[str, dict[str, Any]]:
+        return self.data.get("plugins", {})
+
+
+def resolve_path(explicit: str | os.PathLike[str] | None, env: Mapping[str, str]) -> tuple[Path, bool]:
+    """Return the config path and whether the user asked for it explicitly."""
+    if explicit:
+        return Path(explicit), True
+    if env.get(ENV_CONFIG):
+        return Path(env[ENV_CONFIG]), True
+    return Path(DEFAULT_CONFIG_NAME), False
+
+
+def load_raw(explicit: str | os.PathLike[str] | None = None,
+             env: Mapping[str, str] | None = None) -> RawConfig:
+    """Read the TOML file, apply ``MEDIABOT__...`` overrides, validate kernel sections."""
+    env = os.environ if env is None else env
+    path, asked = resolve_path(explicit, env)
+    data: dict[str, Any]
+    if path.exists():
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read the file: {exc}", file=str(path),
+                              fix="check the path and its permissions") from None
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"invalid TOML: {exc}", file=str(path),
+                              fix="fix the syntax at that line") from None
+        shown: Path | None = path
+    elif asked:
+        raise ConfigError("file not found", file=str(path),
+                          fix=f"pass an existing file with --config or {ENV_CONFIG}")
+    else:
+        data, shown = {}, None
+    raw = RawConfig(path=shown, data=data)
+    _apply_env_overrides(raw, env)
+    _validate_kernel(raw)
+    return raw
+
+
+def _apply_env_overrides(raw: RawConfig, env: Mapping[str, str]) -> None:
+    for name in sorted(env):
+        if not name.startswith(ENV_OVERRIDE_PREFIX):
+            continue
+        parts = [p.lower() for p in name[len(ENV_OVERRIDE_PREFIX):].split("__")]
+        if not parts or any(not p for p in parts):
+            raise ConfigError("malformed override name", key=name,
+                              fix="use MEDIABOT__SECTION__KEY, e.g. MEDIABOT__RUNTIME__LOG_LEVEL=DEBUG")
+        node = raw.data
+        for i, part in enumerate(parts[:-1]):
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ConfigError(f"{'.'.join(parts[:i + 1])} is not a table", key=name,
+                                  fix="override a key inside a table")
+            node = child
+        node[parts[-1]] = parse_env_value(env[name])
+        raw.sources[".".join(parts)] = name
+
+
+def parse_env_value(text: str) -> Any:
+    """Read an override as a TOML value (``20``, ``true``, ``[1, 2]``, ``"x"``), else as a string."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def _validate_kernel(raw: RawConfig) -> None:
+    known = [*KERNEL_SECTIONS, "plugins"]
+    for name, value in raw.data.items():
+        if name not in known:
+            raise ConfigError(f"unknown section [{name}]{did_you_mean(name, known)}",
+                              file=raw.origin(name), key=name,
+                              fix=f"known sections: {', '.join(known)}")
+    for name, schema in KERNEL_SECTIONS.items():
+        raw.kernel[name] = validate_table(raw, raw.data.get(name, {}), schema, name)
+    plugins = raw.data.get("plugins", {})
+    if not isinstance(plugins, dict):
+        raise ConfigError("must be a table of [plugins.<name>] tables", file=raw.origin("plugins"),
+                          key="plugins", fix="write [plugins.search] enabled = true")
+    for pname, table in plugins.items():
+        if not isinstance(table, dict):
+            raise ConfigError("must be a table", file=raw.origin(f"plugins.{pname}"),
+                              key=f"plugins.{pname}",
+                              fix=f"write [plugins.{pname}] with enabled = true")
+        enabled = table.get("enabled", False)
+        if not isinstance(enabled, bool):
+            raise ConfigError(f"expected true or false, got {_toml_type(enabled)}",
+                              file=raw.origin(f"plugins.{pname}.enabled"),
+                              key=f"plugins.{pname}.enabled", fix="write enabled = true or enabled = false")
+
+
+def validate_table(raw: RawConfig, table: Any, schema: type[msgspec.Struct], key: str) -> Any:
+    """Validate one table against a msgspec schema, with operator-grade errors."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"expected a table, got {_toml_type(table)}", file=raw.origin(key), key=key,
+                          fix=f"write it as [{key}]")
+    _check_unknown_keys(raw, table, schema, key)
+    try:
+        return msgspec.convert(table, schema, strict=True)
+    except msgspec.ValidationError as exc:
+        sub, message = _split_msgspec_error(str(exc))
+        full = key + sub
+        leaf = full.rsplit(".", 1)[-1]
+        raise ConfigError(message, file=raw.origin(full), key=full,
+                          fix=_fix_for(message, leaf)) from None
+
+
+def _check_unknown_keys(raw: RawConfig, table: dict[str, Any], schema: type, key: str) -> None:
+    info = msgspec.inspect.type_info(schema)
+    if not isinstance(info, msgspec.inspect.StructType):
+        return
+    fields = {f.encode_name: f for f in info.fields}
+    for name, value in table.items():
+        if name not in fields:
+            full = f"{key}.{name}"
+            raise ConfigError(f"unknown key {name!r}{did_you_mean(name, list(fields))}",
+                              file=raw.origin(full), key=full,
+                              fix=f"valid keys here: {', '.join(fields) or '(none)'}")
+        nested = _struct_of(fields[name].type)
+        if nested is not None and isinstance(value, dict):
+            _check_unknown_keys(raw, value, nested, f"{key}.{name}")
+
+
+def _struct_of(t: msgspec.inspect.Type) -> type | None:
+    if isinstance(t, msgspec.inspect.StructType):
+        return t.cls
+    if isinstance(t, msgspec.inspect.UnionType):
+        for member in t.types:
+            if isinstance(member, msgspec.inspect.StructType):
+                return member.cls
+    return None
+
+
+_MSGSPEC_PATH = re.compile(r"^(?P<msg>.*?)(?: - at `\$(?P<path>[^`]*)`)?$")
+
+
+def _split_msgspec_error(text: str) -> tuple[str, str]:
+    m = _MSGSPEC_PATH.match(text)
+    assert m is not None
+    path = m.group("path") or ""
+    # msgspec paths look like ".admins[0]": keep them readable as dotted keys.
+    return path, m.group("msg").replace("`", "")
+
+
+def _fix_for(message: str, leaf: str) -> str:
+    m = re.match(r"Expected (.+?), got", message)
+    if m:
+        return f"set {leaf} to a value of type {m.group(1)}"
+    if "Object missing required field" in message:
+        return "add the missing key"
+    return "see docs/configuration.md"
+
+
+def did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str:
+    """A ``" (did you mean 'x'?)"`` suffix, or ``""`` when nothing is close."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _toml_type(value: Any) -> str:
+    return {bool: "a boolean", int: "an integer", float: "a float", str: "a string",
+            list: "an array", dict: "a table"}.get(type(value), type(value).__name__)
+
+
+def struct_field_docs(schema: type) -> dict[str, str]:
+    """Field descriptions from ``:param name:`` lines of a Struct's docstring."""
+    docs: dict[str, str] = {}
+    for m in re.finditer(r":param (\w+):\s*(.+?)(?=\n\s*:param |\n\s*\n|\Z)", schema.__doc__ or "", re.S):
+        docs[m.group(1)] = " ".join(m.group(2).split())
+    return docs
+

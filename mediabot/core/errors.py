@@ -1,0 +1,68 @@
+"""Typed kernel errors.
+
+Each error carries what an operator needs to fix the problem: the file, the
+key, the plugin, and a suggested fix. ``str(err)`` is the one line the CLI
+prints; a traceback is only shown for bugs.
+"""
+
+from __future__ import annotations
+
+
+class MediabotError(Exception):
+    """Base class of every error the kernel raises on purpose."""
+
+
+class ConfigError(MediabotError):
+    """The configuration cannot be used as written.
+
+    :param message: what is wrong, in one sentence.
+    :param file: the configuration file (or ``"environment"``).
+    :param key: dotted key path inside the file, e.g. ``plugins.search.page_size``.
+    :param fix: what to change.
+    """
+
+    def __init__(self, message: str, *, file: str | None = None, key: str | None = None,
+                 fix: str | None = None) -> None:
+        self.message = message
+        self.file = file
+        self.key = key
+        self.fix = fix
+        super().__init__(self.format())
+
+    def format(self) -> str:
+        where = ""
+        if self.file and self.key:
+            where = f"{self.file}: {self.key}: "
+        elif self.file:
+            where = f"{self.file}: "
+        elif self.key:
+            where = f"{self.key}: "
+        tail = f" ({self.fix})" if self.fix else ""
+        return f"{where}{self.message}{tail}"
+
+
+class PluginLoadError(MediabotError):
+    """A plugin could not be imported, validated or ordered.
+
+    :param plugin: the plugin's name (its entry point name).
+    """
+
+    def __init__(self, plugin: str, message: str, *, fix: str | None = None) -> None:
+        self.plugin = plugin
+        self.message = message
+        self.fix = fix
+        tail = f" ({fix})" if fix else ""
+        super().__init__(f"plugin {plugin!r}: {message}{tail}")
+
+
+class PluginStartupError(MediabotError):
+    """A required plugin failed in its startup hook; the bot does not start."""
+
+    def __init__(self, plugin: str, cause: BaseException) -> None:
+        self.plugin = plugin
+        self.cause = cause
+        super().__init__(f"plugin {plugin!r} failed to start: {type(cause).__name__}: {cause}")
+
+
+class ResourceError(MediabotError):
+    """A shared resource (Redis, MongoDB) could not be opened or is not configured."""

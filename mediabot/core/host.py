@@ -1,0 +1,163 @@
+"""The plugin host: pluggy underneath, the kernel's async calling convention on top.
+
+pluggy validates hook implementations against :mod:`mediabot.hookspecs`
+(misspelled hooks and unknown arguments are load errors). Calls do not go
+through pluggy's synchronous ``pm.hook.x()`` loop, because that loop stops at
+the first exception: the host calls each implementation itself, awaits
+coroutines, runs notification hooks concurrently, and isolates failures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pluggy
+
+from mediabot import hookspecs
+from mediabot.core.errors import PluginLoadError
+from mediabot.core.metrics import Metrics
+from mediabot.core.plugin import PROJECT
+
+log = logging.getLogger("mediabot.host")
+
+
+class PluginHost:
+    """Registered plugin instances and the way their hooks are called."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self.pm = pluggy.PluginManager(PROJECT)
+        self.pm.add_hookspecs(hookspecs)
+        self._errors = metrics.counter("mediabot_plugin_errors_total",
+                                       "Exceptions raised by plugin hook implementations",
+                                       ["plugin", "hook"])
+
+    def register(self, name: str, plugin: object) -> None:
+        """Register ``plugin`` under ``name``; unknown hooks and wrappers are load errors."""
+        try:
+            self.pm.register(plugin, name=name)
+        except pluggy.PluginValidationError as exc:
+            raise PluginLoadError(name, str(exc), fix="check the hook's name and arguments "
+                                  "against mediabot.hookspecs") from None
+        # pluggy accepts unknown hook names as "pending"; for us a misspelled hook is a bug.
+        for caller in self.pm.get_hookcallers(plugin) or []:
+            if caller.spec is None:
+                self.pm.unregister(name=name)
+                raise PluginLoadError(name, f"implements unknown hook {caller.name!r}",
+                                      fix="see the hook list in docs/plugins.md")
+        for impl in self._all_impls(name):
+            if impl.hookwrapper or impl.wrapper:
+                self.pm.unregister(name=name)
+                raise PluginLoadError(name, "hook wrappers are not supported",
+                                      fix="implement the hook directly")
+
+    def _all_impls(self, name: str) -> list[pluggy.HookImpl]:
+        out = []
+        for caller in self.pm.get_hookcallers(self.pm.get_plugin(name)) or []:
+            out += [i for i in caller.get_hookimpls() if i.plugin_name == name]
+        return out
+
+    def unregister(self, name: str) -> None:
+        if self.pm.has_plugin(name):
+            self.pm.unregister(name=name)
+
+    def names(self) -> list[str]:
+        return [n for n, _ in self.pm.list_name_plugin()]
+
+    def implementers(self, hook: str) -> list[str]:
+        """Plugin names implementing ``hook``, in call order."""
+        return [i.plugin_name for i in reversed(getattr(self.pm.hook, hook).get_hookimpls())]
+
+    def hooks_of(self, name: str) -> list[str]:
+        """Hooks a registered plugin implements."""
+        return sorted({c.name for c in self.pm.get_hookcallers(self.pm.get_plugin(name)) or []})
+
+    def _impls(self, hook: str, only: list[str] | None = None) -> list[pluggy.HookImpl]:
+        impls = list(reversed(getattr(self.pm.hook, hook).get_hookimpls()))
+        if only is not None:
+            impls = [i for i in impls if i.plugin_name in only]
+        return impls
+
+    async def _invoke(self, impl: pluggy.HookImpl, hook: str, kwargs: dict[str, Any]) -> Any:
+        result = impl.function(*[kwargs[a] for a in impl.argnames])
+        if inspect.isawaitable(result):
+            result = await result
+        return result
+
+    def _failed(self, plugin: str, hook: str, exc: BaseException) -> None:
+        log.error("plugin %s failed in %s: %s: %s", plugin, hook, type(exc).__name__, exc,
+                  exc_info=exc, extra={"plugin": plugin, "hook": hook})
+        self._errors.labels(plugin=plugin, hook=hook).inc()
+
+    async def notify(self, hook: str, **kwargs: Any) -> None:
+        """Call every implementation concurrently; failures are isolated."""
+        await self.collect(hook, **kwargs)
+
+    async def collect(self, hook: str, **kwargs: Any) -> list[tuple[str, Any]]:
+        """Call every implementation concurrently; return ``(plugin, result)`` for those that succeeded."""
+        impls = self._impls(hook)
+        if not impls:
+            return []
+
+        async def one(impl: pluggy.HookImpl) -> tuple[str, Any, BaseException | None]:
+            try:
+                return impl.plugin_name, await self._invoke(impl, hook, kwargs), None
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - isolation is the point
+                self._failed(impl.plugin_name, hook, exc)
+                return impl.plugin_name, None, exc
+
+        results = await asyncio.gather(*(one(i) for i in impls))
+        return [(n, r) for n, r, e in results if e is None]
+
+    async def first(self, hook: str, **kwargs: Any) -> Any:
+        """Call implementations in order until one returns non-``None``."""
+        for impl in self._impls(hook):
+            try:
+                result = await self._invoke(impl, hook, kwargs)
+            except Exception as exc:  # noqa: BLE001
+                self._failed(impl.plugin_name, hook, exc)
+                continue
+            if result is not None:
+                return result
+        return None
+
+    async def in_order(self, hook: str, order: list[str], **kwargs: Any
+                       ) -> AsyncIterator[tuple[str, BaseException | None]]:
+        """Call ``hook`` plugin by plugin in ``order``; yield ``(plugin, error or None)``.
+
+        Used for startup and shutdown, where order matters and the caller
+        decides what a failure means.
+        """
+        by_name = {i.plugin_name: i for i in self._impls(hook)}
+        for name in order:
+            impl = by_name.get(name)
+            if impl is None:
+                continue
+            try:
+                await self._invoke(impl, hook, kwargs)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001
+                self._failed(name, hook, exc)
+                yield name, exc
+            else:
+                yield name, None
+
+    def call_sync(self, hook: str, **kwargs: Any) -> list[tuple[str, Any]]:
+        """Call a synchronous hook in every plugin; failures are isolated."""
+        out = []
+        for impl in self._impls(hook):
+            try:
+                result = impl.function(*[kwargs[a] for a in impl.argnames])
+                if inspect.isawaitable(result):
+                    raise TypeError(f"{hook} must be synchronous")
+            except Exception as exc:  # noqa: BLE001
+                self._failed(impl.plugin_name, hook, exc)
+                continue
+            out.append((impl.plugin_name, result))
+        return out

@@ -1,0 +1,154 @@
+"""The task supervisor: the owner of every task the application starts.
+
+Two kinds of tasks:
+
+* **work** — an update handler or a job step. Shutdown waits for work to
+  finish, up to a deadline, then cancels what is left and reports it.
+* **background** — loops that run for the app's lifetime (queue consumers,
+  refreshers). Shutdown cancels them. A background task that crashes is
+  logged with its owner and, when ``restart=True``, started again with
+  exponential backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Kind = Literal["work", "background"]
+log = logging.getLogger("mediabot.supervisor")
+
+
+class SupervisorClosed(RuntimeError):
+    """New work was submitted after shutdown began."""
+
+
+@dataclass
+class DrainReport:
+    """What happened to in-flight work at shutdown."""
+
+    finished: int = 0
+    cancelled: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+@dataclass
+class _Entry:
+    name: str
+    owner: str
+    kind: Kind
+    started: float
+
+
+class TaskSupervisor:
+    """Owns tasks; drains work and cancels background loops at shutdown.
+
+    :param on_crash: called with ``(owner, name, exc)`` when a task fails,
+        so the app can count it in metrics.
+    """
+
+    def __init__(self, on_crash: Callable[[str, str, BaseException], None] | None = None) -> None:
+        self._tasks: dict[asyncio.Task[Any], _Entry] = {}
+        self._accepting = True
+        self._on_crash = on_crash
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    @property
+    def accepting(self) -> bool:
+        return self._accepting
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], *, name: str, owner: str = "kernel",
+              kind: Kind = "background") -> asyncio.Task[Any]:
+        """Run ``coro`` as a supervised task.
+
+        :raises SupervisorClosed: for ``kind="work"`` after :meth:`close` —
+            in-flight work is being drained and no new work starts.
+        """
+        if kind == "work" and not self._accepting:
+            coro.close()
+            raise SupervisorClosed(f"not accepting new work ({name})")
+        task = asyncio.get_running_loop().create_task(coro, name=f"{owner}:{name}")
+        self._tasks[task] = _Entry(name, owner, kind, time.monotonic())
+        if kind == "work":
+            self._idle.clear()
+        task.add_done_callback(self._done)
+        return task
+
+    def spawn_loop(self, factory: Callable[[], Awaitable[None]], *, name: str, owner: str = "kernel",
+                   restart: bool = True, max_backoff: float = 30.0) -> asyncio.Task[Any]:
+        """Run ``factory()`` for the app's lifetime, restarting it after a crash."""
+
+        async def forever() -> None:
+            backoff = 0.5
+            while True:
+                try:
+                    await factory()
+                    return
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - a loop must survive its own bugs
+                    log.error("background task %s of %s crashed: %s", name, owner, exc, exc_info=exc)
+                    if self._on_crash:
+                        self._on_crash(owner, name, exc)
+                    if not restart:
+                        return
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, max_backoff)
+
+        return self.spawn(forever(), name=name, owner=owner, kind="background")
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        entry = self._tasks.pop(task, None)
+        if entry is None:
+            return
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.error("task %s of %s failed: %s", entry.name, entry.owner, exc, exc_info=exc)
+            if self._on_crash:
+                self._on_crash(entry.owner, entry.name, exc)
+        if not any(e.kind == "work" for e in self._tasks.values()):
+            self._idle.set()
+
+    def running(self, kind: Kind | None = None) -> list[str]:
+        """Names (``owner:name``) of running tasks, optionally of one kind."""
+        return [f"{e.owner}:{e.name}" for e in self._tasks.values() if kind in (None, e.kind)]
+
+    def close(self) -> None:
+        """Stop accepting new work (in-flight work continues)."""
+        self._accepting = False
+
+    async def wait_idle(self) -> None:
+        """Wait until no work task is running."""
+        await self._idle.wait()
+
+    async def drain(self, deadline: float) -> DrainReport:
+        """Wait up to ``deadline`` seconds for work to finish; cancel the rest."""
+        self.close()
+        start = time.monotonic()
+        work = [t for t, e in self._tasks.items() if e.kind == "work"]
+        report = DrainReport()
+        if work:
+            done, pending = await asyncio.wait(work, timeout=max(deadline, 0))
+            report.finished = len(done)
+            for task in pending:
+                entry = self._tasks.get(task)
+                report.cancelled.append(f"{entry.owner}:{entry.name}" if entry else task.get_name())
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending, timeout=5)
+        report.seconds = time.monotonic() - start
+        return report
+
+    async def cancel_background(self, timeout: float = 5.0) -> list[str]:
+        """Cancel every remaining task; return the names that did not stop in time."""
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        if not tasks:
+            return []
+        _, pending = await asyncio.wait(tasks, timeout=timeout)
+        return [t.get_name() for t in pending]

@@ -1,0 +1,150 @@
+"""Kernel update types: what plugins receive, independent of the Telegram library.
+
+They are msgspec structs, frozen, so a handler cannot change what another
+handler sees, and they encode to JSON/msgpack for logs, scripts and queues.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+ChatType = Literal["private", "group", "supergroup", "channel", "bot"]
+MediaKind = Literal["document", "video", "audio", "photo", "animation", "voice", "video_note"]
+
+
+class User(msgspec.Struct, frozen=True, kw_only=True):
+    """A Telegram user."""
+
+    id: int
+    first_name: str = ""
+    last_name: str | None = None
+    username: str | None = None
+    language: str | None = None
+    is_bot: bool = False
+
+    @property
+    def display_name(self) -> str:
+        return " ".join(p for p in (self.first_name, self.last_name) if p) or (self.username or str(self.id))
+
+
+class Chat(msgspec.Struct, frozen=True, kw_only=True):
+    """A chat: private conversation, group, supergroup or channel."""
+
+    id: int
+    type: ChatType
+    title: str | None = None
+    username: str | None = None
+
+    @property
+    def is_private(self) -> bool:
+        return self.type in ("private", "bot")
+
+    @property
+    def is_group(self) -> bool:
+        return self.type in ("group", "supergroup")
+
+
+class Media(msgspec.Struct, frozen=True, kw_only=True):
+    """A file attached to a message.
+
+    ``file_unique_id`` is stable across bots and time (the catalogue key);
+    ``file_id`` is what this bot sends the file back with.
+    """
+
+    kind: MediaKind
+    file_id: str
+    file_unique_id: str
+    file_name: str | None = None
+    mime_type: str | None = None
+    file_size: int | None = None
+    duration: int | None = None
+    width: int | None = None
+    height: int | None = None
+    title: str | None = None
+    performer: str | None = None
+
+
+class Message(msgspec.Struct, frozen=True, kw_only=True, tag="message"):
+    """A message in a private chat or a group, or a channel post.
+
+    :param id: message id, unique within its chat.
+    :param date: Unix time in seconds (UTC).
+    :param from_user: the sender; ``None`` for channel posts.
+    """
+
+    id: int
+    chat: Chat
+    date: int
+    from_user: User | None = None
+    text: str | None = None
+    caption: str | None = None
+    media: Media | None = None
+    reply_to_message_id: int | None = None
+    media_group_id: str | None = None
+
+    @property
+    def is_channel_post(self) -> bool:
+        return self.chat.type == "channel"
+
+    @property
+    def command(self) -> tuple[str, str] | None:
+        """``("name", "args")`` for ``/name@bot args``, else ``None``."""
+        if not self.text or not self.text.startswith("/"):
+            return None
+        head, _, args = self.text[1:].partition(" ")
+        name = head.split("@", 1)[0].lower()
+        return (name, args.strip()) if name else None
+
+
+class CallbackQuery(msgspec.Struct, frozen=True, kw_only=True, tag="callback"):
+    """A press on an inline keyboard button.
+
+    ``data`` is the raw callback data; the kernel verifies its signature
+    before any plugin sees it.
+    """
+
+    id: str
+    from_user: User
+    data: str
+    message: Message | None = None
+    chat_instance: str = ""
+
+
+class InlineQuery(msgspec.Struct, frozen=True, kw_only=True, tag="inline"):
+    """Text typed after ``@botname`` in any chat."""
+
+    id: str
+    from_user: User
+    query: str
+    offset: str = ""
+    chat_type: str | None = None
+
+
+Update = Message | CallbackQuery | InlineQuery
+
+
+class Button(msgspec.Struct, frozen=True, kw_only=True):
+    """An inline keyboard button: exactly one of ``callback``, ``url``, ``switch_inline``."""
+
+    text: str
+    callback: str | None = None
+    url: str | None = None
+    switch_inline: str | None = None
+
+
+Keyboard = list[list[Button]]
+
+
+class HealthReport(msgspec.Struct, frozen=True, kw_only=True):
+    """One component's health, as plugins report it through ``mediabot_health``.
+
+    :param component: e.g. ``redis``, ``mongo:main``, ``indexer.queue``.
+    :param status: ``ok``; ``degraded`` (serving with reduced function); ``down``.
+    :param detail: one human line.
+    """
+
+    component: str
+    status: Literal["ok", "degraded", "down"]
+    detail: str = ""

@@ -1,0 +1,116 @@
+"""Helpers for kernel tests: plugin distributions "installed" into a temp dir, and CLI runs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture
+def site_dir(tmp_path: Path) -> Path:
+    """A directory on a subprocess's ``sys.path`` where test distributions live."""
+    d = tmp_path / "site"
+    d.mkdir()
+    return d
+
+
+@pytest.fixture
+def make_dist(site_dir: Path) -> Callable[..., Path]:
+    """Write an installed distribution: its modules plus a ``*.dist-info`` with entry points.
+
+    That is exactly what an installer leaves behind, so ``importlib.metadata``
+    discovers it like any pip-installed plugin.
+    """
+
+    def make(dist: str, modules: dict[str, str], plugins: dict[str, str], version: str = "1.0") -> Path:
+        for mod, source in modules.items():
+            (site_dir / f"{mod}.py").write_text(textwrap.dedent(source))
+        info = site_dir / f"{dist.replace('-', '_')}-{version}.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n")
+        eps = "\n".join(f"{n} = {target}" for n, target in plugins.items())
+        (info / "entry_points.txt").write_text(f"[mediabot.plugins]\n{eps}\n")
+        return site_dir
+
+    return make
+
+
+@pytest.fixture
+def run_cli(site_dir: Path, tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Run ``python -m mediabot ...`` in a subprocess with the test site dir importable."""
+
+    def run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
+            timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        full_env = {k: v for k, v in os.environ.items()
+                    if not k.startswith("MEDIABOT")}
+        full_env["PYTHONPATH"] = os.pathsep.join([str(site_dir), full_env.get("PYTHONPATH", "")])
+        full_env.update(env or {})
+        return subprocess.run([sys.executable, "-m", "mediabot", *args], capture_output=True, text=True,
+                              env=full_env, cwd=cwd or tmp_path, timeout=timeout)
+
+    return run
+
+
+GREETER = '''
+import msgspec
+from mediabot import Command, PluginMeta, hookimpl
+
+class GreeterConfig(msgspec.Struct, forbid_unknown_fields=True):
+    """:param greeting: what to say."""
+    greeting: str = "hello"
+
+class Greeter:
+    meta = PluginMeta(name="greeter", description="Says hello.", config=GreeterConfig)
+
+    def __init__(self, ctx):
+        self.config = ctx.config
+
+    async def hello(self, ctx):
+        pass
+
+    @hookimpl
+    def mediabot_commands(self):
+        return [Command(name="hello", description="Say hello", handler=self.hello)]
+
+    @hookimpl
+    def mediabot_cli(self, cli):
+        import click
+
+        @cli.command("greet")
+        def greet():
+            """Print the greeting."""
+            click.echo(f"greeter says {self.config.greeting}")
+'''
+
+
+@pytest.fixture
+def greeter_source() -> str:
+    """A complete third-party plugin module: config, a command, a CLI subcommand."""
+    return GREETER
+
+
+@pytest.fixture
+def services_env(redis_url: str, redis_prefix: str, mongo_uri: str, mongo_db_name: str) -> dict[str, str]:
+    """Environment pointing an app at the shared test servers, isolated per test."""
+    return {
+        "MEDIABOT_REDIS_URL": redis_url,
+        "MEDIABOT_MONGO_URI": mongo_uri,
+        "MEDIABOT__REDIS__KEY_PREFIX": redis_prefix,
+        "MEDIABOT__MONGO__DATABASE": mongo_db_name,
+    }
+
+
+@pytest.fixture
+def config_file(tmp_path: Path) -> Callable[[str], Path]:
+    def write(text: str) -> Path:
+        path = tmp_path / "plugins.toml"
+        path.write_text(textwrap.dedent(text))
+        return path
+
+    return write

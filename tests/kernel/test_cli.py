@@ -1,0 +1,66 @@
+"""The mediabot command line as an operator uses it."""
+
+from __future__ import annotations
+
+import tomllib
+
+BUILTIN = ["broadcast", "dbrouter", "indexer", "ops", "quota", "search"]
+
+
+def test_plugins_lists_the_six_builtin_plugins(run_cli, tmp_path):
+    (tmp_path / "plugins.toml").write_text("[plugins.search]\nenabled = true\n")
+    result = run_cli("plugins")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["NAME", "DISTRIBUTION", "ENABLED", "KIND", "COMMANDS", "HOOKS"]
+    rows = {line.split()[0]: line.split() for line in lines[1:]}
+    assert sorted(rows) == BUILTIN
+    for name in BUILTIN:
+        assert rows[name][1] == f"mediabot-{name}" and rows[name][4] == "builtin"
+    assert rows["search"][3] == "yes" and rows["quota"][3] == "no"
+
+
+def test_plugins_shows_a_broken_plugin_without_failing(run_cli, make_dist):
+    make_dist("mb-broken", {"brokenmod": "raise ImportError('missing native lib')"},
+              {"broken": "brokenmod:Plugin"})
+    result = run_cli("plugins")
+    assert result.returncode == 0, result.stderr
+    assert "cannot import brokenmod:Plugin: ImportError: missing native lib" in result.stdout
+
+
+def test_config_show_prints_effective_values_and_masks_secrets(run_cli, tmp_path):
+    (tmp_path / "plugins.toml").write_text("[plugins.search]\nenabled = true\npage_size = 7\n")
+    env = {"MEDIABOT_BOT_TOKEN": "123:super-secret-token", "MEDIABOT_REDIS_URL": "redis://:pw@h/0",
+           "MEDIABOT__PLUGINS__SEARCH__CACHE_TTL": "42.5"}
+    result = run_cli("config", "show", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "super-secret-token" not in result.stdout and ":pw@" not in result.stdout
+    assert "# MEDIABOT_BOT_TOKEN = <set>" in result.stdout
+    assert "# MEDIABOT_API_ID = <MISSING>" in result.stdout
+    assert "# plugins.search.cache_ttl overridden by MEDIABOT__PLUGINS__SEARCH__CACHE_TTL" in result.stdout
+    shown = tomllib.loads(result.stdout)  # the output is itself valid TOML
+    assert shown["plugins"]["search"]["page_size"] == 7
+    assert shown["plugins"]["search"]["cache_ttl"] == 42.5
+    assert shown["plugins"]["search"]["max_results"] == 500  # defaults are shown too
+    assert shown["runtime"]["shutdown_deadline"] == 10.0
+
+
+def test_environment_override_enables_a_plugin(run_cli, tmp_path):
+    (tmp_path / "plugins.toml").write_text("")
+    result = run_cli("config", "check", "--dev", env={"MEDIABOT__PLUGINS__OPS__ENABLED": "true"})
+    assert result.returncode == 0, result.stderr
+    assert "plugins enabled in start order: ops" in result.stdout
+
+
+def test_help_works_even_when_the_config_is_broken(run_cli, tmp_path):
+    (tmp_path / "plugins.toml").write_text("this is not toml")
+    result = run_cli("--help")
+    assert result.returncode == 0
+    assert "config" in result.stdout and "plugins" in result.stdout
+
+
+def test_run_without_telegram_credentials_explains_what_to_set(run_cli, tmp_path):
+    (tmp_path / "plugins.toml").write_text("")
+    result = run_cli("run")
+    assert result.returncode == 2
+    assert "MEDIABOT_API_ID" in result.stderr and "Traceback" not in result.stderr

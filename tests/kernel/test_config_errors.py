@@ -1,0 +1,147 @@
+"""Bad configuration: exit code 2, one line naming file, key and fix, no traceback."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+
+def check_fails(result, *must_contain: str) -> str:
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    err = result.stderr.strip()
+    assert "Traceback" not in result.stderr
+    assert len(err.splitlines()) == 1, err
+    for text in must_contain:
+        assert text in err, err
+    return err
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "plugins.toml"
+    path.write_text(text)
+    return path
+
+
+def test_unknown_plugin_suggests_the_installed_one(run_cli, tmp_path):
+    path = write(tmp_path, "[plugins.serch]\nenabled = true\n")
+    err = check_fails(run_cli("config", "check", "--dev", "--config", str(path)))
+    assert "plugins.serch" in err and "did you mean 'search'" in err and str(path) in err
+
+
+def test_unknown_key_suggests_the_right_one(run_cli, tmp_path):
+    path = write(tmp_path, "[plugins.search]\nenabled = true\npage_sise = 5\n")
+    err = check_fails(run_cli("config", "check", "--dev", "--config", str(path)))
+    assert "plugins.search.page_sise" in err and "did you mean 'page_size'" in err
+
+
+def test_unknown_kernel_key_and_section(run_cli, tmp_path):
+    path = write(tmp_path, "[runtime]\nshutdown_dedline = 3\n")
+    check_fails(run_cli("config", "check", "--dev", "--config", str(path)),
+                "runtime.shutdown_dedline", "did you mean 'shutdown_deadline'")
+    path = write(tmp_path, "[bott]\nname = 'x'\n")
+    check_fails(run_cli("config", "check", "--dev", "--config", str(path)), "[bott]", "did you mean 'bot'")
+
+
+def test_wrong_type_names_key_and_expected_type(run_cli, tmp_path):
+    path = write(tmp_path, '[plugins.search]\nenabled = true\npage_size = "ten"\n')
+    check_fails(run_cli("config", "check", "--dev", "--config", str(path)),
+                "plugins.search.page_size", "Expected int, got str", "set page_size to a value of type int")
+
+
+def test_wrong_type_from_environment_names_the_variable(run_cli, tmp_path):
+    path = write(tmp_path, "[plugins.search]\nenabled = true\n")
+    err = check_fails(run_cli("config", "check", "--dev", "--config", str(path),
+                              env={"MEDIABOT__PLUGINS__SEARCH__PAGE_SIZE": "lots"}))
+    assert "MEDIABOT__PLUGINS__SEARCH__PAGE_SIZE" in err and "page_size" in err
+
+
+def test_missing_required_secret(run_cli, tmp_path):
+    path = write(tmp_path, "[plugins.search]\nenabled = true\n")
+    err = check_fails(run_cli("config", "check", "--config", str(path)))
+    assert "MEDIABOT_API_ID" in err and "export MEDIABOT_API_ID" in err
+    env = {"MEDIABOT_API_ID": "1", "MEDIABOT_API_HASH": "h", "MEDIABOT_BOT_TOKEN": "t"}
+    err = check_fails(run_cli("config", "check", "--config", str(path), env=env))
+    assert "MEDIABOT_MONGO_URI" in err and "needed by search" in err
+
+
+def test_plugin_secret_missing(run_cli, make_dist, tmp_path):
+    make_dist("mb-keyed", {"keyed": """
+        from mediabot import PluginMeta, Secret
+        class Keyed:
+            meta = PluginMeta(name="keyed", description="needs a key",
+                              secrets=(Secret(env="KEYED_API_KEY", description="the API key"),))
+            def __init__(self, ctx): pass
+    """}, {"keyed": "keyed:Keyed"})
+    path = write(tmp_path, "[plugins.keyed]\nenabled = true\n")
+    check_fails(run_cli("config", "check", "--dev", "--config", str(path)), "KEYED_API_KEY", "keyed")
+    ok = run_cli("config", "check", "--dev", "--config", str(path), env={"KEYED_API_KEY": "x"})
+    assert ok.returncode == 0, ok.stderr
+
+
+def _deps(make_dist, graph: dict[str, tuple[str, ...]]) -> None:
+    modules, eps = {}, {}
+    for name, requires in graph.items():
+        modules[f"dep_{name}"] = f"""
+            from mediabot import PluginMeta
+            class P:
+                meta = PluginMeta(name={name!r}, description="x", requires={requires!r})
+                def __init__(self, ctx): pass
+        """
+        eps[name] = f"dep_{name}:P"
+    make_dist("mb-deps", modules, eps)
+
+
+def test_dependency_cycle_names_the_plugins(run_cli, make_dist, tmp_path):
+    _deps(make_dist, {"alpha": ("beta",), "beta": ("gamma",), "gamma": ("alpha",)})
+    path = write(tmp_path, "".join(f"[plugins.{n}]\nenabled = true\n" for n in ("alpha", "beta", "gamma")))
+    err = check_fails(run_cli("config", "check", "--dev", "--config", str(path)), "cycle")
+    assert "alpha -> beta -> gamma -> alpha" in err
+
+
+def test_missing_dependency_says_how_to_enable_it(run_cli, make_dist, tmp_path):
+    _deps(make_dist, {"alpha": ("beta",), "beta": ()})
+    path = write(tmp_path, "[plugins.alpha]\nenabled = true\n")
+    check_fails(run_cli("config", "check", "--dev", "--config", str(path)),
+                "'alpha' requires 'beta'", "[plugins.beta] enabled = true")
+
+
+def test_dependency_not_installed(run_cli, make_dist, tmp_path):
+    _deps(make_dist, {"alpha": ("nowhere",)})
+    path = write(tmp_path, "[plugins.alpha]\nenabled = true\n")
+    check_fails(run_cli("config", "check", "--dev", "--config", str(path)), "'nowhere'", "not installed")
+
+
+def test_invalid_toml_names_the_line(run_cli, tmp_path):
+    path = write(tmp_path, "[plugins.search\nenabled = true\n")
+    check_fails(run_cli("config", "check", "--dev", "--config", str(path)), "invalid TOML", "line 1", str(path))
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode; "
+                    "the unreadable case is covered by a directory passed as the file below")
+def test_unreadable_file(run_cli, tmp_path):
+    path = write(tmp_path, "[bot]\n")
+    path.chmod(0)
+    check_fails(run_cli("config", "check", "--dev", "--config", str(path)), "cannot read")
+
+
+def test_unreadable_path_and_missing_file(run_cli, tmp_path):
+    check_fails(run_cli("config", "check", "--dev", "--config", str(tmp_path / "nope.toml")),
+                "file not found", "--config")
+    binary = tmp_path / "bin.toml"
+    binary.write_bytes(b"\xff\xfe\x00bad")
+    check_fails(run_cli("config", "check", "--dev", "--config", str(binary)), "cannot read the file")
+
+
+def test_config_path_from_environment(run_cli, tmp_path):
+    path = write(tmp_path, "[plugins.search]\nenabled = 1\n")
+    check_fails(run_cli("config", "check", "--dev", env={"MEDIABOT_CONFIG": str(path)}),
+                "plugins.search.enabled", "true or false")
+
+
+def test_valid_file_passes_and_lists_start_order(run_cli, tmp_path):
+    path = write(tmp_path, "[plugins.search]\nenabled = true\n[plugins.ops]\nenabled = true\n")
+    result = run_cli("config", "check", "--dev", "--config", str(path))
+    assert result.returncode == 0, result.stderr
+    assert "ops, search" in result.stdout
