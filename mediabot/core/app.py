@@ -22,7 +22,7 @@ from mediabot.core.compose import Composition, check_secrets
 from mediabot.core.errors import ConfigError, PluginLoadError, PluginStartupError
 from mediabot.core.host import PluginHost
 from mediabot.core.metrics import Metrics
-from mediabot.core.plugin import PluginContext
+from mediabot.core.plugin import PluginContext, PluginMeta
 from mediabot.core.storage import DatabaseProvider, SingleDatabase
 from mediabot.core.supervisor import DrainReport, SupervisorClosed, TaskSupervisor
 from mediabot.core.types import HealthReport, Update
@@ -72,6 +72,15 @@ class App:
                                                "In-flight work cancelled at the shutdown deadline")
         self._updates = self.metrics.counter("mediabot_updates_total", "Updates received", ["kind"])
         self.instances: dict[str, Any] = {}
+        # Kernel features (command registry, user directory, ...) are plugins too,
+        # registered first under "kernel.<name>": they start first and stop last.
+        self.kernel_plugins: list[str] = []
+        for factory in kernel_plugin_factories():
+            kp = factory(self)
+            name = f"kernel.{kp.name}"
+            self.host.register(name, kp)
+            self.instances[name] = kp
+            self.kernel_plugins.append(name)
         for sel in composition.plugins:
             name = sel.meta.name
             ctx = PluginContext(name=name, config=sel.config, log=logging.getLogger(f"mediabot.plugin.{name}"),
@@ -97,6 +106,13 @@ class App:
         """A validated kernel section of the config (``bot``, ``runtime``, ...)."""
         return self.config.section(name)
 
+    @property
+    def telegram(self) -> Any:
+        """The Telegram gateway plugins send and read through."""
+        if self.gateway is None:
+            raise RuntimeError("this app runs without a Telegram gateway")
+        return self.gateway
+
     def plugin(self, name: str) -> Any:
         """The instance of an enabled plugin (for tests and tools)."""
         return self.instances[name]
@@ -119,7 +135,7 @@ class App:
             await self._open_resources()
             self.database = await self.host.first("mediabot_database_provider", app=self) or \
                 self._default_provider()
-            order = [p.meta.name for p in self.composition.plugins]
+            order = self.kernel_plugins + [p.meta.name for p in self.composition.plugins]
             async for name, err in self.host.in_order("mediabot_startup", order, app=self):
                 if err is None:
                     self.started.append(name)
@@ -143,6 +159,8 @@ class App:
         log.info("started with plugins: %s", ", ".join(self.started) or "(none)")
 
     def _meta(self, name: str) -> Any:
+        if name in self.kernel_plugins:
+            return PluginMeta(name=name, description="kernel")  # never optional
         return next(p.meta for p in self.composition.plugins if p.meta.name == name)
 
     def _collect_commands(self, results: list[tuple[str, Any]]) -> list[tuple[str, Command]]:
@@ -292,6 +310,15 @@ class App:
                 reports.append(HealthReport(component=f"plugin:{plugin}", status="down",
                                             detail="health check raised"))
         return reports
+
+
+def kernel_plugin_factories() -> list[Callable[[App], Any]]:
+    """Factories of the kernel's internal plugins, in start order.
+
+    Each returns an object with a ``name`` attribute and ``@hookimpl``
+    methods, exactly like a third-party plugin.
+    """
+    return []
 
 
 async def _quietly(aw: Any, what: str) -> None:

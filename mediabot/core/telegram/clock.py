@@ -1,0 +1,142 @@
+"""Clocks for the gateway's pacing and retry logic.
+
+Everything in :mod:`mediabot.core.telegram` that waits does so through a
+:class:`Clock`, never through :func:`asyncio.sleep` or :func:`time.monotonic`
+directly. Production uses :class:`MonotonicClock`; tests use :class:`FakeClock`,
+whose virtual time jumps forward as soon as every task is asleep, so a test of
+"25 messages per second" or "wait 5 s after a FloodWait" runs in milliseconds
+and asserts on exact, reproducible times.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import time
+from typing import Protocol, runtime_checkable
+
+__all__ = ["Clock", "FakeClock", "MonotonicClock"]
+
+
+@runtime_checkable
+class Clock(Protocol):
+    """A source of time and a way to wait for it."""
+
+    def now(self) -> float:
+        """Seconds on a monotonic scale; only differences are meaningful."""
+        ...
+
+    async def sleep(self, seconds: float) -> None:
+        """Suspend the calling task for ``seconds`` of this clock's time."""
+        ...
+
+
+class MonotonicClock:
+    """Real time: :func:`time.monotonic` and :func:`asyncio.sleep`."""
+
+    def now(self) -> float:
+        return time.monotonic()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(max(0.0, seconds))
+
+
+class FakeClock:
+    """Virtual time that advances only when the event loop has nothing to run.
+
+    ``await clock.sleep(s)`` parks the caller until virtual time reaches
+    ``now() + s``. Whenever the loop is idle (no ready callbacks) and someone
+    sleeps, time jumps to the earliest deadline and the sleepers due at that
+    instant wake up, in the order they went to sleep. Nothing really sleeps.
+
+    Only waits made through this clock are virtual. A task blocked on real
+    I/O does not hold virtual time back: time still jumps while it waits.
+
+    :param start: the initial value of :meth:`now`.
+    """
+
+    def __init__(self, start: float = 0.0) -> None:
+        self._now = start
+        # (deadline, arrival order, future): the order breaks ties so that
+        # sleepers due at the same instant wake first-come, first-served.
+        self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._arrivals = itertools.count()
+        self._advancer: asyncio.Handle | None = None
+        self._idle_passes = 0
+        # How many times sleep() was called with a positive duration: lets a
+        # test assert that something did *not* wait.
+        self.sleep_calls = 0
+
+    def now(self) -> float:
+        return self._now
+
+    async def sleep(self, seconds: float) -> None:
+        if seconds <= 0:
+            # Still a suspension point, like asyncio.sleep(0): callers rely on
+            # sleep() to let other tasks run.
+            await asyncio.sleep(0)
+            return
+        self.sleep_calls += 1
+        loop = asyncio.get_running_loop()
+        wakeup: asyncio.Future[None] = loop.create_future()
+        heapq.heappush(self._sleepers, (self._now + seconds, next(self._arrivals), wakeup))
+        self._schedule_advance(loop)
+        # A cancelled sleeper stays in the heap; _advance skips finished futures.
+        await wakeup
+
+    def advance(self, seconds: float) -> None:
+        """Move time forward by hand and wake every sleeper now due."""
+        if seconds < 0:
+            raise ValueError("time cannot go backwards")
+        self._now += seconds
+        self._wake_due()
+
+    @property
+    def sleeping(self) -> int:
+        """How many tasks are waiting on this clock."""
+        return sum(1 for _, _, f in self._sleepers if not f.done())
+
+    def _schedule_advance(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._advancer is None:
+            self._advancer = loop.call_soon(self._advance, loop)
+
+    def _advance(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._advancer = None
+        self._drop_finished()
+        if not self._sleepers:
+            return
+        if not self._loop_idle(loop):
+            # Other callbacks are runnable: a woken task may be about to take
+            # a slot or release a lock. Look again on the next loop iteration.
+            self._advancer = loop.call_soon(self._advance, loop)
+            return
+        self._now = max(self._now, self._sleepers[0][0])
+        self._wake_due()
+        if self._sleepers:
+            self._schedule_advance(loop)
+
+    def _loop_idle(self, loop: asyncio.AbstractEventLoop) -> bool:
+        # asyncio has no public "is anything runnable?" question. The default
+        # loop keeps its runnable callbacks in ``_ready``; when that is empty
+        # the loop would block in select(), i.e. every task is waiting.
+        ready = getattr(loop, "_ready", None)
+        if ready is not None:
+            return len(ready) == 0
+        # Other loops (uvloop): settle for a fixed number of iterations, which
+        # covers the few hops a woken task needs to reach its next sleep.
+        self._idle_passes += 1
+        if self._idle_passes < 50:
+            return False
+        self._idle_passes = 0
+        return True
+
+    def _wake_due(self) -> None:
+        while self._sleepers and self._sleepers[0][0] <= self._now:
+            _, _, wakeup = heapq.heappop(self._sleepers)
+            if not wakeup.done():
+                wakeup.set_result(None)
+
+    def _drop_finished(self) -> None:
+        while self._sleepers and self._sleepers[0][2].done():
+            heapq.heappop(self._sleepers)

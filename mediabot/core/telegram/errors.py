@@ -1,0 +1,229 @@
+"""What went wrong with a Telegram call, in the kernel's terms.
+
+Pyrogram raises a few hundred error classes. The gateway needs to know only
+one thing about each: *what should the caller do next?*
+
+- ``"flood"``: Telegram asked us to wait; pause and try again
+  (:class:`FloodWaitTooLong` when the wait is longer than we accept).
+- ``"permanent"``: the same call will never succeed (the user blocked the
+  bot, the peer is gone, the text is empty...): :class:`PermanentTelegramError`
+  with a :data:`PermanentReason` a plugin can act on.
+- ``"transient"``: the network or Telegram's servers hiccuped; retry with
+  backoff (:class:`TransientTelegramError` once the retries are spent).
+- ``"unknown"``: anything else is a bug or a programming error and surfaces
+  unchanged, with its traceback.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+from pyrogram.errors import (
+    BadRequest,
+    ChannelInvalid,
+    ChannelPrivate,
+    ChatAdminRequired,
+    ChatIdInvalid,
+    ChatRestricted,
+    ChatWriteForbidden,
+    Flood,
+    FloodPremiumWait,
+    FloodWait,
+    Forbidden,
+    InputUserDeactivated,
+    InternalServerError,
+    MessageEmpty,
+    NotAcceptable,
+    PeerIdInvalid,
+    PeerIdNotSupported,
+    ServiceUnavailable,
+    SlowmodeWait,
+    Unauthorized,
+    UserBannedInChannel,
+    UserIdInvalid,
+    UserIsBlocked,
+    UserKicked,
+)
+from pyrogram.errors.rpc_error import RPCError
+
+from mediabot.core.errors import MediabotError
+
+__all__ = [
+    "ErrorKind",
+    "FloodWaitTooLong",
+    "PermanentReason",
+    "PermanentTelegramError",
+    "TelegramError",
+    "TransientTelegramError",
+    "classify",
+    "flood_wait_seconds",
+    "is_chat_flood",
+    "permanent_reason",
+]
+
+ErrorKind = Literal["flood", "permanent", "transient", "unknown"]
+
+PermanentReason = Literal[
+    "blocked",        # the user blocked the bot
+    "deactivated",    # the target user deleted their account
+    "peer_invalid",   # the chat/user id is unknown to this session or malformed
+    "forbidden",      # the bot may not write there (kicked, restricted, not admin)
+    "message_empty",  # nothing to send: empty text or only invalid characters
+    "bad_request",    # any other request Telegram rejects as such
+    "unauthorized",   # the bot's OWN session or account is dead (401)
+]
+"""Why a call can never succeed as made.
+
+``unauthorized`` is separate from ``deactivated`` on purpose: pyrogram's
+``UserDeactivated`` / ``UserDeactivatedBan`` (401) mean *the bot's own
+account* was deleted or banned, not the recipient. A broadcast that prunes
+recipients on ``deactivated`` must not prune everyone because the bot died.
+"""
+
+PERMANENT_REASONS: tuple[PermanentReason, ...] = get_args(PermanentReason)
+
+# First match wins, so specific classes come before their base classes
+# (PeerIdInvalid403 is both PeerIdInvalid and Forbidden; InputUserDeactivated
+# and MessageEmpty are BadRequests).
+_REASONS: tuple[tuple[tuple[type[BaseException], ...], PermanentReason], ...] = (
+    ((UserIsBlocked,), "blocked"),
+    ((InputUserDeactivated,), "deactivated"),
+    ((Unauthorized,), "unauthorized"),
+    ((PeerIdInvalid, PeerIdNotSupported, ChatIdInvalid, ChannelInvalid, UserIdInvalid),
+     "peer_invalid"),
+    ((ChatWriteForbidden, Forbidden, ChannelPrivate, ChatAdminRequired, ChatRestricted,
+      UserKicked, UserBannedInChannel), "forbidden"),
+    ((MessageEmpty,), "message_empty"),
+    # NotAcceptable (406) and the 420s that are not waits (e.g. a frozen
+    # account) are refusals too: repeating the call cannot change the answer.
+    ((BadRequest, NotAcceptable, Flood), "bad_request"),
+)
+
+# The waits Telegram asks for. SlowmodeWait is scoped to one chat; the others
+# apply to the whole account and method family.
+_FLOOD_WAITS: tuple[type[RPCError], ...] = (FloodWait, FloodPremiumWait, SlowmodeWait)
+
+# Local files and paths handed to pyrogram raise OSError subclasses too, but
+# retrying a missing file cannot help: these surface unchanged.
+_LOCAL_OS_ERRORS: tuple[type[OSError], ...] = (
+    FileNotFoundError, FileExistsError, IsADirectoryError, NotADirectoryError, PermissionError,
+)
+
+
+class TelegramError(MediabotError):
+    """Base of the errors the Telegram gateway raises on purpose."""
+
+
+class FloodWaitTooLong(TelegramError):
+    """Telegram asked to wait longer than the gateway accepts, or kept asking.
+
+    Nothing slept: the caller should reschedule the work ``seconds`` from now
+    (a broadcast pauses its job, a user-facing handler says "try later").
+
+    :param seconds: how long Telegram asked to wait, or what remains of it.
+    :param method: the call that was refused, for the operator.
+    :param limit: the configured longest acceptable wait, if that was the reason.
+    :param domain: the gateway domain ("send", "edit"...) that is paused.
+    """
+
+    def __init__(self, seconds: float, method: str = "", *, limit: float | None = None,
+                 domain: str = "") -> None:
+        self.seconds = float(seconds)
+        self.method = method
+        self.limit = limit
+        self.domain = domain
+        what = method or domain or "Telegram call"
+        if limit is not None:
+            why = f"exceeds the {limit:g}s cap (flood.max_flood_wait)"
+        else:
+            why = "and retries are exhausted (flood.max_retries)"
+        super().__init__(
+            f"{what}: Telegram asked to wait {self.seconds:.0f}s {why}; "
+            f"reschedule in {self.seconds:.0f}s"
+        )
+
+
+class PermanentTelegramError(TelegramError):
+    """The call can never succeed as made; it was not retried.
+
+    :param reason: what a plugin acts on (e.g. forget a user on ``"blocked"``).
+    :param original: the pyrogram error Telegram returned.
+    :param method: the call that failed.
+    """
+
+    def __init__(self, reason: PermanentReason, original: BaseException | None = None,
+                 *, method: str = "") -> None:
+        self.reason: PermanentReason = reason
+        self.original = original
+        self.method = method
+        what = f"{method}: " if method else ""
+        detail = f" ({type(original).__name__})" if original is not None else ""
+        super().__init__(f"{what}permanent Telegram error: {reason}{detail}")
+
+
+class TransientTelegramError(TelegramError):
+    """A network or server failure outlasted every retry.
+
+    :param attempts: how many times the call was tried.
+    :param original: the last error seen.
+    :param method: the call that failed.
+    """
+
+    def __init__(self, attempts: int, original: BaseException, *, method: str = "") -> None:
+        self.attempts = attempts
+        self.original = original
+        self.method = method
+        what = f"{method}: " if method else ""
+        super().__init__(
+            f"{what}Telegram unreachable after {attempts} attempts "
+            f"(last: {type(original).__name__}: {original})"
+        )
+
+
+def classify(exc: BaseException) -> ErrorKind:
+    """Sort an exception raised by a pyrogram call into what to do next."""
+    if isinstance(exc, _FLOOD_WAITS):
+        return "flood"
+    if isinstance(exc, RPCError):
+        # 5xx (and pyrogram's UnknownError, code 520) are Telegram's own
+        # trouble; 303 migrations are handled inside pyrogram and never
+        # reach us unless something is broken, hence "unknown".
+        if isinstance(exc, (InternalServerError, ServiceUnavailable)) or (exc.CODE or 0) >= 500:
+            return "transient"
+        if permanent_reason(exc) is not None:
+            return "permanent"
+        return "unknown"
+    if isinstance(exc, OSError) and not isinstance(exc, _LOCAL_OS_ERRORS):
+        # ConnectionError and TimeoutError (== asyncio.TimeoutError since 3.11)
+        # are OSErrors; pyrogram's transport raises bare OSError on resets.
+        return "transient"
+    return "unknown"
+
+
+def permanent_reason(exc: BaseException) -> PermanentReason | None:
+    """The :data:`PermanentReason` for ``exc``, or ``None`` if it is not permanent."""
+    if isinstance(exc, _FLOOD_WAITS):
+        return None
+    for types, reason in _REASONS:
+        if isinstance(exc, types):
+            return reason
+    return None
+
+
+def flood_wait_seconds(exc: BaseException) -> float | None:
+    """Seconds Telegram asked to wait, or ``None`` if ``exc`` is not a flood wait.
+
+    A wait whose value pyrogram could not parse counts as one second: it is
+    still a wait, and a short one keeps the retry cap in charge.
+    """
+    if not isinstance(exc, _FLOOD_WAITS):
+        return None
+    value = exc.value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return max(0.0, float(value))
+    return 1.0
+
+
+def is_chat_flood(exc: BaseException) -> bool:
+    """Whether the wait applies to one chat only (slow mode), not the whole domain."""
+    return isinstance(exc, SlowmodeWait)
