@@ -183,12 +183,11 @@ class App:
         needs = self.composition.resources
         redis_url = self.env.get("MEDIABOT_REDIS_URL")
         if redis_url:
-            import redis.asyncio as aioredis
+            from mediabot.core.redis.client import connect
+            from mediabot.core.redis.config import RedisServicesConfig
 
-            cfg = self.section("redis")
-            self.redis = aioredis.Redis.from_url(redis_url, socket_timeout=cfg.socket_timeout,
-                                                 socket_connect_timeout=cfg.socket_timeout,
-                                                 retry_on_timeout=False)
+            # Short timeouts and one immediate retry: a dead Redis must not stall updates.
+            self.redis = connect(redis_url, RedisServicesConfig(socket_timeout=self.section("redis").socket_timeout))
         elif "redis" in needs:
             raise ConfigError("MEDIABOT_REDIS_URL is not set", file="environment", key="MEDIABOT_REDIS_URL",
                               fix="export MEDIABOT_REDIS_URL=redis://host:6379/0")
