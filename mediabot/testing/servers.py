@@ -296,8 +296,8 @@ class ServerProcess:
     # -- internals --------------------------------------------------------------
 
     def _require_process(self) -> subprocess.Popen[bytes]:
-        if self._proc is None or self._proc.returncode is not None:
-            raise RuntimeError(f"{self!r} has no live process")
+        if self._proc is None or self._proc.poll() is not None:
+            raise RuntimeError(f"{self!r} has no live process (stopped, killed or crashed)")
         return self._proc
 
     def _launch(self, binary: Path) -> None:
@@ -325,7 +325,7 @@ class ServerProcess:
         self._proc, self._run_dir, self._paused = proc, run_dir, False
         poke_port = self._port if self._poke_on_stop else None
         self._finalizer = weakref.finalize(
-            self, _shutdown, proc, run_dir, self._stop_timeout, poke_port
+            self, _shutdown, proc, run_dir, self._stop_timeout, poke_port, os.getpid()
         )
         try:
             self._wait_until_ready(proc, command)
@@ -540,12 +540,20 @@ def _exited(pid: int) -> bool:
 
 
 def _shutdown(
-    proc: subprocess.Popen[bytes], run_dir: Path, timeout: float, poke_port: int | None
+    proc: subprocess.Popen[bytes],
+    run_dir: Path,
+    timeout: float,
+    poke_port: int | None,
+    owner_pid: int,
 ) -> None:
     """SIGTERM, SIGKILL after *timeout*, reap, remove *run_dir*.
 
     With *poke_port*, connect to it while waiting, to wake a blocked accept().
     """
+    if os.getpid() != owner_pid:
+        # A forked copy of the owner exiting: the server (and its run dir)
+        # belong to the parent, and Popen here would believe it already died.
+        return
     if proc.poll() is None:
         _terminate_main_thread(proc)
         # A SIGSTOPped process acts on SIGTERM only once continued.
