@@ -84,6 +84,26 @@ def run(ctx: click.Context, config_path: str | None) -> None:
     asyncio.run(app.run())
 
 
+@cli.command()
+@config_option
+@click.option("--demo", is_flag=True, help="Seed a demo catalogue of 2,400 media files.")
+@click.option("--script", type=str, default=None, metavar="FILE|-",
+              help="Read console input from FILE (or - for stdin) and print a plain transcript.")
+@click.option("--data-dir", default=".mediabot-dev", show_default=True,
+              help="Where the embedded Redis and MongoDB keep their data.")
+@click.pass_context
+def dev(ctx: click.Context, config_path: str | None, demo: bool, script: str | None, data_dir: str) -> None:
+    """Run the bot locally: embedded services, fake Telegram, a chat in the terminal.
+
+    Type as a user, see replies with numbered buttons, press #N, switch to the
+    admin with :as admin, post a file into a channel with :post. :help lists
+    everything. Nothing reaches Telegram.
+    """
+    from mediabot.dev.launcher import main_dev
+
+    sys.exit(main_dev(_config_path(ctx, config_path), demo, script, data_dir, dict(os.environ)))
+
+
 @cli.command("plugins")
 @config_option
 @click.pass_context

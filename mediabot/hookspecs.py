@@ -24,11 +24,13 @@ if TYPE_CHECKING:
     import click
 
     from mediabot.core.app import App
+    from mediabot.core.callbacks import Callback
     from mediabot.core.commands import Command
     from mediabot.core.config import RawConfig
     from mediabot.core.types import HealthReport, Update
 
 __all__ = [
+    "mediabot_callbacks",
     "mediabot_cli",
     "mediabot_commands",
     "mediabot_database_provider",
@@ -51,6 +53,24 @@ def mediabot_commands(app: App) -> list[Command]:
 
     Called once, after ``mediabot_startup`` of every plugin has finished and
     before the Telegram gateway starts taking updates.
+    """
+
+
+@hookspec
+def mediabot_callbacks(app: App) -> list[Callback]:
+    """Return the button handlers this plugin offers.
+
+    :param app: the application.
+
+    :return: a list of :class:`mediabot.Callback`, each naming an action.
+        A button made with ``ctx.button(text, action, *args)`` runs the
+        handler of that action with a :class:`mediabot.CallbackContext`, but
+        only after the kernel has verified the button's signature, its age
+        and that the presser is the user it was made for. Two plugins
+        claiming the same action is a startup error naming both.
+
+    Called once, right after ``mediabot_commands`` and before the Telegram
+    gateway starts taking updates.
     """
 
 
@@ -85,13 +105,16 @@ def mediabot_shutdown(app: App) -> None:
 
 @hookspec
 def mediabot_update(app: App, update: Update) -> None:
-    """*async* Handle an update no command consumed.
+    """*async* Handle an update no command or button handler consumed.
 
     :param app: the application.
     :param update: a :class:`mediabot.Message` (private, group or channel
-        post), :class:`mediabot.CallbackQuery` or :class:`mediabot.InlineQuery`.
+        post) that is not a ``/command``, or a :class:`mediabot.InlineQuery`.
+        Commands go to the command registry and button presses to the
+        ``mediabot_callbacks`` handlers instead; updates from banned users
+        go nowhere.
 
-    Called for every update, concurrently in all plugins implementing it.
+    Called for every such update, concurrently in all plugins implementing it.
     Each call is in-flight work: shutdown waits for it up to
     ``runtime.shutdown_deadline``. Return value ignored.
     """

@@ -15,7 +15,7 @@ from typing import TypeVar
 import pytest
 import redis.asyncio as aioredis
 from pymongo import AsyncMongoClient, WriteConcern
-from pymongo.errors import AutoReconnect, NetworkTimeout, PyMongoError, ServerSelectionTimeoutError
+from pymongo.errors import NetworkTimeout, PyMongoError, ServerSelectionTimeoutError
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError

@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from mediabot.core.commands import Command
 from mediabot.core.compose import Composition, check_secrets
+from mediabot.core.dispatch import Dispatcher
 from mediabot.core.errors import ConfigError, PluginLoadError, PluginStartupError
 from mediabot.core.host import PluginHost
 from mediabot.core.metrics import Metrics
@@ -60,7 +61,13 @@ class App:
         self.mongo: Any = None
         self.database: DatabaseProvider | None = None
         self.commands: list[tuple[str, Command]] = []
+        self.dispatcher = Dispatcher(self)
+        # Set at startup by kernel.services (mediabot/core/services.py).
+        self.ratelimiter: Any = None
+        self.sessions: Any = None
+        self.redis_health: Any = None
         self.started: list[str] = []
+        self.kernel_started: list[str] = []
         self.disabled: dict[str, str] = {}
         self.last_drain: DrainReport | None = None
         self._force_exit = force_exit
@@ -149,9 +156,14 @@ class App:
                 if name not in self.started and name not in self.disabled:
                     self.started.append(name)
             self.started.sort(key=order.index)
+            # ``started`` lists the deployment's plugins; the kernel's own are always there.
+            self.kernel_started = [n for n in self.started if n in self.kernel_plugins]
+            self.started = [n for n in self.started if n not in self.kernel_plugins]
             self.commands = self._collect_commands(await self.host.collect("mediabot_commands", app=self))
+            await self.dispatcher.prepare()
             if self.gateway is not None:
                 await self.gateway.start(self)
+                await self.dispatcher.publish_menus()
         except BaseException:
             await self._teardown(drain=False)
             raise
@@ -184,10 +196,10 @@ class App:
         redis_url = self.env.get("MEDIABOT_REDIS_URL")
         if redis_url:
             from mediabot.core.redis.client import connect
-            from mediabot.core.redis.config import RedisServicesConfig
 
             # Short timeouts and one immediate retry: a dead Redis must not stall updates.
-            self.redis = connect(redis_url, RedisServicesConfig(socket_timeout=self.section("redis").socket_timeout))
+            cfg = self.section("redis")
+            self.redis = connect(redis_url, socket_timeout=cfg.socket_timeout, max_connections=cfg.max_connections)
         elif "redis" in needs:
             raise ConfigError("MEDIABOT_REDIS_URL is not set", file="environment", key="MEDIABOT_REDIS_URL",
                               fix="export MEDIABOT_REDIS_URL=redis://host:6379/0")
@@ -227,8 +239,8 @@ class App:
                 self._cancelled.inc(len(report.cancelled))
                 log.warning("cancelled %d handler(s) still running after the %.1fs deadline: %s",
                             len(report.cancelled), deadline, ", ".join(report.cancelled))
-        async for _name, _err in self.host.in_order("mediabot_shutdown", list(reversed(self.started)),
-                                                     app=self):
+        stopping = list(reversed(self.kernel_started + self.started))
+        async for _name, _err in self.host.in_order("mediabot_shutdown", stopping, app=self):
             pass
         if sup is not None:
             stuck = await sup.cancel_background()
@@ -294,8 +306,11 @@ class App:
             return None
 
     async def dispatch(self, update: Update) -> None:
-        """Deliver one update to the plugins (commands are routed by the command registry)."""
-        await self.host.notify("mediabot_update", app=self, update=update)
+        """Handle one update: buttons and commands through the registry, the rest to ``mediabot_update``.
+
+        See :mod:`mediabot.core.dispatch` for the checks (bans, signatures, roles, rate limits).
+        """
+        await self.dispatcher.dispatch(update)
 
     async def health(self) -> list[HealthReport]:
         """Every plugin's health reports; a plugin whose check raises is reported down."""
@@ -317,7 +332,11 @@ def kernel_plugin_factories() -> list[Callable[[App], Any]]:
     Each returns an object with a ``name`` attribute and ``@hookimpl``
     methods, exactly like a third-party plugin.
     """
-    return []
+    from mediabot.catalog.plugin import CatalogPlugin
+    from mediabot.core.builtin_commands import BuiltinCommands
+    from mediabot.core.services import Services
+
+    return [Services, BuiltinCommands, CatalogPlugin]
 
 
 async def _quietly(aw: Any, what: str) -> None:

@@ -27,10 +27,14 @@ class Command:
     :param description: one line for ``/help`` and the command menu.
     :param handler: ``async def handler(ctx) -> None``; ``ctx`` is a
         :class:`mediabot.CommandContext`.
-    :param usage: argument synopsis, e.g. ``"QUERY"``; shown when arguments are wrong.
+    :param usage: argument synopsis, e.g. ``"QUERY [PAGE]"``; shown as ``Usage: /name QUERY [PAGE]``
+        when arguments are wrong. When it starts with a required part (``QUERY``,
+        not ``[QUERY]``), a call without arguments gets that line and the handler
+        does not run; a handler raises :class:`mediabot.UsageError` for the rest.
     :param aliases: other names that run the same handler (not in menus).
     :param role: who may run it: ``user`` (everyone), ``admin``, ``owner``.
-    :param rate_limit: e.g. ``"5/10s"``; ``None`` uses the kernel default.
+    :param rate_limit: e.g. ``"5/10s"``: this command's rate per user, checked on top of
+        the per-user rate of all commands (``[services] user_rate``); ``None``: that one only.
     :param scopes: where it works: private chats, groups, or both.
     :param hidden: keep it out of ``/help`` and menus.
     """

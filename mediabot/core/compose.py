@@ -24,6 +24,10 @@ TELEGRAM_SECRETS = (
     Secret(env="MEDIABOT_API_ID", description="Telegram API id (my.telegram.org)"),
     Secret(env="MEDIABOT_API_HASH", description="Telegram API hash (my.telegram.org)"),
     Secret(env="MEDIABOT_BOT_TOKEN", description="bot token from @BotFather"),
+    # Every process of a bot must sign buttons with the same key, and keep it
+    # across restarts: a per-process random key would expire buttons.
+    Secret(env="MEDIABOT_CALLBACK_SECRET",
+           description="key signing inline button data; one long random string for all processes of the bot"),
 )
 RESOURCE_SECRETS = {
     "redis": Secret(env="MEDIABOT_REDIS_URL", description="Redis URL, e.g. redis://host:6379/0"),

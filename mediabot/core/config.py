@@ -19,6 +19,8 @@ from typing import Any, Literal
 import msgspec
 
 from mediabot.core.errors import ConfigError
+from mediabot.core.redis.ratelimit import Rate
+from mediabot.core.telegram.config import TelegramSection
 
 ENV_CONFIG = "MEDIABOT_CONFIG"
 ENV_OVERRIDE_PREFIX = "MEDIABOT__"
@@ -31,13 +33,21 @@ class BotSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     :param name: display name used in messages and logs.
     :param owner: Telegram user id of the owner (every admin right, plus owner-only commands).
     :param admins: Telegram user ids allowed to use admin commands.
-    :param unknown_command_reply: answer to an unknown command; empty string to stay silent.
+    :param unknown_command_reply: answer to an unknown command in a private chat; empty string to stay silent (groups always stay silent).
+    :param start_text: answer to ``/start``; ``{bot}`` is replaced by ``name``.
+    :param button_ttl: seconds an inline button keeps working after the bot sent it; pressing an older one answers "This button has expired".
     """
 
     name: str = "mediabot"
     owner: int | None = None
     admins: list[int] = []
     unknown_command_reply: str = "Unknown command. Send /help for the list."
+    start_text: str = "Hi! I am {bot}. Send /help to see what I can do."
+    button_ttl: float = 7 * 86400.0
+
+    def __post_init__(self) -> None:
+        if self.button_ttl < 60:
+            raise ValueError("button_ttl must be at least 60 seconds")
 
 
 class RuntimeSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -58,10 +68,12 @@ class RedisSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
     :param key_prefix: prefix of every key this deployment writes; deployments sharing one Redis for one bot use the same prefix.
     :param socket_timeout: seconds before a Redis call is given up (keeps a dead Redis from stalling the bot).
+    :param max_connections: connections per process; when all are busy a call waits up to ``socket_timeout`` for one.
     """
 
     key_prefix: str = "mb"
     socket_timeout: float = 0.5
+    max_connections: int = 64
 
 
 class MongoSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -75,6 +87,36 @@ class MongoSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     timeout_ms: int = 5000
 
 
+class ServicesSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Rate limits and per-user sessions: shared in Redis when ``MEDIABOT_REDIS_URL`` is set; without it, kept in the bot process (limits count per process, sessions are lost at restart).
+
+    With Redis they keep working, degraded and visible in health, while Redis
+    is down, and go back to Redis on their own when it returns.
+
+    :param user_rate: commands and button presses one user may send, e.g. ``20/min``, ``5/10s``, ``30/min burst 10``; a command's own ``rate_limit`` is checked on top.
+    :param rate_limit_policy: while Redis is unreachable, ``fail_open`` lets every command through (an outage never blocks users) and ``fail_closed`` refuses them (protects downstream quotas).
+    :param fail_closed_retry_after: seconds a user is told to wait when refused under ``fail_closed``.
+    :param session_ttl: seconds a user's interaction state (query, page, selection) lives after its last write.
+    :param fallback_size: rate-limit keys and sessions kept in process (while Redis is down, or always without Redis); the least recently used are dropped beyond it.
+    :param retry_interval: while Redis is down, seconds between trial calls and health probes that detect its return.
+    """
+
+    user_rate: str = "20/min"
+    rate_limit_policy: Literal["fail_open", "fail_closed"] = "fail_open"
+    fail_closed_retry_after: float = 5.0
+    session_ttl: float = 3600.0
+    fallback_size: int = 10_000
+    retry_interval: float = 1.0
+
+    def __post_init__(self) -> None:
+        Rate.parse(self.user_rate)
+        for name in ("fail_closed_retry_after", "session_ttl", "retry_interval"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be > 0")
+        if self.fallback_size < 1:
+            raise ValueError("fallback_size must be >= 1")
+
+
 #: Kernel sections of ``plugins.toml`` and their schemas, in documentation order.
 #: Other kernel sections register here as they are written; ``plugins`` is separate.
 KERNEL_SECTIONS: dict[str, type[msgspec.Struct]] = {
@@ -82,6 +124,8 @@ KERNEL_SECTIONS: dict[str, type[msgspec.Struct]] = {
     "runtime": RuntimeSection,
     "redis": RedisSection,
     "mongo": MongoSection,
+    "services": ServicesSection,
+    "telegram": TelegramSection,
 }
 
 

@@ -119,7 +119,7 @@ def generate() -> str:
     for name, s in extra:
         out.append(f"| `{s.env}` | plugin `{name}` is enabled{'' if s.required else ' (optional)'} "
                    f"| {s.description} |")
-    out.append(f"| `MEDIABOT_CONFIG` | optional | path of `plugins.toml` when `--config` is not given |")
+    out.append("| `MEDIABOT_CONFIG` | optional | path of `plugins.toml` when `--config` is not given |")
     # Docstrings use reStructuredText literals; Markdown wants single backticks.
     return "\n".join(out).replace("``", "`").rstrip() + "\n"
 

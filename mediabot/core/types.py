@@ -72,6 +72,7 @@ class Message(msgspec.Struct, frozen=True, kw_only=True, tag="message"):
     :param id: message id, unique within its chat.
     :param date: Unix time in seconds (UTC).
     :param from_user: the sender; ``None`` for channel posts.
+    :param keyboard: the inline keyboard attached to the message, if any.
     """
 
     id: int
@@ -83,6 +84,7 @@ class Message(msgspec.Struct, frozen=True, kw_only=True, tag="message"):
     media: Media | None = None
     reply_to_message_id: int | None = None
     media_group_id: str | None = None
+    keyboard: Keyboard | None = None
 
     @property
     def is_channel_post(self) -> bool:
@@ -135,6 +137,36 @@ class Button(msgspec.Struct, frozen=True, kw_only=True):
 
 
 Keyboard = list[list[Button]]
+
+
+class InlineResult(msgspec.Struct, frozen=True, kw_only=True):
+    """One result of an answer to an inline query.
+
+    Either a file the bot already has (``file_id``: sent as the cached
+    document, video or audio the id denotes) or a text article (``text``).
+
+    :param id: unique within one answer; 1-64 bytes.
+    :param title: the line shown in the result list.
+    :param file_id: a cached file to send when the result is chosen.
+    :param text: the message text to send when the result is chosen (article).
+    :param description: a second, smaller line in the result list.
+    :param caption: caption of the file sent (file results only).
+    :param keyboard: inline keyboard attached to the sent message.
+    """
+
+    id: str
+    title: str
+    file_id: str | None = None
+    text: str | None = None
+    description: str | None = None
+    caption: str | None = None
+    keyboard: Keyboard | None = None
+
+    def __post_init__(self) -> None:
+        if (self.file_id is None) == (self.text is None):
+            raise ValueError(f"inline result {self.id!r}: give exactly one of file_id and text")
+        if not 1 <= len(self.id.encode()) <= 64:
+            raise ValueError(f"inline result id {self.id!r} must be 1-64 bytes")
 
 
 class HealthReport(msgspec.Struct, frozen=True, kw_only=True):

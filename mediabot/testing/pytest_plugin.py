@@ -191,3 +191,58 @@ def mongo_factory() -> Iterator[Callable[..., MongoServer]]:
     """
     yield from _server_factory(MongoServer)
 
+
+
+# ============================================================================
+# Bots: a real app with chosen plugins on the fake Telegram
+#
+# ``bot = await make_bot(plugins=[MyPlugin], config="...", admins=[1])`` builds
+# and starts a mediabot.testing.BotHarness on the shared Redis and MongoDB
+# servers (isolated by redis_prefix / mongo_db_name); every bot is stopped
+# after the test. Needs pytest-asyncio (async fixture).
+# ============================================================================
+
+try:
+    import pytest_asyncio
+except ImportError:  # pragma: no cover - make_bot needs pytest-asyncio
+    pytest_asyncio = None  # type: ignore[assignment]
+
+if pytest_asyncio is not None:
+
+    @pytest_asyncio.fixture
+    async def make_bot(tmp_path: Path, redis_url: str, redis_prefix: str, mongo_uri: str,
+                       mongo_db_name: str) -> Any:
+        """Factory of started bots: ``await make_bot(plugins=[...], config="...", admins=[1])``.
+
+        Keyword arguments: ``plugins`` (classes, enabled automatically),
+        ``config`` (``plugins.toml`` text), ``admins``, ``owner``, ``env``
+        (extra environment: overrides, plugin secrets), ``services`` (``False``:
+        no Redis/MongoDB URLs, kernel services run in process), ``timeout``
+        (real seconds an action may take). Returns a started
+        :class:`mediabot.testing.BotHarness`.
+        """
+        from mediabot.testing.harness import BotHarness
+
+        bots: list[BotHarness] = []
+
+        async def make(*, plugins: Any = (), config: str = "", admins: Any = (), owner: int | None = None,
+                       env: dict[str, str] | None = None, services: bool = True,
+                       timeout: float = 10.0) -> BotHarness:
+            full_env: dict[str, str] = {}
+            if services:
+                full_env.update({
+                    "MEDIABOT_REDIS_URL": redis_url,
+                    "MEDIABOT_MONGO_URI": mongo_uri,
+                    "MEDIABOT__REDIS__KEY_PREFIX": redis_prefix,
+                    "MEDIABOT__MONGO__DATABASE": mongo_db_name,
+                })
+            full_env.update(env or {})
+            bot = BotHarness.build(plugins=plugins, config=config, admins=admins, owner=owner, env=full_env,
+                                   directory=tmp_path / f"bot{len(bots)}", timeout=timeout)
+            bots.append(bot)
+            await bot.start()
+            return bot
+
+        yield make
+        for bot in reversed(bots):
+            await bot.stop()

@@ -61,7 +61,8 @@ def test_missing_required_secret(run_cli, tmp_path):
     path = write(tmp_path, "[plugins.search]\nenabled = true\n")
     err = check_fails(run_cli("config", "check", "--config", str(path)))
     assert "MEDIABOT_API_ID" in err and "export MEDIABOT_API_ID" in err
-    env = {"MEDIABOT_API_ID": "1", "MEDIABOT_API_HASH": "h", "MEDIABOT_BOT_TOKEN": "t"}
+    env = {"MEDIABOT_API_ID": "1", "MEDIABOT_API_HASH": "h", "MEDIABOT_BOT_TOKEN": "t",
+           "MEDIABOT_CALLBACK_SECRET": "s" * 32}
     err = check_fails(run_cli("config", "check", "--config", str(path), env=env))
     assert "MEDIABOT_MONGO_URI" in err and "needed by search" in err
 

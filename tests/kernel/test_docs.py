@@ -47,3 +47,19 @@ def test_every_config_key_is_documented():
             docs = struct_field_docs(struct)
             for f in msgspec.inspect.type_info(struct).fields:
                 assert docs.get(f.name), f"{struct.__name__}.{f.name} has no ':param {f.name}:' line"
+
+
+def test_plugin_guide_shows_the_example_plugin_verbatim():
+    guide = (ROOT / "docs" / "plugins.md").read_text()
+    for rel in ("examples/hello/pyproject.toml", "examples/hello/mediabot_hello/__init__.py",
+                "examples/hello/tests/test_hello.py"):
+        body = (ROOT / rel).read_text().rstrip()
+        assert f"`{rel}`" in guide, f"docs/plugins.md does not name {rel}"
+        assert body in guide, f"docs/plugins.md shows an outdated copy of {rel}"
+
+
+def test_plugin_guide_hook_reference_is_current():
+    guide = (ROOT / "docs" / "plugins.md").read_text()
+    assert docgen.splice_hooks(guide) == guide, (
+        "the hook reference in docs/plugins.md is stale: run "
+        "`uv run python -m mediabot.core.docgen --hooks`")

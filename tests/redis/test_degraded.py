@@ -23,7 +23,6 @@ from mediabot.core.redis import (
     RateLimiter,
     RateLimitPolicy,
     RedisHealth,
-    RedisServicesConfig,
     SessionStore,
     connect,
 )
@@ -58,9 +57,8 @@ class Services:
 @pytest.fixture
 async def services(redis_factory, redis_prefix: str) -> AsyncIterator[Services]:
     server = redis_factory()
-    config = RedisServicesConfig(socket_timeout=SOCKET_TIMEOUT, retry_interval=RETRY_INTERVAL)
-    client = connect(server.url, config)
-    health = RedisHealth(client, retry_interval=config.retry_interval, probe_timeout=SOCKET_TIMEOUT)
+    client = connect(server.url, socket_timeout=SOCKET_TIMEOUT)
+    health = RedisHealth(client, retry_interval=RETRY_INTERVAL, probe_timeout=SOCKET_TIMEOUT)
     yield Services(server, client, health, redis_prefix)
     await client.aclose()
 
@@ -259,7 +257,7 @@ async def test_delete_during_outage_does_not_resurrect_the_old_value(
 ) -> None:
     # A persistent Redis: the pre-outage value comes back with it after the restart.
     server = redis_factory(data_dir=tmp_path / "redis")
-    client = connect(server.url, RedisServicesConfig(socket_timeout=SOCKET_TIMEOUT))
+    client = connect(server.url, socket_timeout=SOCKET_TIMEOUT)
     try:
         health = RedisHealth(client, retry_interval=RETRY_INTERVAL)
         store = SessionStore(client, health, prefix=redis_prefix, kind="search")

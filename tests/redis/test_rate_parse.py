@@ -7,7 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mediabot.core.redis import Rate, RedisServicesConfig
+from mediabot.core.config import ServicesSection
+from mediabot.core.redis import Rate
 
 rates = st.builds(
     Rate,
@@ -74,9 +75,9 @@ def test_garbage_is_refused_with_the_accepted_forms(text: str) -> None:
 
 def test_config_refuses_a_bad_default_rate_at_load_time() -> None:
     with pytest.raises(msgspec.ValidationError, match="invalid rate"):
-        msgspec.convert({"default_user_rate": "20 per minute"}, RedisServicesConfig)
+        msgspec.convert({"user_rate": "20 per minute"}, ServicesSection)
 
 
 def test_config_refuses_unknown_keys() -> None:
     with pytest.raises(msgspec.ValidationError, match="unknown field"):
-        msgspec.convert({"rate_limit_polciy": "fail_open"}, RedisServicesConfig)
+        msgspec.convert({"rate_limit_polciy": "fail_open"}, ServicesSection)

@@ -153,3 +153,19 @@ async def test_one_round_trip_per_check(limiter: RateLimiter, client: redis.asyn
     assert calls(after, "evalsha") - calls(before, "evalsha") == 1
     for sent_otherwise in ("eval", "script"):
         assert calls(after, sent_otherwise) == calls(before, sent_otherwise)
+
+
+async def test_a_burst_beyond_the_pool_size_waits_for_connections_instead_of_degrading(
+    redis_url: str, redis_prefix: str
+) -> None:
+    # 300 checks at once on a pool of 8: redis-py's default pool would raise
+    # MaxConnectionsError, which looks like an outage and degrades the bot.
+    client = connect(redis_url, max_connections=8)
+    health = RedisHealth(client)
+    limiter = RateLimiter(client, health, prefix=redis_prefix)
+    try:
+        decisions = await asyncio.gather(*(limiter.check(f"user:{i}", Rate.parse("5/s")) for i in range(300)))
+    finally:
+        await client.aclose()
+    assert all(d.allowed and not d.degraded for d in decisions)
+    assert health.state == "ok"

@@ -3,12 +3,13 @@
 Both services keep answering while Redis is down (degraded, and visible in
 :class:`RedisHealth`) and go back to Redis on their own when it returns::
 
-    config = RedisServicesConfig()
-    client = connect("redis://localhost:6379/0", config)
-    health = RedisHealth(client, retry_interval=config.retry_interval)
-    limiter = RateLimiter(client, health, prefix="mb", policy=config.rate_limit_policy,
-                          fail_closed_retry_after=config.fail_closed_retry_after)
-    sessions = SessionStore(client, health, prefix="mb", ttl=config.session_ttl)
+    client = connect("redis://localhost:6379/0", socket_timeout=0.5)
+    health = RedisHealth(client, retry_interval=1.0)
+    limiter = RateLimiter(client, health, prefix="mb", policy="fail_open")
+    sessions = SessionStore(client, health, prefix="mb", ttl=3600)
+
+The app wires them from the ``[redis]`` and ``[services]`` sections
+(:mod:`mediabot.core.services`).
 
     decision = await limiter.check(f"user:{uid}", config.user_rate)
     if not decision.allowed and decision.notify:
@@ -17,7 +18,7 @@ Both services keep answering while Redis is down (degraded, and visible in
 """
 
 from mediabot.core.redis.client import connect
-from mediabot.core.redis.config import RateLimitPolicy, RedisServicesConfig
+from mediabot.core.redis.config import RateLimitPolicy
 from mediabot.core.redis.health import UNAVAILABLE_ERRORS, RedisHealth, RedisHealthSnapshot
 from mediabot.core.redis.ratelimit import Decision, Rate, RateLimiter
 from mediabot.core.redis.sessions import SessionStore
@@ -30,7 +31,6 @@ __all__ = [
     "RateLimiter",
     "RedisHealth",
     "RedisHealthSnapshot",
-    "RedisServicesConfig",
     "SessionStore",
     "connect",
 ]

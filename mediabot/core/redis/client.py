@@ -14,19 +14,25 @@ import redis.asyncio
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from mediabot.core.redis.config import RedisServicesConfig
 
 
-def connect(url: str, config: RedisServicesConfig | None = None) -> redis.asyncio.Redis:
+def connect(url: str, *, socket_timeout: float = 0.5, max_connections: int = 64) -> redis.asyncio.Redis:
     """A client for ``url`` (``redis://host:port/db``); no I/O until the first call.
 
     Connections are made lazily and remade by the pool after a failure, so the
     same client keeps working across Redis restarts.
+
+    The pool *blocks* (up to ``socket_timeout``) when all ``max_connections``
+    are busy. redis-py's default pool raises ``MaxConnectionsError`` instead,
+    which under a burst of updates looked exactly like an outage and sent the
+    bot into degraded mode with Redis perfectly healthy.
     """
-    config = config or RedisServicesConfig()
-    return redis.asyncio.Redis.from_url(
+    pool = redis.asyncio.BlockingConnectionPool.from_url(
         url,
-        socket_timeout=config.socket_timeout,
-        socket_connect_timeout=config.socket_timeout,
+        max_connections=max_connections,
+        timeout=socket_timeout,
+        socket_timeout=socket_timeout,
+        socket_connect_timeout=socket_timeout,
         retry=Retry(NoBackoff(), retries=1),
     )
+    return redis.asyncio.Redis.from_pool(pool)

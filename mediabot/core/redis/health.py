@@ -155,6 +155,11 @@ class RedisHealth:
         Recovery does not depend on this loop (any successful call recovers),
         but it notices an outage or a recovery even when no user is talking.
         """
+        task = asyncio.current_task()
         while True:
             await self.probe()
+            # On Python 3.11, asyncio.wait_for (redis-py's socket timeouts) can swallow
+            # a cancellation that arrives with the reply; re-raise it so shutdown stops us.
+            if task is not None and task.cancelling():
+                raise asyncio.CancelledError
             await asyncio.sleep(interval)

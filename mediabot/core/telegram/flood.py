@@ -19,11 +19,11 @@ import math
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated, Literal, Protocol, TypeVar, get_args
-
-import msgspec
+from typing import Literal, Protocol, TypeVar, get_args
 
 from mediabot.core.telegram.clock import Clock, MonotonicClock
+# Defined without pyrogram so the config loader can import it cheaply; re-exported here.
+from mediabot.core.telegram.config import FloodConfig
 from mediabot.core.telegram.errors import (
     FloodWaitTooLong,
     PermanentTelegramError,
@@ -74,53 +74,6 @@ class EventSink(Protocol):
     """Receives one call per event, e.g. to increment a Prometheus counter."""
 
     def __call__(self, name: FloodEvent, domain: str) -> None: ...
-
-
-_PositiveInt = Annotated[int, msgspec.Meta(ge=1)]
-_NonNegativeInt = Annotated[int, msgspec.Meta(ge=0)]
-_PositiveFloat = Annotated[float, msgspec.Meta(gt=0)]
-
-
-class FloodConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
-    """Concurrency, pacing and retry limits for Telegram calls."""
-
-    send_concurrency: _PositiveInt = 8
-    """Sends (messages, files, copies) in flight at once."""
-
-    edit_concurrency: _PositiveInt = 4
-    """Edits and callback answers in flight at once."""
-
-    read_concurrency: _PositiveInt = 4
-    """Reads (channel history, chat resolution) in flight at once."""
-
-    download_concurrency: _PositiveInt = 2
-    """File downloads in flight at once; each holds a media connection."""
-
-    global_rate: _PositiveFloat = 25.0
-    """Messages per second across all chats. Telegram allows about 30; staying
-    below leaves room for sends made outside the pacer."""
-
-    private_chat_rate: _PositiveFloat = 1.0
-    """Messages per second to one private chat (Telegram: about 1)."""
-
-    group_per_minute: _PositiveInt = 20
-    """Messages per minute to one group or channel (Telegram: about 20)."""
-
-    max_flood_wait: _PositiveFloat = 60.0
-    """Longest FloodWait, in seconds, a call waits out. A longer one is raised
-    at once as ``FloodWaitTooLong`` so the caller can reschedule the work."""
-
-    max_retries: _NonNegativeInt = 3
-    """Retries of one call after FloodWaits; one more FloodWait raises
-    ``FloodWaitTooLong``."""
-
-    transient_retries: _NonNegativeInt = 3
-    """Retries of one call after network errors or Telegram 5xx answers; one
-    more failure raises ``TransientTelegramError``."""
-
-    backoff_base: _PositiveFloat = 0.5
-    """Seconds before the first transient retry; doubled for each further
-    retry, plus up to 50% random jitter, never more than ``max_flood_wait``."""
 
 
 class DomainPause:

@@ -1,0 +1,183 @@
+"""Kernel plugin ``kernel.catalog``: the catalogue on the app, and the admin commands for users.
+
+Active only when the app has a database (``app.database``, from
+``MEDIABOT_MONGO_URI`` or a provider plugin such as ``dbrouter``). At startup
+it creates the indexes, loads the banned ids and sets:
+
+- ``app.files``: the :class:`~mediabot.catalog.files.FileRepository`;
+- ``app.users``: the :class:`~mediabot.catalog.users.UserDirectory` the
+  dispatcher asks ``is_banned`` (in memory) and tells ``touch``.
+
+Both are ``None`` without a database. Commands (admins): ``/ban USER [reason]``,
+``/unban USER``, ``/users``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from mediabot.catalog.files import FileRepository
+from mediabot.catalog.users import UserDirectory
+from mediabot.core.commands import Command
+from mediabot.core.context import CommandContext, UsageError
+from mediabot.core.plugin import hookimpl
+from mediabot.core.types import HealthReport
+
+if TYPE_CHECKING:
+    from mediabot.core.app import App
+
+log = logging.getLogger("mediabot.catalog")
+OWNER = "kernel.catalog"
+
+
+class CatalogPlugin:
+    """Creates ``app.files`` and ``app.users`` and keeps the ban list fresh.
+
+    :param ban_refresh: seconds between reloads of the banned ids (other
+        deployments' bans and unbans arrive within this delay).
+    :param flush_interval: seconds between writes of recorded sightings.
+    :param touch_interval: seconds between two recorded sightings of one user.
+    """
+
+    name = "catalog"
+
+    def __init__(self, app: App, *, ban_refresh: float = 30.0, flush_interval: float = 1.0,
+                 touch_interval: float = 300.0) -> None:
+        self.app = app
+        self.ban_refresh = ban_refresh
+        self.flush_interval = flush_interval
+        self.touch_interval = touch_interval
+        self.files: FileRepository | None = None
+        self.users: UserDirectory | None = None
+        self._bans_loaded_at: float | None = None
+        self._users_ready = False
+        # The dispatcher looks for app.users; it exists (as None) before startup.
+        app.users = None  # type: ignore[attr-defined]
+        app.files = None  # type: ignore[attr-defined]
+
+    # -- lifecycle -----------------------------------------------------------------
+    @hookimpl
+    async def mediabot_startup(self, app: App) -> None:
+        if app.database is None:
+            log.info("no database configured: catalogue, user directory and bans are off")
+            return
+        self.files = FileRepository(app.database)
+        # Without the unique index a database could store a file twice: not
+        # starting beats starting wrong. (A multi-database provider prepares
+        # the databases it can reach and the others when they come back.)
+        await self.files.ensure_indexes()
+        self.users = UserDirectory(self.files.placement.home_database(), role_of=app.role_of,
+                                   touch_interval=self.touch_interval)
+        await self._prepare_users()
+        app.files = self.files  # type: ignore[attr-defined]
+        app.users = self.users  # type: ignore[attr-defined]
+        app.supervisor.spawn_loop(self._refresh_loop, name="catalog.bans", owner=OWNER)
+        app.supervisor.spawn_loop(self._flush_loop, name="catalog.sightings", owner=OWNER)
+
+    async def _prepare_users(self) -> bool:
+        assert self.users is not None
+        try:
+            if not self._users_ready:
+                await self.users.ensure_indexes()
+                self._users_ready = True
+            await self.users.refresh_bans()
+        except Exception as exc:  # noqa: BLE001 - the bot serves; health shows the problem
+            log.warning("could not load the ban list (retrying every %.0fs): %s: %s",
+                        self.ban_refresh, type(exc).__name__, exc)
+            return False
+        self._bans_loaded_at = time.monotonic()
+        return True
+
+    async def _refresh_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.ban_refresh)
+            await self._prepare_users()
+
+    async def _flush_loop(self) -> None:
+        assert self.users is not None
+        while True:
+            await asyncio.sleep(self.flush_interval)
+            try:
+                await self.users.flush()
+            except Exception:  # noqa: BLE001, S110 - flush logged it; the next one retries
+                pass
+
+    @hookimpl
+    async def mediabot_shutdown(self) -> None:
+        if self.users is not None and self.users.pending:
+            try:
+                await self.users.flush()
+            except Exception:  # noqa: BLE001, S110 - logged by flush; shutdown goes on
+                pass
+
+    @hookimpl
+    async def mediabot_health(self) -> list[HealthReport]:
+        if self.users is None:
+            return []
+        if self._bans_loaded_at is None:
+            return [HealthReport(component="catalog.bans", status="degraded",
+                                 detail="ban list not loaded yet: banned users are not filtered")]
+        age = time.monotonic() - self._bans_loaded_at
+        status = "ok" if age < 3 * self.ban_refresh + 5 else "degraded"
+        return [HealthReport(component="catalog.bans", status=status,
+                             detail=f"{self.users.banned_count} banned, list loaded {age:.0f}s ago")]
+
+    # -- commands ------------------------------------------------------------------
+    @hookimpl
+    def mediabot_commands(self) -> list[Command]:
+        if self.users is None:
+            return []
+        return [
+            Command(name="ban", description="Ignore a user's messages", handler=self.ban,
+                    usage="USER_ID [reason]", role="admin"),
+            Command(name="unban", description="Lift a ban", handler=self.unban, usage="USER_ID",
+                    role="admin"),
+            Command(name="users", description="User counts by status", handler=self.user_counts,
+                    role="admin"),
+        ]
+
+    async def ban(self, ctx: CommandContext) -> None:
+        assert self.users is not None
+        user_id = _user_id(ctx.argv)
+        if ctx.app.role_of(user_id) != "user":
+            await ctx.reply(f"User {user_id} is an admin and cannot be banned.")
+            return
+        reason = " ".join(ctx.argv[1:]) or None
+        await self.users.ban(user_id, reason=reason, by=ctx.user.id)
+        log.info("user %d banned by admin %d", user_id, ctx.user.id)
+        await ctx.reply(f"User {user_id} is banned" + (f": {reason}" if reason else "."))
+
+    async def unban(self, ctx: CommandContext) -> None:
+        assert self.users is not None
+        if len(ctx.argv) != 1:
+            raise UsageError()
+        user_id = _user_id(ctx.argv)
+        lifted = await self.users.unban(user_id)
+        log.info("user %d unbanned by admin %d", user_id, ctx.user.id)
+        await ctx.reply(f"User {user_id} is no longer banned." if lifted else f"User {user_id} was not banned.")
+
+    async def user_counts(self, ctx: CommandContext) -> None:
+        assert self.users is not None
+        await ctx.reply(format_counts(await self.users.counts()))
+
+
+def _user_id(argv: list[str]) -> int:
+    if not argv:
+        raise UsageError()
+    try:
+        user_id = int(argv[0])
+    except ValueError:
+        raise UsageError("USER_ID is a numeric Telegram user id.") from None
+    if user_id <= 0:
+        raise UsageError("USER_ID is a positive number.")
+    return user_id
+
+
+def format_counts(counts: dict[str, Any]) -> str:
+    return (f"Users: {counts['total']}\n"
+            f"active {counts['active']} · blocked {counts['blocked']} · "
+            f"deactivated {counts['deactivated']} · banned {counts['banned']}\n"
+            f"seen in the last 24 h: {counts['recent']}")

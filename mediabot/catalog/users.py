@@ -1,0 +1,205 @@
+"""The user directory (``app.users``): who talks to the bot, and who is banned.
+
+Two things happen on every update, so neither may cost a database round trip:
+
+* **is_banned** is a set lookup. The set is loaded at startup and kept fresh
+  by a periodic reload (``refresh_bans``, every ``ban_refresh`` seconds) of
+  the banned ids, served by an index on ``status``. Why polling and not
+  Redis pub/sub: a reload is self-healing (a deployment that was
+  disconnected, restarted or started later converges by itself, where a
+  missed pub/sub message is lost for good), needs nothing besides MongoDB,
+  and costs one indexed query per interval per deployment. The deployment
+  that runs ``/ban`` applies it at once; others follow within the interval.
+* **touch** records first/last seen at most once per user per
+  ``touch_interval`` seconds: an in-memory map (bounded, least recently
+  written evicted first) says when each user was last written; due users
+  are queued and written by one background flush as a single unordered
+  ``bulk_write`` of upserts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from mediabot.catalog.models import BotUser, UserStatus, from_document, utcnow
+from mediabot.core.types import User
+
+__all__ = ["USERS", "UserDirectory"]
+
+log = logging.getLogger("mediabot.catalog.users")
+USERS = "users"
+ASCENDING = 1
+STATUSES: tuple[UserStatus, ...] = ("active", "blocked", "deactivated", "banned")
+
+
+class UserDirectory:
+    """Users of the bot, stored in the provider's home database.
+
+    :param database: the ``AsyncDatabase`` holding the ``users`` collection.
+    :param role_of: user id -> ``user``/``admin``/``owner`` (``App.role_of``).
+    :param touch_interval: seconds between two recorded sightings of one user.
+    :param max_tracked: users whose last write time is remembered; beyond it
+        the least recently written are forgotten (they may be written again
+        early: harmless).
+    :param clock: monotonic clock (tests inject one).
+    """
+
+    def __init__(self, database: Any, *, role_of: Callable[[int], str] | None = None,
+                 touch_interval: float = 300.0, max_tracked: int = 100_000,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.collection = database[USERS]
+        self.role_of = role_of or (lambda _uid: "user")
+        self.touch_interval = touch_interval
+        self.max_tracked = max_tracked
+        self.clock = clock
+        self._banned: frozenset[int] = frozenset()
+        self._written: OrderedDict[int, float] = OrderedDict()
+        self._due: dict[int, tuple[User, datetime]] = {}
+        self._flush_lock = asyncio.Lock()
+        self.writes = 0  # users written by flushes: what an operator checks against traffic
+
+    # -- setup ---------------------------------------------------------------------
+    async def ensure_indexes(self) -> None:
+        """Indexes for the ban reload, audience iteration and counts (idempotent)."""
+        await self.collection.create_index([("status", ASCENDING), ("_id", ASCENDING)], name="status_id")
+        await self.collection.create_index([("last_seen", ASCENDING)], name="last_seen")
+
+    # -- bans ----------------------------------------------------------------------
+    def is_banned(self, user_id: int) -> bool:
+        """Whether updates from ``user_id`` are ignored. In memory: no database call."""
+        return user_id in self._banned
+
+    @property
+    def banned_count(self) -> int:
+        return len(self._banned)
+
+    async def refresh_bans(self) -> None:
+        """Reload the banned ids (at startup and then periodically)."""
+        ids = await self.collection.distinct("_id", {"status": "banned"})
+        self._banned = frozenset(int(i) for i in ids)
+
+    async def ban(self, user_id: int, *, reason: str | None = None, by: int | None = None) -> None:
+        """Ban a user now (this deployment at once, the others at their next reload)."""
+        now = utcnow()
+        await self.collection.update_one(
+            {"_id": user_id},
+            {"$set": {"status": "banned", "ban_reason": reason, "banned_by": by, "banned_at": now},
+             "$setOnInsert": {"first_seen": now, "role": "user"}},
+            upsert=True)
+        self._banned = self._banned | {user_id}
+        self._due.pop(user_id, None)
+
+    async def unban(self, user_id: int) -> bool:
+        """Lift a ban; ``False`` when the user was not banned."""
+        result = await self.collection.update_one(
+            {"_id": user_id, "status": "banned"},
+            {"$set": {"status": "active"}, "$unset": {"ban_reason": "", "banned_by": "", "banned_at": ""}})
+        self._banned = self._banned - {user_id}
+        return result.modified_count > 0
+
+    # -- sightings -----------------------------------------------------------------
+    def touch(self, user: User) -> None:
+        """Note that ``user`` wrote to the bot; written by the next :meth:`flush` when due."""
+        if user.id in self._banned or user.is_bot:
+            return
+        now = self.clock()
+        last = self._written.get(user.id)
+        if last is not None and now - last < self.touch_interval:
+            return
+        self._written[user.id] = now
+        self._written.move_to_end(user.id)
+        while len(self._written) > self.max_tracked:
+            self._written.popitem(last=False)
+        self._due[user.id] = (user, utcnow())
+
+    @property
+    def pending(self) -> int:
+        """Sightings waiting for the next flush."""
+        return len(self._due)
+
+    async def flush(self) -> int:
+        """Write the queued sightings as one bulk write; returns how many users were written.
+
+        On failure the sightings are dropped (logged): a missed "last seen" is
+        corrected by the user's next message, and a dead database must not
+        grow an unbounded queue.
+        """
+        async with self._flush_lock:
+            if not self._due:
+                return 0
+            due, self._due = self._due, {}
+            ops = [self._upsert(user, seen) for user, seen in due.values()]
+            try:
+                await self.collection.bulk_write(ops, ordered=False)
+            except Exception as exc:
+                for uid in due:  # so they are written again on their next message
+                    self._written.pop(uid, None)
+                log.warning("could not record %d user(s): %s: %s", len(ops), type(exc).__name__, exc)
+                raise
+            self.writes += len(ops)
+            return len(ops)
+
+    def _upsert(self, user: User, seen: datetime) -> Any:
+        # An update pipeline keeps it one atomic write: a ban set meanwhile
+        # (by this or another deployment) is never overwritten, and someone
+        # who had blocked the bot and writes again is active again.
+        fields: dict[str, Any] = {
+            "status": {"$cond": [{"$eq": ["$status", "banned"]}, "banned", "active"]},
+            "first_seen": {"$ifNull": ["$first_seen", seen]},
+            "last_seen": {"$max": [{"$ifNull": ["$last_seen", seen]}, seen]},
+            "role": {"$literal": self.role_of(user.id)},
+        }
+        if user.language:
+            fields["language"] = {"$literal": user.language}
+        from pymongo import UpdateOne  # the driver loads with the first write, not with `import mediabot`
+
+        return UpdateOne({"_id": user.id}, [{"$set": fields}], upsert=True)
+
+    # -- reachability (broadcast) --------------------------------------------------
+    async def mark_blocked(self, user_id: int) -> None:
+        """The user blocked the bot (a send failed with "user is blocked")."""
+        await self._set_status(user_id, "blocked")
+
+    async def mark_deactivated(self, user_id: int) -> None:
+        """The account is deleted (a send failed with "user is deactivated")."""
+        await self._set_status(user_id, "deactivated")
+
+    async def _set_status(self, user_id: int, status: UserStatus) -> None:
+        await self.collection.update_one({"_id": user_id, "status": {"$ne": "banned"}},
+                                         {"$set": {"status": status}})
+
+    async def iter_active_ids(self, *, batch: int = 1000, after: int | None = None) -> AsyncIterator[int]:
+        """Ids of active users in ascending order, by id cursor (resume with ``after``)."""
+        while True:
+            query: dict[str, Any] = {"status": "active"}
+            if after is not None:
+                query["_id"] = {"$gt": after}
+            ids = [d["_id"] async for d in self.collection.find(query, {"_id": 1})
+                   .sort("_id", ASCENDING).limit(batch)]
+            for uid in ids:
+                yield uid
+            if len(ids) < batch:
+                return
+            after = ids[-1]
+
+    # -- reading -------------------------------------------------------------------
+    async def get(self, user_id: int) -> BotUser | None:
+        doc = await self.collection.find_one({"_id": user_id})
+        return from_document(doc, BotUser) if doc else None
+
+    async def counts(self, *, active_within: float = 86_400.0) -> dict[str, int]:
+        """Users by status, the total, and ``recent``: seen within ``active_within`` seconds."""
+        out = dict.fromkeys(STATUSES, 0)
+        async for row in await self.collection.aggregate([{"$group": {"_id": "$status", "n": {"$sum": 1}}}]):
+            if row["_id"] in out:
+                out[row["_id"]] = int(row["n"])
+        out["total"] = sum(out[s] for s in STATUSES)
+        since = datetime.fromtimestamp(time.time() - active_within, UTC)
+        out["recent"] = int(await self.collection.count_documents({"last_seen": {"$gte": since}}))
+        return out

@@ -1,0 +1,60 @@
+"""Kernel plugin ``kernel.commands``: ``/start`` and ``/help``, generated from the registry.
+
+``/help`` lists what the caller may use where they are asking (a private
+chat or a group): everyone's commands first, then, for admins and the owner,
+an "Admin commands" block. Hidden commands never show.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from mediabot.core.commands import Command
+from mediabot.core.context import CommandContext
+from mediabot.core.plugin import hookimpl
+from mediabot.core.registry import CommandEntry
+
+if TYPE_CHECKING:
+    from mediabot.core.app import App
+
+
+def _line(entry: CommandEntry) -> str:
+    desc = entry.command.description
+    owner = " (owner only)" if entry.command.role == "owner" else ""
+    return f"{entry.usage_line} - {desc}{owner}" if desc else f"{entry.usage_line}{owner}"
+
+
+def help_text(ctx: CommandContext) -> str:
+    """The ``/help`` answer for this caller in this chat."""
+    registry = ctx.app.dispatcher.registry
+    scope = "private" if ctx.chat is None or ctx.chat.is_private else "group"
+    visible = registry.visible(ctx.role, scope)
+    everyone = [e for e in visible if e.command.role == "user"]
+    staff = [e for e in visible if e.command.role != "user"]
+    lines = [f"{ctx.app.section('bot').name} commands:", *(_line(e) for e in everyone)]
+    if staff:
+        lines += ["", "Admin commands:", *(_line(e) for e in staff)]
+    return "\n".join(lines)
+
+
+class BuiltinCommands:
+    """``/start`` (a welcome pointing to /help) and ``/help``."""
+
+    name = "commands"
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    async def start(self, ctx: CommandContext) -> None:
+        bot = ctx.app.section("bot")
+        await ctx.reply(bot.start_text.replace("{bot}", bot.name))
+
+    async def help(self, ctx: CommandContext) -> None:
+        await ctx.reply(help_text(ctx))
+
+    @hookimpl
+    def mediabot_commands(self) -> list[Command]:
+        return [
+            Command(name="start", description="Start the bot", handler=self.start),
+            Command(name="help", description="List the commands", handler=self.help),
+        ]

@@ -1,0 +1,69 @@
+"""Configuration of the Telegram gateway: the ``[telegram]`` section of ``plugins.toml``.
+
+This module imports nothing from pyrogram (which takes seconds to import):
+the config loader, and with it every CLI command, reads it on each start.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+
+__all__ = ["FloodConfig", "TelegramSection"]
+
+_PositiveInt = Annotated[int, msgspec.Meta(ge=1)]
+_NonNegativeInt = Annotated[int, msgspec.Meta(ge=0)]
+_PositiveFloat = Annotated[float, msgspec.Meta(gt=0)]
+
+
+class FloodConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    """Concurrency, pacing and retry limits for Telegram calls.
+
+    :param send_concurrency: sends (messages, files, copies) in flight at once.
+    :param edit_concurrency: edits, deletions and callback/inline answers in flight at once.
+    :param read_concurrency: reads (channel history, chat resolution) in flight at once.
+    :param download_concurrency: file downloads in flight at once; each holds a media connection.
+    :param global_rate: messages per second across all chats. Telegram allows about 30; staying below leaves room for sends made outside the pacer.
+    :param private_chat_rate: messages per second to one private chat (Telegram: about 1).
+    :param group_per_minute: messages per minute to one group or channel (Telegram: about 20).
+    :param max_flood_wait: longest FloodWait, in seconds, a call waits out. A longer one is raised at once as ``FloodWaitTooLong`` so the caller can reschedule the work.
+    :param max_retries: retries of one call after FloodWaits; one more FloodWait raises ``FloodWaitTooLong``.
+    :param transient_retries: retries of one call after network errors or Telegram 5xx answers; one more failure raises ``TransientTelegramError``.
+    :param backoff_base: seconds before the first transient retry; doubled for each further retry, plus up to 50% random jitter, never more than ``max_flood_wait``.
+    """
+
+    send_concurrency: _PositiveInt = 8
+    edit_concurrency: _PositiveInt = 4
+    read_concurrency: _PositiveInt = 4
+    download_concurrency: _PositiveInt = 2
+    global_rate: _PositiveFloat = 25.0
+    private_chat_rate: _PositiveFloat = 1.0
+    group_per_minute: _PositiveInt = 20
+    max_flood_wait: _PositiveFloat = 60.0
+    max_retries: _NonNegativeInt = 3
+    transient_retries: _NonNegativeInt = 3
+    backoff_base: _PositiveFloat = 0.5
+
+
+class TelegramSection(FloodConfig, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """How the bot talks to Telegram: limits, retries, the client session.
+
+    Credentials never live here: ``MEDIABOT_API_ID``, ``MEDIABOT_API_HASH``
+    and ``MEDIABOT_BOT_TOKEN`` come from the environment.
+
+    :param session_dir: directory of the client's session file. The session keeps the peers the bot has met, which it needs to write to users later (broadcasts, notifications); an empty string keeps it in memory, so after a restart the bot can only answer users who write first.
+    :param session_name: name of the session file (``<name>.session``); deployments sharing a directory need different names.
+    :param call_timeout: seconds one Telegram call may take before it is abandoned and retried as a network failure.
+    """
+
+    session_dir: str = ".mediabot/session"
+    session_name: str = "mediabot"
+    call_timeout: Annotated[float, msgspec.Meta(gt=0)] = 30.0
+
+
+# Docs are generated from the ``:param:`` lines of a section's own docstring;
+# the inherited flood fields are documented once, on FloodConfig.
+TelegramSection.__doc__ = (TelegramSection.__doc__ or "").rstrip() + "\n" + "\n".join(
+    line for line in (FloodConfig.__doc__ or "").splitlines() if line.strip().startswith(":param ")
+) + "\n"

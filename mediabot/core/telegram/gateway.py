@@ -1,0 +1,384 @@
+"""The Telegram gateway: the one narrow interface plugins talk to Telegram through.
+
+``app.telegram`` is a :class:`Gateway`. It wraps a pyrogram-``Client``-like
+object (Kurigram's ``pyrogram.Client`` in production, the testing kit's
+``FakeTelegram`` in tests) and runs every call through
+:class:`~mediabot.core.telegram.flood.FloodControl`: per-domain concurrency,
+send pacing (global, per chat), FloodWait pauses shared by the whole domain,
+retries of transient failures. It speaks kernel types only: plugins pass
+:data:`~mediabot.Keyboard` and :class:`~mediabot.InlineResult` and get
+:class:`~mediabot.Message` and :class:`~mediabot.Chat` back.
+
+Errors a caller may see (all :class:`~mediabot.core.telegram.errors.TelegramError`):
+``FloodWaitTooLong`` (reschedule), ``PermanentTelegramError`` (with a
+``reason``: ``blocked``, ``deactivated``, ``peer_invalid``...; never
+retried), ``TransientTelegramError`` (Telegram unreachable after retries).
+
+Domains: ``send`` for messages, files and copies (paced per chat);
+``edit`` for edits, deletions, callback and inline answers and command
+menus; ``read`` for channel reads and chat resolution.
+
+Updates: :meth:`Gateway.start` registers pyrogram handlers for messages
+(private, group, channel posts), button presses and inline queries; each
+update is converted to a kernel type and handed to ``app.submit``.
+
+Metrics (in ``app.metrics``): ``mediabot_telegram_events_total{event,domain}``
+counts flood control events (``flood_wait``, ``domain_paused``,
+``transient_retry``, ``permanent``...); ``mediabot_telegram_requests_total
+{method,outcome}`` counts calls by outcome (``ok``, ``error`` or the typed
+error's class name).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+from pyrogram import enums
+from pyrogram import types as pt
+from pyrogram.errors import MessageNotModified, QueryIdInvalid
+from pyrogram.handlers import CallbackQueryHandler, InlineQueryHandler, MessageHandler
+
+from mediabot.core.telegram.clock import Clock
+from mediabot.core.telegram.convert import (
+    callback_from_pyrogram,
+    chat_from_pyrogram,
+    inline_from_pyrogram,
+    inline_result_to_pyrogram,
+    keyboard_to_pyrogram,
+    message_from_pyrogram,
+    user_from_pyrogram,
+)
+from mediabot.core.telegram.errors import PermanentTelegramError, TelegramError
+from mediabot.core.telegram.flood import FloodConfig, FloodControl
+from mediabot.core.types import Chat, InlineResult, Keyboard, Message, User
+
+if TYPE_CHECKING:
+    from mediabot.core.app import App
+    from mediabot.core.metrics import Metrics
+
+__all__ = ["Gateway", "READ_BATCH"]
+
+log = logging.getLogger("mediabot.telegram")
+T = TypeVar("T")
+
+#: Message ids per ``get_messages`` call (Telegram's limit).
+READ_BATCH = 200
+#: Message ids per ``delete_messages`` call (Telegram's limit).
+DELETE_BATCH = 100
+_DEFAULT_TIMEOUT = 30.0
+
+
+class Gateway:
+    """Everything the framework sends to or reads from Telegram.
+
+    :param client: a started-on-demand pyrogram ``Client`` (or the fake).
+    :param config: flood limits; default: the app's ``[telegram]`` section,
+        read at :meth:`start`.
+    :param clock: time source for pacing and waits (a ``FakeClock`` in tests).
+    :param rng: jitter source; seed one for reproducible tests.
+    """
+
+    def __init__(self, client: Any, *, config: FloodConfig | None = None, clock: Clock | None = None,
+                 rng: random.Random | None = None) -> None:
+        self.client = client
+        self._config = config
+        self._clock = clock
+        self._rng = rng
+        self.flood = FloodControl(config, clock=clock, on_event=self._on_flood_event, rng=rng)
+        self.call_timeout: float = getattr(config, "call_timeout", _DEFAULT_TIMEOUT)
+        #: The bot's own account, known once started.
+        self.me: User | None = None
+        self._app: App | None = None
+        self._handlers: list[Any] = []
+        self._accepting = False
+        self._client_started = False
+        self._events: Any = None
+        self._requests: Any = None
+
+    # -- lifecycle -------------------------------------------------------------------
+    async def start(self, app: App) -> None:
+        """Connect, learn who the bot is, and start handing updates to ``app.submit``."""
+        self._app = app
+        if self._config is None:
+            cfg = app.section("telegram")
+            self.flood = FloodControl(cfg, clock=self._clock, on_event=self._on_flood_event, rng=self._rng)
+            self.call_timeout = cfg.call_timeout
+        self.bind_metrics(app.metrics)
+        # Handlers before connecting: pyrogram drops updates nobody handles.
+        self._handlers = [MessageHandler(self._on_message), CallbackQueryHandler(self._on_callback),
+                          InlineQueryHandler(self._on_inline)]
+        for handler in self._handlers:
+            self.client.add_handler(handler)
+        self._accepting = True
+        await self.client.start()
+        self._client_started = True
+        me = await self._call("read", "get_me", lambda: self.client.get_me())
+        self.me = user_from_pyrogram(me)
+        log.info("connected to Telegram as @%s (%d)", self.me.username, self.me.id)
+
+    def bind_metrics(self, metrics: Metrics) -> None:
+        """Count flood events and calls in ``metrics`` (done by :meth:`start`)."""
+        self._events = metrics.counter(
+            "mediabot_telegram_events_total", "Flood control events (FloodWaits, pauses, retries, errors)",
+            ["event", "domain"])
+        self._requests = metrics.counter(
+            "mediabot_telegram_requests_total", "Telegram calls by method and outcome", ["method", "outcome"])
+
+    async def stop_updates(self) -> None:
+        """Stop taking updates; sending keeps working until :meth:`close`."""
+        self._accepting = False
+        for handler in self._handlers:
+            try:
+                self.client.remove_handler(handler)
+            except ValueError:
+                pass  # already gone
+        self._handlers = []
+
+    async def close(self) -> None:
+        """Disconnect the client."""
+        self._accepting = False
+        if self._client_started:
+            self._client_started = False
+            await self.client.stop()
+
+    # -- sending ---------------------------------------------------------------------
+    async def send_text(self, chat_id: int, text: str, *, keyboard: Keyboard | None = None,
+                        reply_to: int | None = None, html: bool = False) -> Message:
+        """Send a text message.
+
+        :param html: read ``text`` as Telegram HTML (``<b>``, ``<a href>``...);
+            otherwise it is sent exactly as given, with no formatting.
+        :param reply_to: id of the message in ``chat_id`` to reply to.
+        """
+        markup = keyboard_to_pyrogram(keyboard)
+        result = await self._call("send", "send_message", lambda: self.client.send_message(
+            chat_id=chat_id, text=text, parse_mode=_mode(html), reply_markup=markup,
+            reply_parameters=_reply(reply_to)), chat_id=chat_id)
+        return self._message(result, "send_message")
+
+    async def send_media(self, chat_id: int, file_id: str, *, caption: str | None = None,
+                         keyboard: Keyboard | None = None, html: bool = False) -> Message:
+        """Send a file Telegram already has, by ``file_id`` (no upload)."""
+        markup = keyboard_to_pyrogram(keyboard)
+
+        async def send() -> Any:
+            try:
+                return await self.client.send_cached_media(
+                    chat_id=chat_id, file_id=file_id, caption=caption or "", parse_mode=_mode(html),
+                    reply_markup=markup)
+            except ValueError as exc:  # pyrogram's verdict on a malformed file_id
+                raise PermanentTelegramError("bad_request", exc, method="send_cached_media") from exc
+
+        return self._message(await self._call("send", "send_cached_media", send, chat_id=chat_id),
+                             "send_cached_media")
+
+    async def copy_message(self, chat_id: int, from_chat_id: int, message_id: int, *,
+                           caption: str | None = None, keyboard: Keyboard | None = None) -> Message:
+        """Copy a message (e.g. a catalogue post) into ``chat_id`` without a "forwarded from" header.
+
+        The copy carries ``keyboard`` (or none: the source's buttons are not
+        copied). ``caption`` replaces a file's caption; a text is copied as is.
+
+        :raises PermanentTelegramError: ``message_empty`` when the source is gone.
+        """
+        markup = keyboard_to_pyrogram(keyboard)
+        result = await self._call("send", "copy_message", lambda: self.client.copy_message(
+            chat_id=chat_id, from_chat_id=from_chat_id, message_id=message_id, caption=caption,
+            reply_markup=markup), chat_id=chat_id)
+        if result is None:
+            # pyrogram copies nothing (and returns None) for a deleted or service message.
+            raise PermanentTelegramError("message_empty", method="copy_message")
+        return self._message(result, "copy_message")
+
+    # -- editing ---------------------------------------------------------------------
+    async def edit_text(self, chat_id: int, message_id: int, text: str, *, keyboard: Keyboard | None = None,
+                        html: bool = False) -> None:
+        """Replace a message's text (a file's caption) and keyboard.
+
+        Telegram's rule: an edit without ``keyboard`` removes the keyboard.
+        Editing a message to what it already says is not an error.
+        """
+        markup = keyboard_to_pyrogram(keyboard)
+
+        async def edit() -> None:
+            try:
+                await self.client.edit_message_text(chat_id=chat_id, message_id=message_id, text=text,
+                                                    parse_mode=_mode(html), reply_markup=markup)
+            except MessageNotModified:
+                pass  # a double press on "Next" lands here: the user sees the right page already
+
+        await self._call("edit", "edit_message_text", edit)
+
+    async def edit_keyboard(self, chat_id: int, message_id: int, keyboard: Keyboard | None) -> None:
+        """Replace a message's keyboard (``None`` or ``[]`` removes it)."""
+        markup = keyboard_to_pyrogram(keyboard)
+
+        async def edit() -> None:
+            try:
+                await self.client.edit_message_reply_markup(chat_id=chat_id, message_id=message_id,
+                                                            reply_markup=markup)
+            except MessageNotModified:
+                pass
+
+        await self._call("edit", "edit_message_reply_markup", edit)
+
+    async def delete(self, chat_id: int, message_ids: int | Sequence[int]) -> None:
+        """Delete messages; ids that no longer exist are ignored."""
+        ids = [message_ids] if isinstance(message_ids, int) else list(message_ids)
+        for start in range(0, len(ids), DELETE_BATCH):
+            batch = ids[start:start + DELETE_BATCH]
+            await self._call("edit", "delete_messages",
+                             lambda b=batch: self.client.delete_messages(chat_id=chat_id, message_ids=b))
+
+    # -- answering -------------------------------------------------------------------
+    async def answer_callback(self, callback_id: str, text: str | None = None, *, alert: bool = False) -> None:
+        """Answer a button press: a short toast, an alert box with ``alert=True``, or nothing.
+
+        A query too old to answer (Telegram gives about 15 seconds) is ignored.
+        """
+
+        async def answer() -> None:
+            try:
+                await self.client.answer_callback_query(callback_query_id=callback_id, text=text,
+                                                        show_alert=alert)
+            except QueryIdInvalid:
+                log.debug("callback query %s expired before it was answered", callback_id)
+
+        await self._call("edit", "answer_callback_query", answer)
+
+    async def answer_inline(self, query_id: str, results: list[InlineResult], *, next_offset: str = "",
+                            cache_time: int = 0, personal: bool = True) -> None:
+        """Answer an inline query with up to 50 results.
+
+        :param next_offset: passed back in the next query's ``offset`` when the
+            user scrolls; empty when there are no more results.
+        :param personal: results depend on the user (Telegram caches per user).
+        """
+        converted = [inline_result_to_pyrogram(r) for r in results]
+
+        async def answer() -> None:
+            try:
+                await self.client.answer_inline_query(inline_query_id=query_id, results=converted,
+                                                      cache_time=cache_time, is_personal=personal,
+                                                      next_offset=next_offset)
+            except QueryIdInvalid:
+                # The user typed on: Telegram already sent a newer query.
+                log.debug("inline query %s expired before it was answered", query_id)
+
+        await self._call("edit", "answer_inline_query", answer)
+
+    async def set_commands(self, commands: list[tuple[str, str]], *,
+                           scope: Literal["users", "admins"] = "users", chat_id: int | None = None) -> None:
+        """Set the command menu Telegram shows.
+
+        ``scope="users"``: every private chat (and the default menu).
+        ``scope="admins"``: the private chat with ``chat_id`` only (one call per admin).
+        """
+        bot_commands = [pt.BotCommand(name, description) for name, description in commands]
+        scopes: list[Any]
+        if scope == "users":
+            scopes = [pt.BotCommandScopeAllPrivateChats(), pt.BotCommandScopeDefault()]
+        elif scope == "admins":
+            if chat_id is None:
+                raise ValueError("set_commands(scope='admins') needs the admin's chat_id")
+            scopes = [pt.BotCommandScopeChat(chat_id=chat_id)]
+        else:
+            raise ValueError(f"scope must be 'users' or 'admins', not {scope!r}")
+        for s in scopes:
+            await self._call("edit", "set_bot_commands",
+                             lambda s=s: self.client.set_bot_commands(commands=bot_commands, scope=s))
+
+    # -- reading ---------------------------------------------------------------------
+    async def read_channel(self, chat_id: int, ids: Sequence[int]) -> list[Message]:
+        """Messages ``ids`` of ``chat_id``, in the order asked; deleted and empty ones are skipped.
+
+        Reads in batches of :data:`READ_BATCH` ids per call.
+        """
+        out: list[Message] = []
+        ids = list(ids)
+        for start in range(0, len(ids), READ_BATCH):
+            batch = ids[start:start + READ_BATCH]
+            found = await self._call("read", "get_messages",
+                                     lambda b=batch: self.client.get_messages(chat_id=chat_id, message_ids=b))
+            for m in found if isinstance(found, list) else [found]:
+                converted = message_from_pyrogram(m) if m is not None else None
+                if converted is not None:
+                    out.append(converted)
+        return out
+
+    async def resolve_chat(self, ref: int | str) -> Chat:
+        """The chat ``ref`` names: an id, ``@username`` or ``username``."""
+        chat = await self._call("read", "get_chat", lambda: self.client.get_chat(chat_id=ref, force_full=False))
+        return chat_from_pyrogram(chat)
+
+    # -- internals -------------------------------------------------------------------
+    async def _call(self, domain: str, method: str, fn: Callable[[], Awaitable[T]],
+                    *, chat_id: int | None = None) -> T:
+        timeout = self.call_timeout
+
+        async def attempt() -> T:
+            # A hung connection must not hold a permit forever; TimeoutError is
+            # an OSError, so flood control retries it as a network failure.
+            async with asyncio.timeout(timeout):
+                return await fn()
+
+        try:
+            result = await self.flood.call(domain, attempt, chat_id=chat_id, method=method)
+        except TelegramError as exc:
+            self._count(method, type(exc).__name__)
+            raise
+        except Exception:
+            self._count(method, "error")
+            raise
+        self._count(method, "ok")
+        return result
+
+    def _count(self, method: str, outcome: str) -> None:
+        if self._requests is not None:
+            self._requests.labels(method=method, outcome=outcome).inc()
+
+    def _on_flood_event(self, event: str, domain: str) -> None:
+        if self._events is not None:
+            self._events.labels(event=event, domain=domain).inc()
+
+    @staticmethod
+    def _message(result: Any, method: str) -> Message:
+        message = message_from_pyrogram(result)
+        if message is None:
+            raise RuntimeError(f"{method} returned no message the kernel can read: {type(result).__name__}")
+        return message
+
+    # -- updates ---------------------------------------------------------------------
+    async def _on_message(self, _client: Any, message: pt.Message) -> None:
+        self._take(message_from_pyrogram, message)
+
+    async def _on_callback(self, _client: Any, query: pt.CallbackQuery) -> None:
+        self._take(callback_from_pyrogram, query)
+
+    async def _on_inline(self, _client: Any, query: pt.InlineQuery) -> None:
+        self._take(inline_from_pyrogram, query)
+
+    def _take(self, convert: Callable[[Any], Any], raw_update: Any) -> None:
+        if not self._accepting or self._app is None:
+            return
+        try:
+            update = convert(raw_update)
+        except Exception:  # noqa: BLE001 - one odd update must not stop the others
+            log.exception("could not convert a %s update; dropped", type(raw_update).__name__)
+            return
+        if update is not None:
+            self._app.submit(update)
+
+
+def _mode(html: bool) -> enums.ParseMode:
+    # DISABLED, not pyrogram's default: its default parses Markdown *and* HTML,
+    # which would mangle file names like "__init__.py" or "a*b".
+    return enums.ParseMode.HTML if html else enums.ParseMode.DISABLED
+
+
+def _reply(message_id: int | None) -> pt.ReplyParameters | None:
+    return pt.ReplyParameters(message_id=message_id) if message_id else None

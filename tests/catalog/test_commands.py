@@ -1,0 +1,39 @@
+"""The catalogue in a running bot: users recorded, /ban, /unban and /users for admins."""
+
+from __future__ import annotations
+
+
+async def test_a_banned_user_is_ignored_until_unbanned(make_bot):
+    bot = await make_bot(admins=[1])
+    assert (await bot.send("/help", user=42)).texts  # answered
+    assert (await bot.send("/ban 42 spamming the search", user=1)).texts == [
+        "User 42 is banned: spamming the search"]
+    assert (await bot.send("/help", user=42)).texts == []  # silence: updates are dropped
+    assert (await bot.send("/unban 42", user=1)).texts == ["User 42 is no longer banned."]
+    assert (await bot.send("/help", user=42)).texts
+
+
+async def test_admins_cannot_be_banned_and_users_cannot_ban(make_bot):
+    bot = await make_bot(admins=[1, 2])
+    assert (await bot.send("/ban 2", user=1)).texts == ["User 2 is an admin and cannot be banned."]
+    assert (await bot.send("/ban 5", user=7)).texts == ["This command is for admins only."]
+    assert (await bot.send("/ban someone", user=1)).texts[0].startswith("USER_ID is a numeric Telegram user id.")
+
+
+async def test_users_counts_everyone_who_wrote_in_private(make_bot):
+    bot = await make_bot(admins=[1])
+    for uid in (10, 11, 12):
+        await bot.send("/start", user=uid)
+    await bot.send("/ban 12", user=1)
+    users = bot.app.users
+    await users.flush()  # sightings are written in the background; do it now
+    text = (await bot.send("/users", user=1)).texts[0]
+    assert text.splitlines()[0] == "Users: 4"  # 10, 11, 12 and the admin
+    assert "active 3 · blocked 0 · deactivated 0 · banned 1" in text
+    assert bot.app.files is not None and await bot.app.files.count() == 0
+
+
+async def test_without_a_database_the_bot_runs_without_a_user_directory(make_bot):
+    bot = await make_bot(admins=[1], services=False)
+    assert bot.app.users is None and bot.app.files is None
+    assert (await bot.send("/users", user=1)).texts == ["Unknown command. Send /help for the list."]

@@ -1,0 +1,88 @@
+"""`mediabot dev --script`: the console as a newcomer and the docs use it, end to end."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "hello"
+
+
+@pytest.fixture
+def hello_installed(tmp_path: Path) -> dict[str, str]:
+    """The example plugin importable and registered (dist-info with its entry point)."""
+    site = tmp_path / "site"
+    info = site / "mediabot_hello-1.0.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: mediabot-hello\nVersion: 1.0.0\n")
+    (info / "entry_points.txt").write_text("[mediabot.plugins]\nhello = mediabot_hello:Hello\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIABOT")}
+    env["PYTHONPATH"] = os.pathsep.join([str(site), str(EXAMPLE)])
+    return env
+
+
+def run_dev(tmp_path: Path, env: dict[str, str], script: str, *args: str) -> subprocess.CompletedProcess[str]:
+    (tmp_path / "plugins.toml").write_text('[bot]\nname = "Demo Bot"\n[plugins.hello]\nenabled = true\n')
+    return subprocess.run([sys.executable, "-m", "mediabot", "dev", "--script", "-", "--data-dir",
+                           str(tmp_path / "dev"), *args], input=script, capture_output=True, text=True,
+                          cwd=tmp_path, env=env, timeout=120)
+
+
+def test_a_script_produces_the_expected_transcript(tmp_path, hello_installed):
+    result = run_dev(tmp_path, hello_installed, "/start\n/help\n/hello Ann\n#1\n:as admin\n/help\n")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "console › Demo Bot is running with plugins: hello; you are the user (id 1001); "
+        "type :help for the console's commands",
+        "user › /start",
+        "bot › Hi! I am Demo Bot. Send /help to see what I can do.",
+        "user › /help",
+        "bot › Demo Bot commands:",
+        "      /hello [NAME] - Say hello",
+        "      /start - Start the bot",
+        "      /help - List the commands",
+        "user › /hello Ann",
+        "bot › Hello, Ann! (greeting #1)",
+        "      [1] Again",
+        "user › [presses Again]",
+        "bot (edited) › Hello, Ann! (greeting #2)",
+        "               [1] Again",
+        "console › now talking as admin (id 1000, role admin)",
+        "admin › /help",
+        "bot › Demo Bot commands:",
+        "      /hello [NAME] - Say hello",
+        "      /start - Start the bot",
+        "      /help - List the commands",
+        "",
+        "      Admin commands:",
+        "      /ban USER_ID [reason] - Ignore a user's messages",
+        "      /unban USER_ID - Lift a ban",
+        "      /users - User counts by status",
+        "console › shutting down",
+    ]
+
+
+def test_demo_seeds_the_catalogue_once_and_data_survives_a_restart(tmp_path, hello_installed):
+    first = run_dev(tmp_path, hello_installed, ":as admin\n/users\n", "--demo")
+    assert first.returncode == 0, first.stderr
+    assert "console › demo catalogue: 2400 files added, 0 already there, 2400 in the catalogue" in first.stdout
+    second = run_dev(tmp_path, hello_installed, ":as admin\n/users\n", "--demo")
+    assert second.returncode == 0, second.stderr
+    assert "console › demo catalogue: 2400 files in the catalogue" in second.stdout
+    # The admin recorded as a user in the first run is still known after the restart.
+    assert "active 1" in second.stdout
+
+
+def test_console_mistakes_get_a_hint_not_a_crash(tmp_path, hello_installed):
+    result = run_dev(tmp_path, hello_installed, "#3\n:post 12 x.mkv\n:as nobody\n:frobnicate\n")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "console › no button 3 on the latest message with buttons" in out
+    assert "is not a channel/supergroup id" in out
+    assert "console › usage: :as user | :as admin | :as ID" in out
+    assert "console › unknown directive ':frobnicate'; type :help" in out
