@@ -36,6 +36,8 @@ OWNER = "kernel.catalog"
 class CatalogPlugin:
     """Creates ``app.files`` and ``app.users`` and keeps the ban list fresh.
 
+    Settings come from the ``[catalog]`` section; keyword arguments override them.
+
     :param ban_refresh: seconds between reloads of the banned ids (other
         deployments' bans and unbans arrive within this delay).
     :param flush_interval: seconds between writes of recorded sightings.
@@ -44,12 +46,13 @@ class CatalogPlugin:
 
     name = "catalog"
 
-    def __init__(self, app: App, *, ban_refresh: float = 30.0, flush_interval: float = 1.0,
-                 touch_interval: float = 300.0) -> None:
+    def __init__(self, app: App, *, ban_refresh: float | None = None, flush_interval: float | None = None,
+                 touch_interval: float | None = None) -> None:
         self.app = app
-        self.ban_refresh = ban_refresh
-        self.flush_interval = flush_interval
-        self.touch_interval = touch_interval
+        cfg = app.section("catalog")  # [catalog] in plugins.toml; arguments win (tests)
+        self.ban_refresh = cfg.ban_refresh if ban_refresh is None else ban_refresh
+        self.flush_interval = cfg.flush_interval if flush_interval is None else flush_interval
+        self.touch_interval = cfg.touch_interval if touch_interval is None else touch_interval
         self.files: FileRepository | None = None
         self.users: UserDirectory | None = None
         self._bans_loaded_at: float | None = None

@@ -117,6 +117,24 @@ class ServicesSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
             raise ValueError("fallback_size must be >= 1")
 
 
+class CatalogSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """The shared catalogue and user directory (active when a database is configured).
+
+    :param ban_refresh: seconds between reloads of the banned ids, so bans and unbans made by another deployment apply within this delay (the deployment that runs ``/ban`` applies it at once).
+    :param touch_interval: seconds between two recorded sightings (last seen) of one user; keeps user tracking to at most one write per user per interval.
+    :param flush_interval: seconds between batched writes of recorded sightings.
+    """
+
+    ban_refresh: float = 30.0
+    touch_interval: float = 300.0
+    flush_interval: float = 1.0
+
+    def __post_init__(self) -> None:
+        for name in ("ban_refresh", "touch_interval", "flush_interval"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be > 0")
+
+
 #: Kernel sections of ``plugins.toml`` and their schemas, in documentation order.
 #: Other kernel sections register here as they are written; ``plugins`` is separate.
 KERNEL_SECTIONS: dict[str, type[msgspec.Struct]] = {
@@ -124,6 +142,7 @@ KERNEL_SECTIONS: dict[str, type[msgspec.Struct]] = {
     "runtime": RuntimeSection,
     "redis": RedisSection,
     "mongo": MongoSection,
+    "catalog": CatalogSection,
     "services": ServicesSection,
     "telegram": TelegramSection,
 }

@@ -1,50 +1,44 @@
-"""mediabot-dbrouter: write routing over several MongoDB databases."""
+"""mediabot-dbrouter: the catalogue over several MongoDB databases.
+
+List the databases in ``plugins.toml`` (URIs come from environment
+variables), and the plugin replaces the kernel's single-database provider
+with a :class:`~mediabot_dbrouter.router.DatabaseRouter`:
+
+* a circuit breaker per database (:mod:`~mediabot_dbrouter.breaker`);
+* capacity from ``dbStats`` measured in the background
+  (:mod:`~mediabot_dbrouter.capacity`);
+* writes to one active database that moves on when it fills or fails, back
+  only by rule, pinnable by admins (:mod:`~mediabot_dbrouter.router`);
+* no file stored twice across databases (:mod:`~mediabot_dbrouter.writes`,
+  :mod:`~mediabot_dbrouter.reconcile`);
+* ``/dbstatus``, ``/dbswitch NAME|auto`` and ``mediabot db status``.
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+import asyncio
+import os
+from typing import Any
 
-import msgspec
+from mediabot import (
+    App,
+    Command,
+    CommandContext,
+    ConfigError,
+    HealthReport,
+    PluginContext,
+    PluginMeta,
+    UsageError,
+    hookimpl,
+)
+from mediabot_dbrouter.alerts import Alerts
+from mediabot_dbrouter.build import build_router
+from mediabot_dbrouter.config import DatabaseEntry, DbRouterConfig
+from mediabot_dbrouter.reconcile import Reconciler
+from mediabot_dbrouter.router import DatabaseRouter
+from mediabot_dbrouter.status import format_status
 
-from mediabot import PluginContext, PluginMeta
-
-
-class DatabaseEntry(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """One database of ``[[plugins.dbrouter.databases]]``.
-
-    :param name: short name used in ``/dbstatus`` and ``/dbswitch``.
-    :param uri_env: environment variable holding its URI (URIs carry passwords: never in the file).
-    :param database: database name inside that server.
-    :param quota_mb: size the provider allows (MongoDB Atlas free tier: 512).
-    :param role: ``write`` databases take writes in list order; ``read`` ones only serve reads.
-    """
-
-    name: str
-    uri_env: str
-    database: str = "mediabot"
-    quota_mb: float = 512.0
-    role: Literal["write", "read"] = "write"
-
-
-class DbRouterConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """Settings of ``[plugins.dbrouter]``.
-
-    :param databases: the databases, in write-preference order.
-    :param high_water: fraction of a quota after which writes move to the next database.
-    :param failure_threshold: consecutive failures that open a database's circuit breaker.
-    :param open_seconds: how long an open breaker refuses calls before half-open trials.
-    :param half_open_trials: calls let through while half-open.
-    :param close_after: successful trials that close the breaker again.
-    :param capacity_refresh: seconds between background ``dbStats`` refreshes.
-    """
-
-    databases: list[DatabaseEntry] = []
-    high_water: float = 0.9
-    failure_threshold: int = 5
-    open_seconds: float = 30.0
-    half_open_trials: int = 2
-    close_after: int = 2
-    capacity_refresh: float = 60.0
+__all__ = ["DatabaseEntry", "DbRouterConfig", "DbRouterPlugin"]
 
 
 class DbRouterPlugin:
@@ -56,3 +50,122 @@ class DbRouterPlugin:
 
     def __init__(self, ctx: PluginContext) -> None:
         self.config: DbRouterConfig = ctx.config
+        self.log = ctx.log
+        self.router: DatabaseRouter | None = None
+        self.reconciler: Reconciler | None = None
+        self._error: ConfigError | None = None
+
+    # -- provider and lifecycle ------------------------------------------------------
+    @hookimpl
+    def mediabot_database_provider(self, app: App) -> DatabaseRouter | None:
+        if not self.config.databases:
+            # Enabled with nothing to route: the kernel's single database serves,
+            # as without the plugin (a deployment template can enable it early).
+            self.log.warning("no [[plugins.dbrouter.databases]] configured: the catalogue uses the single "
+                             "database of MEDIABOT_MONGO_URI")
+            return None
+        alerts = Alerts(send=self._sender(app), spawn=lambda coro: app.supervisor.spawn(
+            coro, name="dbrouter.alert", owner="dbrouter"), interval=self.config.alert_interval)
+        try:
+            self.router = build_router(self.config, app.env, alerts=alerts, metrics=app.metrics)
+        except ConfigError as exc:
+            # A provider hook's exception would only be logged (and the kernel
+            # would quietly use a single database): fail the start instead.
+            self._error = exc
+            return None
+        alerts.counter = self.router.counters.alerts
+        self.reconciler = Reconciler(self.router)
+        return self.router
+
+    def _sender(self, app: App) -> Any:
+        if app.gateway is None:
+            return None
+
+        async def send(text: str) -> None:
+            bot = app.section("bot")
+            for uid in dict.fromkeys([*([bot.owner] if bot.owner else []), *bot.admins]):
+                try:
+                    await app.telegram.send_text(uid, text)
+                except Exception as exc:  # noqa: BLE001 - one unreachable admin must not stop the others
+                    self.log.warning("could not alert admin %d: %s: %s", uid, type(exc).__name__, exc)
+
+        return send
+
+    @hookimpl
+    async def mediabot_startup(self, app: App) -> None:
+        if self._error is not None:
+            raise self._error
+        router = self.router
+        if router is None or self.reconciler is None:
+            return
+        await router.monitor_once()  # capacities known before the first write
+        app.supervisor.spawn_loop(router.run_monitor, name="dbrouter.monitor", owner="dbrouter")
+        app.supervisor.spawn_loop(self.reconciler.run_forever, name="dbrouter.reconciler", owner="dbrouter")
+        # The clients close when background tasks are cancelled: after every
+        # shutdown hook, the kernel's last writes (user sightings) included.
+        app.supervisor.spawn(self._close_at_exit(router), name="dbrouter.clients", owner="dbrouter")
+
+    @staticmethod
+    async def _close_at_exit(router: DatabaseRouter) -> None:
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await router.close()
+
+    @hookimpl
+    def mediabot_health(self) -> list[HealthReport]:
+        if self.router is None:
+            return []
+        reports = []
+        for s in self.router.status():
+            status = {"closed": "ok", "half_open": "degraded", "open": "down"}[s.state]
+            reports.append(HealthReport(component=f"mongo:{s.name}", status=status,
+                                        detail=f"{s.state}, {s.fraction:.0%} of quota"))
+        writer = next((s.name for s in self.router.status() if s.takes_writes), None)
+        reports.append(HealthReport(component="dbrouter.writes", status="ok" if writer else "down",
+                                    detail=f"writes go to {writer}" if writer else "no database takes writes"))
+        return reports
+
+    # -- admin commands --------------------------------------------------------------
+    @hookimpl
+    def mediabot_commands(self) -> list[Command]:
+        if self.router is None:
+            return []
+        return [
+            Command(name="dbstatus", description="Databases: state, size, which one takes writes",
+                    handler=self.dbstatus, role="admin"),
+            Command(name="dbswitch", description="Pin writes to a database, or back to automatic",
+                    handler=self.dbswitch, usage="NAME|auto", role="admin"),
+        ]
+
+    async def dbstatus(self, ctx: CommandContext) -> None:
+        assert self.router is not None
+        await ctx.reply(format_status(self.router.status()))
+
+    async def dbswitch(self, ctx: CommandContext) -> None:
+        router = self.router
+        assert router is not None
+        if len(ctx.argv) != 1:
+            raise UsageError()
+        name = ctx.argv[0]
+        if name.lower() == "auto":
+            was = router.unpin()
+            active = router.active()
+            now = active.name if active else "no database"
+            self.log.info("admin %d released the write pin", ctx.user.id)
+            await ctx.reply(f"Automatic routing{f' (pin on {was.name} released)' if was else ''}: "
+                            f"writes go to {now}.")
+            return
+        problem = router.pin(name)
+        if problem is not None:
+            await ctx.reply(f"Cannot pin {name}: {problem}.")
+            return
+        self.log.info("admin %d pinned writes to %s", ctx.user.id, name)
+        await ctx.reply(f"Writes pinned to {name} until /dbswitch auto (or until it fails).")
+
+    # -- command line ----------------------------------------------------------------
+    @hookimpl
+    def mediabot_cli(self, cli: Any) -> None:
+        from mediabot_dbrouter.cli import db_group
+
+        cli.add_command(db_group(self.config, os.environ))

@@ -1,0 +1,120 @@
+"""One configured database: its client, circuit breaker, capacity and latency.
+
+Every call the router makes to a database goes through :meth:`Member.run`,
+which asks the breaker first (an open breaker refuses at once), times the
+call, and tells the breaker whether the database answered. What counts as
+"did not answer": connection errors, server selection and socket timeouts
+(a SIGSTOPped server), and pymongo's operation timeouts. An answer that is
+an error (a duplicate key, a bad query) is still an answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal, TypeVar
+
+from pymongo import WriteConcern
+from pymongo.errors import ConnectionFailure, OperationFailure, PyMongoError
+
+from mediabot_dbrouter.breaker import CircuitBreaker, CircuitOpenError
+from mediabot_dbrouter.capacity import Capacity
+
+__all__ = ["Member", "MemberUnavailable", "is_failure", "is_quota_error"]
+
+T = TypeVar("T")
+ATLAS_QUOTA_CODE = 8000  # "you are over your space quota"
+_LATENCY_WEIGHT = 0.2
+
+
+class MemberUnavailable(Exception):
+    """A database did not take an operation: refused by its breaker, failed, or full.
+
+    :param member: the database's name.
+    :param reason: ``open`` (breaker refused), ``failed`` (no answer) or ``full``.
+    """
+
+    def __init__(self, member: str, reason: Literal["open", "failed", "full"], cause: BaseException) -> None:
+        self.member = member
+        self.reason = reason
+        self.cause = cause
+        super().__init__(f"database {member!r} unavailable ({reason}): {type(cause).__name__}: {cause}")
+
+
+def is_quota_error(exc: BaseException) -> bool:
+    return isinstance(exc, OperationFailure) and (
+        exc.code == ATLAS_QUOTA_CODE or "space quota" in str(exc).lower())
+
+
+def is_failure(exc: BaseException) -> bool:
+    """Whether an exception means the database did not answer (what opens breakers)."""
+    if isinstance(exc, (ConnectionFailure, asyncio.TimeoutError, TimeoutError)):
+        return True
+    return isinstance(exc, PyMongoError) and bool(getattr(exc, "timeout", False))
+
+
+class Member:
+    """A database of ``[[plugins.dbrouter.databases]]`` at run time.
+
+    :param name: its configured name.
+    :param client: its own ``AsyncMongoClient`` (short timeouts).
+    :param database: the database name inside that server.
+    :param role: ``write`` or ``read``.
+    :param breaker: its circuit breaker.
+    :param capacity: its capacity tracker.
+    :param order: position in the configured list (write preference).
+    :param durable: acknowledge writes only once journaled.
+    """
+
+    def __init__(self, *, name: str, client: Any, database: str, role: str, breaker: CircuitBreaker,
+                 capacity: Capacity, order: int, durable: bool = True) -> None:
+        self.name = name
+        self.client = client
+        # Journaled writes: an acknowledged file survives a crash of the server
+        # (without it, the last ~100 ms of acknowledged writes can vanish with a kill -9).
+        self.db = client.get_database(database, write_concern=WriteConcern(j=True) if durable else None)
+        self.role = role
+        self.breaker = breaker
+        self.capacity = capacity
+        self.order = order
+        self.prepared = False  # every preparation step has run on it since it last (re)joined
+        self.latency_ms: float | None = None
+        self.last_error: str | None = None
+        self.documents_written = 0
+        self.good_since: float | None = None  # healthy and below the low-water mark since
+
+    @property
+    def takes_writes(self) -> bool:
+        return self.role == "write"
+
+    @property
+    def readable(self) -> bool:
+        return self.breaker.state == "closed"
+
+    async def run(self, op: Callable[[], Awaitable[T]]) -> T:
+        """Run ``op()`` on this database through its breaker.
+
+        :raises MemberUnavailable: refused, no answer, or over quota.
+        """
+        start = time.perf_counter()
+        try:
+            result = await self.breaker.call(op, is_failure)
+        except CircuitOpenError as exc:
+            raise MemberUnavailable(self.name, "open", exc) from exc
+        except Exception as exc:
+            if is_failure(exc):
+                self.last_error = f"{type(exc).__name__}: {exc}"[:200]
+                raise MemberUnavailable(self.name, "failed", exc) from exc
+            if is_quota_error(exc):
+                self.capacity.full = True
+                self.last_error = "over quota"
+                raise MemberUnavailable(self.name, "full", exc) from exc
+            raise
+        ms = (time.perf_counter() - start) * 1000
+        self.latency_ms = ms if self.latency_ms is None else \
+            (1 - _LATENCY_WEIGHT) * self.latency_ms + _LATENCY_WEIGHT * ms
+        return result
+
+    async def close(self) -> None:
+        await self.client.close()

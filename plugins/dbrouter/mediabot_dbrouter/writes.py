@@ -1,0 +1,298 @@
+"""Inserting documents unique by a key across several databases.
+
+A unique index only covers one database, so the router keeps one more
+collection, in the home database: ``<collection>_claims``, with the key as
+``_id``. Its unique ``_id`` index is the single source of truth for "which
+database holds this file":
+
+1. **claim** — insert ``{_id: key, db: target, at, w: writer}`` for the
+   whole batch (``insert_many(ordered=False)``). Won claims are ours.
+2. a **lost** claim names the database that holds (or is receiving) the key:
+
+   * the target itself: write anyway, the target's unique index decides;
+   * another database that has the document: a duplicate, counted;
+   * another database that does not have it: a writer is on its way there
+     (left alone: *deferred*, the caller retries later) or died on the way
+     (the claim is older than ``claim_lease``: taken over by compare-and-set);
+   * an unreachable database: deferred.
+
+3. **write** the documents whose claims are ours to the target.
+
+If the target fails mid-write, the claims of this call are moved to the next
+database by compare-and-set (only if still ours), after the failed database
+is recorded as a *suspect* for those keys (``<collection>_suspects``): it may
+have applied the write before dying. The reconciler removes such a stray copy
+once the new owner's copy is confirmed.
+
+When the home database itself is unreachable there is no registry: writes
+continue (**degraded**) — serialised in this process, checked against every
+reachable database, and their keys recorded in the target's
+``<collection>_pending``. The reconciler claims pending documents when the
+home database is back and deletes the losing copy of any
+key written twice meanwhile (possible only across processes, or with a copy
+on a database that was unreachable too). It never deletes a copy unless the
+owner's copy is confirmed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections import defaultdict
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import bson
+from pymongo import UpdateOne
+from pymongo.errors import BulkWriteError, OperationFailure
+
+from mediabot import InsertReport
+from mediabot_dbrouter.member import Member, MemberUnavailable, is_quota_error
+from mediabot_dbrouter.naming import claims_collection, pending_collection, suspects_collection
+
+if TYPE_CHECKING:
+    from mediabot_dbrouter.router import DatabaseRouter
+
+__all__ = ["UniqueWriter", "duplicate_indexes", "mark_suspects", "utcnow"]
+
+DUPLICATE_KEY = 11000
+
+
+def utcnow() -> datetime:
+    # Milliseconds, like MongoDB stores them: a claim read back compares equal.
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def duplicate_indexes(exc: BulkWriteError) -> tuple[int, list[int], list[int]]:
+    """From an unordered insert: (inserted, duplicate-key indexes, over-quota indexes).
+
+    Any other write error is re-raised.
+    """
+    details = exc.details or {}
+    dups, full, others = [], [], []
+    for err in details.get("writeErrors", []):
+        if err.get("code") == DUPLICATE_KEY:
+            dups.append(int(err["index"]))
+        elif is_quota_error(_as_failure(err)):
+            full.append(int(err["index"]))
+        else:
+            others.append(err)
+    if others or details.get("writeConcernErrors"):
+        raise exc
+    return int(details.get("nInserted", 0)), dups, full
+
+
+def _as_failure(err: dict[str, Any]) -> Exception:
+    return OperationFailure(err.get("errmsg", ""), err.get("code"))
+
+
+class UniqueWriter:
+    """The write path of :class:`~mediabot_dbrouter.router.DatabaseRouter` (see the module docstring)."""
+
+    def __init__(self, router: DatabaseRouter) -> None:
+        self.router = router
+        self._degraded = asyncio.Lock()
+
+    async def insert(self, collection: str, docs: list[dict[str, Any]], key: str) -> InsertReport:
+        router = self.router
+        router.unique_collections.setdefault(collection, key)
+        report = InsertReport()
+        batch: dict[Any, dict[str, Any]] = {}
+        for doc in docs:
+            if doc[key] in batch:
+                report.duplicates += 1
+            else:
+                batch[doc[key]] = doc
+        await self._insert(collection, key, batch, secrets.token_hex(8), [], report)
+        if report.deferred:
+            router.counters.deferred.inc(len(report.deferred))
+        return report
+
+    async def _insert(self, collection: str, key: str, batch: dict[Any, dict[str, Any]], token: str,
+                      failed: list[Member], report: InsertReport) -> None:
+        router = self.router
+        while batch:
+            target = router.choose_target(exclude=failed)
+            home = router.home
+            degraded = home in failed or not home.readable
+            if not degraded:
+                try:
+                    batch = await self._claim(collection, key, batch, target, token, failed, report)
+                except MemberUnavailable as exc:
+                    if exc.member != home.name:
+                        raise
+                    degraded = True
+            if degraded:
+                async with self._degraded:
+                    batch = await self._check_elsewhere(collection, key, batch, target, failed, report)
+                    batch = await self._write(collection, key, batch, target, failed, report, pending=True)
+            else:
+                batch = await self._write(collection, key, batch, target, failed, report, pending=False)
+
+    # -- 1. claim ------------------------------------------------------------------
+    async def _claim(self, collection: str, key: str, batch: dict[Any, dict[str, Any]], target: Member,
+                     token: str, failed: list[Member], report: InsertReport) -> dict[Any, dict[str, Any]]:
+        """Claim the batch for ``target``; returns the documents to write there."""
+        home = self.router.home
+        claims = home.db[claims_collection(collection)]
+        now = utcnow()
+        keys = list(batch)
+        mine = [{"_id": k, "db": target.name, "at": now, "w": token} for k in keys]
+        try:
+            await home.run(lambda: claims.insert_many(mine, ordered=False))
+            self.router.note_written(home, 0, 48 * len(keys))
+            return batch
+        except BulkWriteError as exc:
+            _, dups, _ = duplicate_indexes(exc)
+        lost = [keys[i] for i in dups]
+        existing = {c["_id"]: c for c in await home.run(lambda: claims.find({"_id": {"$in": lost}}).to_list(None))}
+        keep = dict(batch)
+        failed_names = {m.name for m in failed}
+        moves: dict[tuple[str, Any], list[Any]] = defaultdict(list)
+        to_check: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for k in lost:
+            claim = existing.get(k)
+            owner = None if claim is None else claim["db"]
+            if claim is None:
+                self._defer(keep, k, report)  # released meanwhile; next call claims it
+            elif owner == target.name:
+                pass  # ours from an earlier attempt, or a concurrent writer's: target's unique index decides
+            elif claim.get("w") == token and owner in failed_names:
+                moves[(owner, token)].append(k)  # our own claim, for a database that failed under us
+            else:
+                to_check[owner].append(claim)
+        for owner, held in to_check.items():
+            await self._judge(collection, key, owner, held, keep, moves, report)
+        if moves:
+            await self._move_claims(collection, moves, target, token, now, keep, report)
+        return keep
+
+    async def _judge(self, collection: str, key: str, owner: str, held: list[dict[str, Any]],
+                     keep: dict[Any, dict[str, Any]], moves: dict[tuple[str, Any], list[Any]],
+                     report: InsertReport) -> None:
+        """Keys claimed for another database: duplicate, deferred, or taken over."""
+        m = self.router.member(owner)
+        keys = [c["_id"] for c in held]
+        if m is None:  # no longer configured: nothing there to keep
+            for c in held:
+                moves[(owner, c.get("w"))].append(c["_id"])
+            return
+        try:
+            present = set(await m.run(lambda: m.db[collection].distinct(key, {key: {"$in": keys}})))
+        except MemberUnavailable:
+            for k in keys:
+                self._defer(keep, k, report)
+            return
+        lease = self.router.settings.claim_lease
+        now = utcnow()
+        for c in held:
+            k = c["_id"]
+            if k in present:
+                keep.pop(k, None)
+                report.duplicates += 1
+            elif (now - c["at"]).total_seconds() >= lease:
+                moves[(owner, c.get("w"))].append(k)  # its writer died on the way
+            else:
+                self._defer(keep, k, report)  # a writer is on its way there
+
+    async def _move_claims(self, collection: str, moves: dict[tuple[str, Any], list[Any]], target: Member,
+                           token: str, now: datetime, keep: dict[Any, dict[str, Any]],
+                           report: InsertReport) -> None:
+        home = self.router.home
+        claims = home.db[claims_collection(collection)]
+        moved: list[Any] = []
+        for (owner, writer), keys in moves.items():
+            # Suspect first: were we to stop between the two writes, a suspect
+            # that is still the owner is simply cleared later.
+            await mark_suspects(home, collection, keys, owner)
+            # Compare-and-set on (owner, writer): a claim someone else moved meanwhile stays theirs.
+            await home.run(lambda keys=keys, owner=owner, writer=writer: claims.update_many(
+                {"_id": {"$in": keys}, "db": owner, "w": writer},
+                {"$set": {"db": target.name, "at": now, "w": token}}))
+            moved += keys
+        final = {c["_id"]: c for c in await home.run(lambda: claims.find({"_id": {"$in": moved}}).to_list(None))}
+        for k in moved:
+            c = final.get(k)
+            if c is None or c["db"] != target.name or c.get("w") != token:
+                self._defer(keep, k, report)
+
+    @staticmethod
+    def _defer(keep: dict[Any, dict[str, Any]], k: Any, report: InsertReport) -> None:
+        if keep.pop(k, None) is not None:
+            report.deferred.append(k)
+
+    # -- degraded: no registry -----------------------------------------------------
+    async def _check_elsewhere(self, collection: str, key: str, batch: dict[Any, dict[str, Any]],
+                               target: Member, failed: list[Member],
+                               report: InsertReport) -> dict[Any, dict[str, Any]]:
+        """Drop keys another reachable database already holds (best effort without the registry)."""
+        others = [m for m in self.router.members
+                  if m is not target and m is not self.router.home and m not in failed and m.readable]
+        keys = list(batch)
+        found = await asyncio.gather(*(m.run(lambda m=m: m.db[collection].distinct(key, {key: {"$in": keys}}))
+                                       for m in others), return_exceptions=True)
+        for answer in found:
+            if isinstance(answer, MemberUnavailable):
+                continue  # cannot check there; the reconciler settles it later
+            if isinstance(answer, BaseException):
+                raise answer
+            for k in answer:
+                if batch.pop(k, None) is not None:
+                    report.duplicates += 1
+        return batch
+
+    @staticmethod
+    async def _mark_pending(collection: str, keys: list[Any], target: Member) -> None:
+        markers = target.db[pending_collection(collection)]
+        now = utcnow()
+        try:
+            await target.run(lambda: markers.insert_many([{"_id": k, "at": now} for k in keys], ordered=False))
+        except BulkWriteError as exc:
+            duplicate_indexes(exc)  # already marked by an earlier attempt: fine
+
+    # -- 3. write ------------------------------------------------------------------
+    async def _write(self, collection: str, key: str, batch: dict[Any, dict[str, Any]], target: Member,
+                     failed: list[Member], report: InsertReport, *, pending: bool) -> dict[Any, dict[str, Any]]:
+        """Insert into ``target``; returns what is left to write elsewhere (empty when done)."""
+        if not batch:
+            return {}
+        docs = list(batch.values())
+        try:
+            if pending:
+                # The marker first: if the documents land, the reconciler finds them.
+                await self._mark_pending(collection, list(batch), target)
+            await target.run(lambda: target.db[collection].insert_many(docs, ordered=False))
+            inserted, dups, full = len(docs), [], []
+        except MemberUnavailable:
+            failed.append(target)
+            return batch
+        except BulkWriteError as exc:
+            inserted, dups, full = duplicate_indexes(exc)
+        report.inserted += inserted
+        report.duplicates += len(dups)
+        if inserted:
+            report.databases[target.name] = report.databases.get(target.name, 0) + inserted
+        self.router.note_written(target, inserted, inserted * _average_size(docs))
+        if not full:
+            return {}
+        target.capacity.full = True
+        failed.append(target)
+        keys = list(batch)
+        return {keys[i]: batch[keys[i]] for i in full}
+
+
+def _average_size(docs: list[dict[str, Any]], samples: int = 8) -> int:
+    """Average BSON size of a few documents: the capacity estimate needs no more (measured anyway later)."""
+    step = max(1, len(docs) // samples)
+    sizes = [len(bson.encode(d)) for d in docs[::step]]
+    return sum(sizes) // len(sizes) if sizes else 0
+
+
+async def mark_suspects(home: Member, collection: str, keys: list[Any], suspect: str) -> None:
+    """Record that ``suspect`` may hold a stray copy of ``keys`` (home database)."""
+    if not keys:
+        return
+    suspects = home.db[suspects_collection(collection)]
+    ops = [UpdateOne({"_id": k}, {"$addToSet": {"on": suspect}}, upsert=True) for k in keys]
+    await home.run(lambda: suspects.bulk_write(ops, ordered=False))

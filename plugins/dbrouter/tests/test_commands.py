@@ -1,0 +1,104 @@
+"""/dbstatus, /dbswitch and admin alerts through a running bot; ``mediabot db status``."""
+
+from __future__ import annotations
+
+import textwrap
+
+from click.testing import CliRunner
+
+from mediabot_dbrouter import DbRouterPlugin
+from mediabot_dbrouter.cli import db_group
+from mediabot_dbrouter.config import DatabaseEntry, DbRouterConfig
+
+
+def router_config(kit, quotas=(512, 512, 512)) -> str:
+    tables = "".join(f"""
+        [[plugins.dbrouter.databases]]
+        name = "{n}"
+        uri_env = "TEST_DB_{n.upper()}"
+        database = "{kit.db_name}"
+        quota_mb = {q}
+        """ for n, q in zip("abc", quotas, strict=True))
+    return textwrap.dedent("""
+        [plugins.dbrouter]
+        enabled = true
+        timeout_ms = 2000
+        probe_interval = 0.2
+        alert_interval = 0
+        """) + textwrap.dedent(tables)
+
+
+async def dbrouter_bot(make_bot, kit, trio, **kw):
+    kit.servers = trio  # the kit drops the test database on every server afterwards
+    env = {f"TEST_DB_{n.upper()}": s.uri for n, s in zip("ABC", trio, strict=True)}
+    return await make_bot(plugins=[DbRouterPlugin], config=router_config(kit, **kw), admins=[1], env=env)
+
+
+async def test_admins_see_every_database_and_which_one_takes_writes(make_bot, kit, trio):
+    bot = await dbrouter_bot(make_bot, kit, trio)
+    await bot.app.files.insert_batch([kit.file(i) for i in range(3)])
+    text = (await bot.send("/dbstatus", user=1)).texts[0]
+    assert text.splitlines()[1] == "Writes: a (automatic)"
+    assert "▶ a [home]: closed" in text and "· b: closed" in text and "· c: closed" in text
+    assert "/512 MB" in text and "calls" in text and "failures 0" in text
+    health = {r.component: r.status for r in await bot.app.health()}
+    assert health["mongo:a"] == health["mongo:c"] == health["dbrouter.writes"] == "ok"
+
+
+async def test_users_cannot_see_or_switch_databases(make_bot, kit, trio):
+    bot = await dbrouter_bot(make_bot, kit, trio)
+    assert (await bot.send("/dbstatus", user=99)).texts == ["This command is for admins only."]
+    assert (await bot.send("/dbswitch c", user=99)).texts == ["This command is for admins only."]
+
+
+async def test_an_admin_pins_writes_and_releases_the_pin(make_bot, kit, trio):
+    bot = await dbrouter_bot(make_bot, kit, trio)
+    assert (await bot.send("/dbswitch c", user=1)).texts == [
+        "Writes pinned to c until /dbswitch auto (or until it fails)."]
+    report = await bot.app.files.insert_batch([kit.file(i) for i in range(4)])
+    assert report.databases == {"c": 4}
+    assert "Writes: c (pinned with /dbswitch)" in (await bot.send("/dbstatus", user=1)).texts[0]
+    assert (await bot.send("/dbswitch zz", user=1)).texts[0].startswith("Cannot pin zz: unknown database 'zz'")
+    assert (await bot.send("/dbswitch auto", user=1)).texts == [
+        "Automatic routing (pin on c released): writes go to a."]
+    assert (await bot.send("/dbswitch", user=1)).texts == ["Usage: /dbswitch NAME|auto"]
+
+
+async def test_admins_are_told_when_writes_move_because_a_database_filled_up(make_bot, kit, trio):
+    bot = await dbrouter_bot(make_bot, kit, trio, quotas=(0.05, 512, 512))
+    for i in range(30):
+        await bot.app.files.insert_batch([kit.file(f"{i}-{j}") for j in range(10)])
+
+    def told() -> list[str]:
+        return [m.text or "" for m in bot.replies_to(1)]
+
+    await kit.wait_for(lambda: any("writes moved from a to b" in t for t in told()), what="the admin alert")
+    await kit.wait_for(lambda: any("database a is at" in t for t in told()), what="the capacity alert")
+
+
+def test_the_cli_shows_each_database_and_fails_when_one_does_not_answer(trio, kit):
+    config = DbRouterConfig(databases=[
+        DatabaseEntry(name="a", uri_env="A", database=kit.db_name),
+        DatabaseEntry(name="b", uri_env="B", database=kit.db_name),
+        DatabaseEntry(name="gone", uri_env="GONE", database=kit.db_name)], timeout_ms=500)
+    env = {"A": trio[0].uri, "B": trio[1].uri, "GONE": "mongodb://127.0.0.1:9/"}
+    result = CliRunner().invoke(db_group(config, env), ["status"])
+    assert result.exit_code == 1, result.output
+    assert "Writes: a (automatic)" in result.output
+    assert "▶ a [home]: closed" in result.output and "· gone: UNREACHABLE" in result.output
+    healthy = DbRouterConfig(databases=config.databases[:2], timeout_ms=2000)
+    assert CliRunner().invoke(db_group(healthy, env), ["status"]).exit_code == 0
+
+
+async def test_a_missing_uri_variable_stops_the_start_and_names_it(tmp_path, kit, trio, mongo_uri):
+    import pytest
+
+    from mediabot import PluginStartupError, create_app
+
+    path = tmp_path / "plugins.toml"
+    path.write_text(router_config(kit))
+    env = {"TEST_DB_A": trio[0].uri, "TEST_DB_C": trio[2].uri, "MEDIABOT_MONGO_URI": mongo_uri}
+    app = create_app(path, env=env, plugins=[DbRouterPlugin])
+    with pytest.raises(PluginStartupError, match="environment variable TEST_DB_B is not set"):
+        await app.start()
+    assert app.state == "stopped"
