@@ -161,13 +161,15 @@ class App:
             self.started = [n for n in self.started if n not in self.kernel_plugins]
             self.commands = self._collect_commands(await self.host.collect("mediabot_commands", app=self))
             await self.dispatcher.prepare()
+            # Running before the gateway starts: updates Telegram delivers as soon as
+            # the client connects are handled, not dropped.
+            self.state = "running"
             if self.gateway is not None:
                 await self.gateway.start(self)
                 await self.dispatcher.publish_menus()
         except BaseException:
             await self._teardown(drain=False)
             raise
-        self.state = "running"
         log.info("started with plugins: %s", ", ".join(self.started) or "(none)")
 
     def _meta(self, name: str) -> Any:

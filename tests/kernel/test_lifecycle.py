@@ -171,3 +171,28 @@ async def test_background_task_crash_is_restarted_and_counted(config_file):
     assert app.metrics.value("mediabot_task_crashes_total", {"owner": "looper"}) == 2
     await app.stop()
     assert app.supervisor.running() == []
+
+
+async def test_an_update_arriving_while_the_gateway_connects_is_handled(config_file):
+    journal: list[str] = []
+    plugin = make_plugin("echo", journal)
+
+    class ConnectingGateway:
+        """Telegram delivers an update as soon as the client connects, inside start()."""
+
+        async def start(self, app):
+            self.task = app.submit(message("early"))
+
+        async def stop_updates(self): ...
+
+        async def close(self): ...
+
+        async def set_commands(self, *args, **kwargs): ...
+
+    gateway = ConnectingGateway()
+    app = create_app(config_file(enable("echo")), env={}, plugins=[plugin], gateway=gateway)
+    await app.start()
+    assert gateway.task is not None, "the update was refused"
+    await gateway.task
+    assert [u.text for u in app.plugin("echo").seen] == ["early"]
+    await app.stop()

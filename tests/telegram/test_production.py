@@ -49,6 +49,13 @@ def test_the_client_leaves_flood_waits_and_extra_requests_to_the_kernel(config_f
     assert (client.api_id, client.bot_token, client.name) == (12345, "12345:AAAA", "front")
     assert not client.in_memory and client.workdir == tmp_path / "sessions"
     assert (tmp_path / "sessions").is_dir()
+    assert client.skip_updates is False  # messages sent during a restart are answered
+
+
+def test_pending_updates_can_be_skipped_on_request(config_file):
+    app = create_app(config_file("[telegram]\nskip_pending_updates = true\n"), env=CREDENTIALS,
+                     telegram_secrets=True)
+    assert create_production_gateway(app).client.skip_updates is True
 
 
 def test_an_empty_session_dir_keeps_the_session_in_memory(config_file):

@@ -68,6 +68,8 @@ def create_production_gateway(app: App) -> Gateway:
         workdir=workdir,
         sleep_threshold=0,
         no_updates=False,
+        # Users who wrote during a restart get their answer (pyrogram's default drops them).
+        skip_updates=cfg.skip_pending_updates,
         fetch_replies=False,
         fetch_topics=False,
         fetch_stories=False,
