@@ -129,7 +129,7 @@ def plugins_cmd(ctx: click.Context, config_path: str | None) -> None:
             app = App(Composition(raw=raw, plugins=[Selected(cand, meta, factory, config)]),
                       require_secrets=False)
             hooks = ", ".join(h.removeprefix("mediabot_") for h in app.host.hooks_of(name))
-            got = asyncio.run(app.host.collect("mediabot_commands", app=app))
+            got = asyncio.run(app.host.collect("mediabot_commands", only=[name], app=app))
             commands = " ".join(f"/{c.name}" for _, cmds in got for c in cmds or ())
         except (MediabotError, msgspec.ValidationError) as exc:
             note = f"error: {exc}"

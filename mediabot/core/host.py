@@ -96,9 +96,12 @@ class PluginHost:
         """Call every implementation concurrently; failures are isolated."""
         await self.collect(hook, **kwargs)
 
-    async def collect(self, hook: str, **kwargs: Any) -> list[tuple[str, Any]]:
-        """Call every implementation concurrently; return ``(plugin, result)`` for those that succeeded."""
-        impls = self._impls(hook)
+    async def collect(self, hook: str, *, only: list[str] | None = None, **kwargs: Any) -> list[tuple[str, Any]]:
+        """Call every implementation (or those of the plugins in ``only``) concurrently.
+
+        Returns ``(plugin, result)`` for those that succeeded.
+        """
+        impls = self._impls(hook, only)
         if not impls:
             return []
 

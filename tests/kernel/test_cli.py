@@ -18,6 +18,8 @@ def test_plugins_lists_the_six_builtin_plugins(run_cli, tmp_path):
     for name in BUILTIN:
         assert rows[name][1] == f"mediabot-{name}" and rows[name][4] == "builtin"
     assert rows["search"][3] == "yes" and rows["quota"][3] == "no"
+    # The kernel's own /start and /help are not any plugin's commands.
+    assert all("/start" not in line for line in lines[1:])
 
 
 def test_plugins_shows_a_broken_plugin_without_failing(run_cli, make_dist):
