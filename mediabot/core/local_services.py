@@ -24,6 +24,7 @@ import msgspec
 
 from mediabot.core.redis.local import TtlLru
 from mediabot.core.redis.ratelimit import Decision, Rate
+from mediabot.core.redis.sessions import check_session_args
 
 S = TypeVar("S")
 
@@ -66,10 +67,7 @@ class LocalSessionStore:
     def __init__(self, *, kind: str = "default", ttl: float = 3600.0, max_entries: int = 10_000,
                  clock: Callable[[], float] = time.monotonic,
                  _values: TtlLru[bytes] | None = None) -> None:
-        if not kind or ":" in kind:
-            raise ValueError(f"session kind {kind!r} must be non-empty and contain no ':'")
-        if ttl <= 0:
-            raise ValueError(f"session ttl must be > 0, got {ttl}")
+        check_session_args(kind, ttl)
         self._kind = kind
         self._ttl = ttl
         self._clock = clock

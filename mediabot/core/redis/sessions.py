@@ -38,6 +38,14 @@ log = logging.getLogger(__name__)
 S = TypeVar("S")
 
 
+def check_session_args(kind: str, ttl: float) -> None:
+    """Refuse a kind that would break the key layout, and a TTL that would never keep anything."""
+    if not kind or ":" in kind:
+        raise ValueError(f"session kind {kind!r} must be non-empty and contain no ':'")
+    if ttl <= 0:
+        raise ValueError(f"session ttl must be > 0, got {ttl}")
+
+
 @dataclass(eq=False)
 class _Backing:
     """What all namespaces of one store share: the client, the health, the fallback."""
@@ -83,10 +91,7 @@ class SessionStore:
         self._init(_Backing(redis, health, prefix, TtlLru(fallback_size)), kind, ttl)
 
     def _init(self, backing: _Backing, kind: str, ttl: float) -> None:
-        if not kind or ":" in kind:
-            raise ValueError(f"session kind {kind!r} must be non-empty and contain no ':'")
-        if ttl <= 0:
-            raise ValueError(f"session ttl must be > 0, got {ttl}")
+        check_session_args(kind, ttl)
         self._backing = backing
         self._kind = kind
         self._ttl = ttl
