@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 
 import msgspec
 import pytest
 import redis.asyncio
 
-from mediabot.core.redis import RedisHealth, SessionStore, connect
+from mediabot.core.redis import RedisHealth, SessionStore
 from mediabot.core.redis.local import TtlLru
 
 
@@ -22,13 +21,6 @@ class SearchState(msgspec.Struct):
 
 class OtherShape(msgspec.Struct):
     cursor: bytes
-
-
-@pytest.fixture
-async def client(redis_url: str) -> AsyncIterator[redis.asyncio.Redis]:
-    client = connect(redis_url)
-    yield client
-    await client.aclose()
 
 
 @pytest.fixture
