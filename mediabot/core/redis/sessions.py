@@ -23,6 +23,7 @@ The trade-offs of that fallback, chosen on purpose:
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -149,31 +150,27 @@ class SessionStore:
             raise ValueError(f"session ttl must be > 0, got {ttl}")
         key = self.redis_key(user_id)
         payload = b.encoder.encode(value)
-        if b.health.should_attempt():
-            try:
-                await b.redis.set(key, payload, px=max(1, round(ttl * 1000)))
-            except UNAVAILABLE_ERRORS as error:
-                b.health.record_failure(error)
-            else:
-                b.health.record_success()
-                b.fallback.pop(key)
-                return
-        b.fallback.set(key, payload, ttl)
+        await self._write(key, lambda: b.redis.set(key, payload, px=max(1, round(ttl * 1000))), payload, ttl)
 
     async def delete(self, user_id: int) -> None:
         """Forget the user's value of this kind."""
-        b = self._backing
         key = self.redis_key(user_id)
+        # Locally a deletion is a tombstone (None), see the module doc.
+        await self._write(key, lambda: self._backing.redis.delete(key), None, self._ttl)
+
+    async def _write(self, key: str, op: Callable[[], Awaitable[Any]], local: bytes | None, ttl: float) -> None:
+        """Apply ``op`` in Redis; when Redis is unavailable, keep ``local`` in process for ``ttl``."""
+        b = self._backing
         if b.health.should_attempt():
             try:
-                await b.redis.delete(key)
+                await op()
             except UNAVAILABLE_ERRORS as error:
                 b.health.record_failure(error)
             else:
                 b.health.record_success()
-                b.fallback.pop(key)
+                b.fallback.pop(key)  # Redis is authoritative again for this key
                 return
-        b.fallback.set(key, None, self._ttl)  # tombstone, see module doc
+        b.fallback.set(key, local, ttl)
 
 
 __all__ = ["SessionStore"]
