@@ -114,7 +114,9 @@ class PluginHost:
                 self._failed(impl.plugin_name, hook, exc)
                 return impl.plugin_name, None, exc
 
-        results = await asyncio.gather(*(one(i) for i in impls))
+        # One implementation (the common case for mediabot_update) needs no gather:
+        # skipping it saves a task per update on the hot path.
+        results = [await one(impls[0])] if len(impls) == 1 else await asyncio.gather(*(one(i) for i in impls))
         return [(n, r) for n, r, e in results if e is None]
 
     async def first(self, hook: str, **kwargs: Any) -> Any:
