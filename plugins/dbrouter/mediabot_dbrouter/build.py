@@ -16,7 +16,7 @@ from mediabot_dbrouter.config import DbRouterConfig
 from mediabot_dbrouter.member import Member
 from mediabot_dbrouter.router import DatabaseRouter
 
-__all__ = ["build_router", "check_config", "connect"]
+__all__ = ["build_router", "check_config", "connect", "home_of"]
 
 KEY = "plugins.dbrouter"
 
@@ -37,9 +37,24 @@ def check_config(config: DbRouterConfig) -> None:
     if config.home and config.home not in names:
         raise ConfigError(f"home {config.home!r} is not a configured database", key=f"{KEY}.home",
                           fix=f"use one of: {', '.join(names)}")
+    dedicated = [i for i, d in enumerate(config.databases) if d.role == "home"]
+    if len(dedicated) > 1:
+        raise ConfigError("more than one database has role = \"home\"",
+                          key=f"{KEY}.databases[{dedicated[1]}].role",
+                          fix='keep role = "home" on one database; the others are "write" or "read"')
+    if dedicated and config.home and config.home != names[dedicated[0]]:
+        raise ConfigError(f"home = {config.home!r}, but {names[dedicated[0]]!r} has role = \"home\"",
+                          key=f"{KEY}.home", fix=f"remove home, or set it to {names[dedicated[0]]!r}")
     if not 0 < config.low_water < config.high_water <= 1:
         raise ConfigError("need 0 < low_water < high_water <= 1", key=f"{KEY}.high_water",
                           fix="e.g. high_water = 0.9, low_water = 0.8")
+
+
+def home_of(config: DbRouterConfig) -> str:
+    """The home database's name: ``home``, else the one with ``role = "home"``, else the first."""
+    if config.home:
+        return config.home
+    return next((d.name for d in config.databases if d.role == "home"), config.databases[0].name)
 
 
 def connect(uri: str, timeout_ms: int, **options: Any) -> AsyncMongoClient:
@@ -73,6 +88,6 @@ def build_router(config: DbRouterConfig, env: Mapping[str, str], *, alerts: Aler
                               database=entry.database, role=entry.role, breaker=breaker,
                               capacity=Capacity(entry.quota_mb * MB), order=i,
                               durable=config.durable_writes))
-    home_name = config.home or members[0].name
+    home_name = home_of(config)
     home = next(m for m in members if m.name == home_name)
     return DatabaseRouter(members, home=home, settings=config, alerts=alerts, metrics=metrics, clock=clock)

@@ -16,21 +16,21 @@ class DatabaseEntry(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     :param uri_env: environment variable holding its URI (URIs carry passwords: never in the file).
     :param database: database name inside that server.
     :param quota_mb: size the provider allows, counted as ``dataSize + indexSize`` (MongoDB Atlas free tier: 512).
-    :param role: ``write`` databases take writes in list order; ``read`` ones only serve reads.
+    :param role: ``write`` databases take writes in list order; ``read`` ones only serve reads; ``home`` is a dedicated home database (users, bans, the file registry) that holds no files — recommended, see docs/operations.md.
     """
 
     name: str
     uri_env: str
     database: str = "mediabot"
     quota_mb: float = 512.0
-    role: Literal["write", "read"] = "write"
+    role: Literal["write", "read", "home"] = "write"
 
 
 class DbRouterConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Settings of ``[plugins.dbrouter]``.
 
     :param databases: the databases, in write-preference order.
-    :param home: name of the database holding users, bans and the registry of which database holds each file (default: the first one).
+    :param home: name of the database holding users, bans and the registry of which database holds each file (default: the one with ``role = "home"``, else the first one).
     :param high_water: fraction of a quota after which writes move to the next database.
     :param low_water: writes move back to a preferred database only once it is below this fraction of its quota...
     :param return_after: ...and has been healthy and below ``low_water`` for this many seconds (no flapping).

@@ -60,7 +60,7 @@ class Member:
     :param name: its configured name.
     :param client: its own ``AsyncMongoClient`` (short timeouts).
     :param database: the database name inside that server.
-    :param role: ``write`` or ``read``.
+    :param role: ``write``, ``read`` or ``home`` (a dedicated home database: no files).
     :param breaker: its circuit breaker.
     :param capacity: its capacity tracker.
     :param order: position in the configured list (write preference).
@@ -87,6 +87,11 @@ class Member:
     @property
     def takes_writes(self) -> bool:
         return self.role == "write"
+
+    @property
+    def holds_files(self) -> bool:
+        """Files are read from it (a dedicated home database holds none)."""
+        return self.role != "home"
 
     @property
     def readable(self) -> bool:

@@ -59,7 +59,7 @@ class Reconciler:
         try:
             for collection, key in list(self.router.unique_collections.items()):
                 for m in self.router.members:
-                    if m.readable:
+                    if m.readable and m.holds_files:
                         await self._pending(collection, key, m, done)
                 await self._suspects(collection, key, done)
         except MemberUnavailable as exc:

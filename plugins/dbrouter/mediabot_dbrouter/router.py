@@ -124,7 +124,7 @@ class DatabaseRouter:
         return self.choose_target().db
 
     def read_databases(self) -> list[Any]:
-        return [m.db for m in self.members if m.readable]
+        return [m.db for m in self.members if m.holds_files and m.readable]
 
     def home_database(self) -> Any:
         return self.home.db
@@ -149,8 +149,9 @@ class DatabaseRouter:
         return await self.writer.insert(collection, docs, key)
 
     async def read_each(self, op: Callable[[Any], Awaitable[T]]) -> tuple[list[T], list[str]]:
-        readable = [m for m in self.members if m.readable]
-        skipped = [m.name for m in self.members if m not in readable]
+        holding = [m for m in self.members if m.holds_files]
+        readable = [m for m in holding if m.readable]
+        skipped = [m.name for m in holding if m not in readable]
         answers = await asyncio.gather(*(m.run(lambda m=m: op(m.db)) for m in readable), return_exceptions=True)
         results: list[T] = []
         for m, answer in zip(readable, answers, strict=True):
@@ -261,7 +262,8 @@ class DatabaseRouter:
         if m is None:
             return f"unknown database {name!r} (known: {', '.join(self._by_name)})"
         if not m.takes_writes:
-            return f"{name} is read-only (role = \"read\")"
+            what = "the dedicated home database" if m.role == "home" else "read-only"
+            return f"{name} takes no file writes: it is {what} (role = \"{m.role}\")"
         if m.breaker.state != "closed" or not m.prepared:
             return f"{name} is unavailable right now (breaker {m.breaker.state.replace('_', '-')})"
         if m.capacity.fraction >= 1.0:
@@ -347,7 +349,9 @@ class DatabaseRouter:
 
     def _capacity_alerts(self) -> None:
         s = self.settings
-        for m in self.writers:
+        # The home database too: users and the file registry keep growing there.
+        watched = self.writers + ([] if self.home in self.writers else [self.home])
+        for m in watched:
             fraction = m.capacity.fraction
             self._used.labels(database=m.name).set(fraction)
             if fraction >= s.high_water and m.name not in self._over_high:

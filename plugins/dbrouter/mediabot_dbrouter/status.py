@@ -30,7 +30,8 @@ def format_status(statuses: Sequence[MemberStatus], *, title: str = "Databases",
     lines = [f"{title}", head]
     for s in statuses:
         mark = "▶" if s.takes_writes else "·"
-        tags = [t for t, on in (("home", s.home), ("read-only", s.role == "read")) if on]
+        tags = [t for t, on in (("home", s.home), ("read-only", s.role == "read"),
+                                             ("no files", s.role == "home")) if on]
         size = f"{s.used_mb:.1f}/{s.quota_mb:.0f} MB ({s.fraction:.0%})" + ("" if s.measured else " est.")
         docs = "? docs" if s.documents is None else f"{s.documents} docs"
         latency = "-" if s.latency_ms is None else f"{s.latency_ms:.1f} ms"

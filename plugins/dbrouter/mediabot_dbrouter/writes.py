@@ -18,6 +18,13 @@ database holds this file":
 
 3. **write** the documents whose claims are ours to the target.
 
+When the home database is not the target (a dedicated home, or writes moved
+on), a batch is cut in two: a head of ``pipeline_chunk`` documents and the
+rest, each going through 1–3 on its own. The rest is claimed (home server)
+while the head is written (target server), so the claim no longer adds its
+whole time to the batch. When one server does both there is nothing to
+overlap, and the batch stays whole.
+
 If the target fails mid-write, the claims of this call are moved to the next
 database by compare-and-set (only if still ours), after the failed database
 is recorded as a *suspect* for those keys (``<collection>_suspects``): it may
@@ -46,7 +53,7 @@ import bson
 from pymongo import UpdateOne
 from pymongo.errors import BulkWriteError, OperationFailure
 
-from mediabot import InsertReport
+from mediabot import DatabaseUnavailable, InsertReport
 from mediabot_dbrouter.member import Member, MemberUnavailable, is_quota_error
 from mediabot_dbrouter.naming import claims_collection, pending_collection, suspects_collection
 
@@ -90,8 +97,10 @@ def _as_failure(err: dict[str, Any]) -> Exception:
 class UniqueWriter:
     """The write path of :class:`~mediabot_dbrouter.router.DatabaseRouter` (see the module docstring)."""
 
-    def __init__(self, router: DatabaseRouter) -> None:
+    def __init__(self, router: DatabaseRouter, *, pipeline_chunk: int = 15) -> None:
         self.router = router
+        #: documents claimed and written first when the home database is not the target (0: never cut a batch)
+        self.pipeline_chunk = pipeline_chunk
         self._degraded = asyncio.Lock()
 
     async def insert(self, collection: str, docs: list[dict[str, Any]], key: str) -> InsertReport:
@@ -104,13 +113,74 @@ class UniqueWriter:
                 report.duplicates += 1
             else:
                 batch[doc[key]] = doc
-        await self._insert(collection, key, batch, secrets.token_hex(8), [], report)
+        token = secrets.token_hex(8)
+        chunks = self._chunks(batch)
+        if len(chunks) == 1:
+            await self._insert(collection, key, batch, token, [], report)
+        else:
+            await self._pipelined(collection, key, chunks, token, report)
         if report.deferred:
             router.counters.deferred.inc(len(report.deferred))
         return report
 
+    def _chunks(self, batch: dict[Any, dict[str, Any]]) -> list[dict[Any, dict[str, Any]]]:
+        """The batch cut for pipelining, or whole when the claims and the files share a server."""
+        router = self.router
+        size = self.pipeline_chunk
+        if size <= 0 or len(batch) <= size or not router.home.readable:
+            return [batch]
+        try:
+            target = router.choose_target()
+        except DatabaseUnavailable:
+            return [batch]
+        if target is router.home:
+            # One server does both: cutting the batch would add round trips and save nothing.
+            return [batch]
+        # Two chunks: a small head, claimed alone, whose write starts early
+        # and covers the claim of the rest. More chunks cost more than they
+        # hide: every insert command has its own fixed cost on the target.
+        items = list(batch.items())
+        return [dict(items[:size]), dict(items[size:])]
+
+    async def _pipelined(self, collection: str, key: str, chunks: list[dict[Any, dict[str, Any]]], token: str,
+                         report: InsertReport) -> None:
+        """Claim chunk i+1 in the home database while chunk i is written to the target.
+
+        Each chunk goes through the whole protocol (claim, then write) on its
+        own; only the claims are ordered, so the first chunk's write starts
+        after one small claim instead of the batch's. Every chunk runs to its
+        end even when another one fails; the first error is raised after.
+        """
+        claimed = [asyncio.Event() for _ in chunks]
+        done = [asyncio.Event() for _ in chunks]
+
+        async def one(i: int, chunk: dict[Any, dict[str, Any]]) -> None:
+            try:
+                if i:
+                    await claimed[i - 1].wait()
+                # Writes one at a time too: concurrent inserts into one collection only contend.
+                await self._insert(collection, key, chunk, token, [], report, claimed=claimed[i],
+                                   turn=done[i - 1] if i else None)
+            finally:
+                done[i].set()
+
+        outcomes = await asyncio.gather(*(one(i, c) for i, c in enumerate(chunks)), return_exceptions=True)
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+
     async def _insert(self, collection: str, key: str, batch: dict[Any, dict[str, Any]], token: str,
-                      failed: list[Member], report: InsertReport) -> None:
+                      failed: list[Member], report: InsertReport, *, claimed: asyncio.Event | None = None,
+                      turn: asyncio.Event | None = None) -> None:
+        try:
+            await self._insert_rounds(collection, key, batch, token, failed, report, claimed, turn)
+        finally:
+            if claimed is not None:
+                claimed.set()  # never leave the next chunk waiting
+
+    async def _insert_rounds(self, collection: str, key: str, batch: dict[Any, dict[str, Any]], token: str,
+                             failed: list[Member], report: InsertReport, claimed: asyncio.Event | None,
+                             turn: asyncio.Event | None) -> None:
         router = self.router
         while batch:
             target = router.choose_target(exclude=failed)
@@ -123,11 +193,17 @@ class UniqueWriter:
                     if exc.member != home.name:
                         raise
                     degraded = True
+                finally:
+                    if claimed is not None:
+                        claimed.set()
             if degraded:
                 async with self._degraded:
                     batch = await self._check_elsewhere(collection, key, batch, target, failed, report)
                     batch = await self._write(collection, key, batch, target, failed, report, pending=True)
             else:
+                if turn is not None:
+                    await turn.wait()  # the previous chunk's write is done
+                    turn = None
                 batch = await self._write(collection, key, batch, target, failed, report, pending=False)
 
     # -- 1. claim ------------------------------------------------------------------
@@ -228,7 +304,8 @@ class UniqueWriter:
                                report: InsertReport) -> dict[Any, dict[str, Any]]:
         """Drop keys another reachable database already holds (best effort without the registry)."""
         others = [m for m in self.router.members
-                  if m is not target and m is not self.router.home and m not in failed and m.readable]
+                  if m is not target and m is not self.router.home and m not in failed and m.readable
+                  and m.holds_files]
         keys = list(batch)
         found = await asyncio.gather(*(m.run(lambda m=m: m.db[collection].distinct(key, {key: {"$in": keys}}))
                                        for m in others), return_exceptions=True)

@@ -78,12 +78,17 @@ class Kit:
         self.servers: list[MongoServer] = []
 
     def router(self, servers: list[MongoServer], *, quota_mb: float | list[float] = 512.0,
-               listeners: list[Any] = (), alerts: Alerts | None = None, **settings: Any) -> DatabaseRouter:
+               listeners: list[Any] = (), alerts: Alerts | None = None, roles: str = "www",
+               **settings: Any) -> DatabaseRouter:
+        """A router over ``servers`` named a, b, c; ``roles`` gives each one's role by initial
+        (``"hww"``: a is a dedicated home database, b and c take files)."""
         self.servers = servers
         quotas = quota_mb if isinstance(quota_mb, list) else [quota_mb] * len(servers)
+        role_of = {"w": "write", "r": "read", "h": "home"}
         config = DbRouterConfig(
-            databases=[DatabaseEntry(name=n, uri_env=f"TEST_DB_{n.upper()}", database=self.db_name, quota_mb=q)
-                       for n, q in zip(NAMES, quotas, strict=False)],
+            databases=[DatabaseEntry(name=n, uri_env=f"TEST_DB_{n.upper()}", database=self.db_name, quota_mb=q,
+                                     role=role_of[r])  # type: ignore[arg-type]
+                       for n, q, r in zip(NAMES, quotas, roles, strict=False)],
             **{**TEST_SETTINGS, **settings})
         env = {f"TEST_DB_{n.upper()}": s.uri for n, s in zip(NAMES, servers, strict=False)}
         router = build_router(config, env, alerts=alerts or Alerts(send=_nobody, interval=0.0),

@@ -80,34 +80,40 @@ def three(mongo_factory, tmp_path):
         return list(pool.map(lambda n: mongo_factory(data_dir=tmp_path / n), "abc"))
 
 
-async def test_killing_the_write_database_mid_stream_loses_nothing_and_writes_nothing_twice(three, kit):
-    router = kit.router(three, claim_lease=2.0)
-    states = journal_of(router, "a")
+@pytest.mark.parametrize(("roles", "first", "second"), [
+    ("www", "a", "b"),  # a takes files and holds the claim registry: killing it is the worst case
+    ("hww", "b", "c"),  # a dedicated home: the claims of a pipelined batch go on while b dies
+], ids=["shared-home", "dedicated-home"])
+async def test_killing_the_write_database_mid_stream_loses_nothing_and_writes_nothing_twice(
+        three, kit, roles, first, second):
+    router = kit.router(three, claim_lease=2.0, roles=roles)
+    states = journal_of(router, first)
     repo = await kit.ready(router)
     kit.monitor(router)
     writer = Writer(kit, repo)
     writer.start()
-    await kit.wait_for(lambda: len(writer.acked) >= 200, what="writes to a")
-    three[0].kill()  # a is the write database and the home of the claim registry
-    await kit.wait_for(lambda: "open" in states, what="a's breaker to open")
+    await kit.wait_for(lambda: len(writer.acked) >= 200, what=f"writes to {first}")
+    three["abc".index(first)].kill()
+    await kit.wait_for(lambda: "open" in states, what=f"{first}'s breaker to open")
     moved = len(writer.acked)
-    await kit.wait_for(lambda: len(writer.acked) >= moved + 200, what="writes to continue on b")
-    assert router.active().name == "b" and "b" in writer.databases
-    three[0].restart()
-    await kit.wait_for(lambda: router.member("a").breaker.state == "closed", what="a's breaker to close")
+    await kit.wait_for(lambda: len(writer.acked) >= moved + 200, what=f"writes to continue on {second}")
+    assert router.active().name == second and second in writer.databases
+    three["abc".index(first)].restart()
+    await kit.wait_for(lambda: router.member(first).breaker.state == "closed", what=f"{first}'s breaker to close")
     assert states[-2:] == ["half_open", "closed"]
-    await kit.wait_for(lambda: len(writer.acked) >= moved + 300, what="writes with a back")
+    await kit.wait_for(lambda: len(writer.acked) >= moved + 300, what=f"writes with {first} back")
     await writer.stop()
     await settle(kit, router)
     where = kit.locations()
     bad = {k: where.get(k) for k in writer.acked if len(where.get(k, [])) != 1}
     assert not bad, f"{len(bad)} of {len(writer.acked)} acknowledged files missing or doubled: {list(bad.items())[:5]}"
     assert all(len(dbs) == 1 for dbs in where.values())
+    assert "a" not in {db for dbs in where.values() for db in dbs} or roles[0] != "h"
     assert len(await repo.get_many(writer.acked)) == len(writer.acked)
     alerts = router.alerts.sent
-    assert any("database a is unavailable: breaker opened" in t for t in alerts)
-    assert any("writes moved from a to b" in t for t in alerts)
-    assert any("database a is back" in t for t in alerts)
+    assert any(f"database {first} is unavailable: breaker opened" in t for t in alerts)
+    assert any(f"writes moved from {first} to {second}" in t for t in alerts)
+    assert any(f"database {first} is back" in t for t in alerts)
 
 
 async def test_a_hung_database_times_out_opens_its_breaker_and_ends_a_pin(three, kit):
@@ -134,3 +140,23 @@ async def test_a_hung_database_times_out_opens_its_breaker_and_ends_a_pin(three,
     where = kit.locations()
     assert all(len(where.get(k, [])) == 1 for k in writer.acked)
     assert all(len(dbs) == 1 for dbs in where.values())
+
+
+async def test_losing_a_dedicated_home_leaves_reads_whole_and_writes_going(three, kit):
+    router = kit.router(three, claim_lease=2.0, roles="hww")
+    repo = await kit.ready(router)
+    kit.monitor(router)
+    await repo.insert_batch([kit.file(i) for i in range(30)])
+    three[0].kill()  # the home: users, bans and the claim registry, but no files
+    await kit.wait_for(lambda: router.member("a").breaker.state == "open", what="a's breaker to open")
+    page = await repo.page(None, 100)
+    assert len(page.items) == 30 and not page.partial  # files are read from b and c only
+    report = await repo.insert_batch([kit.file(i) for i in range(20, 60)])  # written without the registry
+    assert report.inserted == 30 and report.duplicates == 10 and report.databases == {"b": 30}
+    three[0].restart()
+    await kit.wait_for(lambda: router.member("a").breaker.state == "closed", what="a to come back")
+    await settle(kit, router)  # the files written meanwhile are claimed once a is back
+    assert kit.copies() == {f"u{i}": 1 for i in range(60)}
+    assert set(kit.locations()["u45"]) == {"b"}
+    report = await repo.insert_batch([kit.file(i) for i in range(55, 65)])
+    assert (report.inserted, report.duplicates) == (5, 5)

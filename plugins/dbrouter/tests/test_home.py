@@ -1,0 +1,105 @@
+"""A dedicated home database (``role = "home"``), and batches pipelined across two servers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pymongo import MongoClient
+from pymongo.monitoring import CommandListener
+
+from mediabot import ConfigError
+from mediabot_dbrouter.build import check_config, home_of
+from mediabot_dbrouter.config import DatabaseEntry, DbRouterConfig
+from mediabot_dbrouter.status import format_status
+
+
+def config(roles: str, home: str = "") -> DbRouterConfig:
+    role_of = {"w": "write", "r": "read", "h": "home"}
+    return DbRouterConfig(databases=[DatabaseEntry(name=n, uri_env=f"URI_{n}", role=role_of[r])  # type: ignore[arg-type]
+                                     for n, r in zip("abcd", roles, strict=False)], home=home)
+
+
+def test_the_home_is_the_named_one_else_the_dedicated_one_else_the_first():
+    assert home_of(config("www")) == "a"
+    assert home_of(config("wwh")) == "c"
+    assert home_of(config("www", home="b")) == "b"
+    assert home_of(config("hww", home="a")) == "a"
+
+
+@pytest.mark.parametrize(("roles", "home", "key", "words"), [
+    ("hwh", "", "plugins.dbrouter.databases[2].role", 'more than one database has role = "home"'),
+    ("whw", "a", "plugins.dbrouter.home", "home = 'a', but 'b' has role = \"home\""),
+    ("hrr", "", "plugins.dbrouter.databases", "no database takes writes"),
+])
+def test_home_roles_that_do_not_hold_together_are_config_errors(roles, home, key, words):
+    with pytest.raises(ConfigError) as caught:
+        check_config(config(roles, home))
+    assert caught.value.key == key and words in caught.value.message and caught.value.fix
+
+
+async def test_a_dedicated_home_holds_claims_and_users_but_never_files(trio, kit):
+    router = kit.router(trio, roles="hww")
+    repo = await kit.ready(router)
+    report = await repo.insert_batch([kit.file(i) for i in range(50)])
+    assert (report.inserted, report.databases) == (50, {"b": 50})
+    assert set(kit.copies()) == {f"u{i}" for i in range(50)}
+    assert {db for dbs in kit.locations().values() for db in dbs} == {"b"}
+    with MongoClient(trio[0].uri) as client:
+        claims = list(client[kit.db_name]["files_claims"].find({}, {"db": 1}))
+    assert len(claims) == 50 and {c["db"] for c in claims} == {"b"}
+    assert router.home_database().name == kit.db_name and router.home.name == "a"
+    assert "dedicated home database" in router.pin("a")
+    text = format_status(router.status())
+    assert "a [home, no files]: closed" in text and "▶ b: closed" in text
+    again = await repo.insert_batch([kit.file(i) for i in range(40, 60)])
+    assert (again.inserted, again.duplicates) == (10, 10)
+    assert await repo.count() == 60
+
+
+class Timeline(CommandListener):
+    """Inserts in the order they started and ended: (phase, collection, documents)."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, str, int]] = []
+        self._open: dict[int, tuple[str, int]] = {}
+
+    def started(self, event: Any) -> None:
+        if event.command_name == "insert":
+            what = (event.command["insert"], len(event.command.get("documents", [])))
+            self._open[event.request_id] = what
+            self.events.append(("start", *what))
+
+    def succeeded(self, event: Any) -> None:
+        what = self._open.pop(event.request_id, None)
+        if what:
+            self.events.append(("end", *what))
+
+    failed = succeeded
+
+
+async def test_with_a_dedicated_home_the_rest_of_a_batch_is_claimed_while_its_head_is_written(trio, kit):
+    timeline = Timeline()
+    router = kit.router(trio, roles="hww", listeners=[timeline])
+    repo = await kit.ready(router)
+    timeline.events.clear()
+    report = await repo.insert_batch([kit.file(i) for i in range(100)])
+    assert report.inserted == 100 and kit.copies() == {f"u{i}": 1 for i in range(100)}
+    inserts = timeline.events
+    head = router.writer.pipeline_chunk
+    # The head's claim, then its write and the claim of the rest at the same time, then the rest.
+    assert inserts[0] == ("start", "files_claims", head) and inserts[1] == ("end", "files_claims", head)
+    write_head = inserts.index(("start", "files", head))
+    claim_rest = inserts.index(("start", "files_claims", 100 - head))
+    assert max(write_head, claim_rest) < inserts.index(("end", "files", head))
+    assert inserts.index(("end", "files_claims", 100 - head)) < inserts.index(("start", "files", 100 - head))
+
+
+async def test_when_the_home_also_takes_the_files_a_batch_goes_whole(trio, kit):
+    timeline = Timeline()
+    router = kit.router(trio, listeners=[timeline])
+    repo = await kit.ready(router)
+    timeline.events.clear()
+    await repo.insert_batch([kit.file(i) for i in range(100)])
+    starts = [(coll, n) for phase, coll, n in timeline.events if phase == "start"]
+    assert starts == [("files_claims", 100), ("files", 100)]
