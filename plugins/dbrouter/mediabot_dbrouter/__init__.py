@@ -153,15 +153,20 @@ class DbRouterPlugin:
             active = router.active()
             now = active.name if active else "no database"
             self.log.info("admin %d released the write pin", ctx.user.id)
-            await ctx.reply(f"Automatic routing{f' (pin on {was.name} released)' if was else ''}: "
-                            f"writes go to {now}.")
-            return
-        problem = router.pin(name)
-        if problem is not None:
-            await ctx.reply(f"Cannot pin {name}: {problem}.")
-            return
-        self.log.info("admin %d pinned writes to %s", ctx.user.id, name)
-        await ctx.reply(f"Writes pinned to {name} until /dbswitch auto (or until it fails).")
+            text = f"Automatic routing{f' (pin on {was.name} released)' if was else ''}: writes go to {now}."
+        else:
+            problem = router.pin(name)
+            if problem is not None:
+                await ctx.reply(f"Cannot pin {name}: {problem}.")
+                return
+            self.log.info("admin %d pinned writes to %s", ctx.user.id, name)
+            text = f"Writes pinned to {name} until /dbswitch auto (or until it fails)."
+        if await router.pins.publish(by=ctx.user.id):
+            text += f" Other deployments follow within {router.settings.probe_interval:g}s."
+        else:
+            text += (" The home database did not answer, so this holds for this deployment only; "
+                     "send it again once /dbstatus shows the home closed.")
+        await ctx.reply(text)
 
     # -- command line ----------------------------------------------------------------
     @hookimpl

@@ -32,6 +32,7 @@ async def probe(router: DatabaseRouter) -> bool:
         return True
 
     results = await asyncio.gather(*(one(m) for m in router.members))
+    await router.pins.sync()  # an admin's /dbswitch pin, shared through the home database
     router.active()
     return all(results)
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-__all__ = ["claims_collection", "pending_collection", "suspects_collection"]
+__all__ = ["STATE_COLLECTION", "claims_collection", "pending_collection", "suspects_collection"]
+
+#: Home database: the router's shared state (the write pin).
+STATE_COLLECTION = "dbrouter_state"
 
 
 def claims_collection(collection: str) -> str:

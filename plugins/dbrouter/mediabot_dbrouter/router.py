@@ -39,6 +39,7 @@ from mediabot_dbrouter.capacity import MB, measure
 from mediabot_dbrouter.config import DbRouterConfig as RouterSettings
 from mediabot_dbrouter.member import Member, MemberUnavailable
 from mediabot_dbrouter.metrics import RouterMetrics
+from mediabot_dbrouter.pins import PinSync
 from mediabot_dbrouter.writes import UniqueWriter
 
 __all__ = ["DatabaseRouter", "MemberStatus"]
@@ -102,6 +103,7 @@ class DatabaseRouter:
         #: collections written with insert_unique -> their key (the catalogue's is known from the start)
         self.unique_collections: dict[str, str] = {"files": "file_unique_id"}
         self.writer = UniqueWriter(self)
+        self.pins = PinSync(self)
         self._metrics(metrics)
         for m in members:
             m.breaker.on_change = self._on_breaker
@@ -184,6 +186,7 @@ class DatabaseRouter:
         if pinned is not None:
             if pinned.breaker.state == "open" or pinned.capacity.fraction >= 1.0:
                 self._pinned = None
+                self.pins.released = pinned.name  # and for the other deployments, next monitor pass
                 why = "its breaker opened" if pinned.breaker.state == "open" else "it is full"
                 self.alerts.notify("pin", f"pin on {pinned.name} released: {why}")
             else:
@@ -310,6 +313,7 @@ class DatabaseRouter:
         """Probe every database, re-prepare returning ones, refresh stale capacity, re-route."""
         await asyncio.gather(*(self._check(m) for m in self.members))
         self.active()
+        await self.pins.sync()
         self._capacity_alerts()
 
     async def _check(self, m: Member) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import textwrap
 
 from click.testing import CliRunner
@@ -51,17 +52,40 @@ async def test_users_cannot_see_or_switch_databases(make_bot, kit, trio):
     assert (await bot.send("/dbswitch c", user=99)).texts == ["This command is for admins only."]
 
 
-async def test_an_admin_pins_writes_and_releases_the_pin(make_bot, kit, trio):
+async def test_an_admin_pins_writes_for_every_deployment_and_releases_the_pin(make_bot, kit, trio):
     bot = await dbrouter_bot(make_bot, kit, trio)
+    indexer = kit.router(trio)  # another deployment writing the same catalogue
+    indexer_files = await kit.ready(indexer)
     assert (await bot.send("/dbswitch c", user=1)).texts == [
-        "Writes pinned to c until /dbswitch auto (or until it fails)."]
+        "Writes pinned to c until /dbswitch auto (or until it fails). Other deployments follow within 0.2s."]
     report = await bot.app.files.insert_batch([kit.file(i) for i in range(4)])
     assert report.databases == {"c": 4}
     assert "Writes: c (pinned with /dbswitch)" in (await bot.send("/dbstatus", user=1)).texts[0]
+    await indexer.monitor_once()  # its next background pass
+    assert (await indexer_files.insert_batch([kit.file(i) for i in range(4, 8)])).databases == {"c": 4}
+    env = {f"TEST_DB_{n.upper()}": s.uri for n, s in zip("ABC", trio, strict=True)}
+    config = DbRouterConfig(databases=[DatabaseEntry(name=n, uri_env=f"TEST_DB_{n.upper()}", database=kit.db_name)
+                                       for n in "abc"])
+    shown = await asyncio.to_thread(CliRunner().invoke, db_group(config, env), ["status"])
+    assert "Writes: c (pinned with /dbswitch)" in shown.output
     assert (await bot.send("/dbswitch zz", user=1)).texts[0].startswith("Cannot pin zz: unknown database 'zz'")
     assert (await bot.send("/dbswitch auto", user=1)).texts == [
-        "Automatic routing (pin on c released): writes go to a."]
+        "Automatic routing (pin on c released): writes go to a. Other deployments follow within 0.2s."]
+    await indexer.monitor_once()
+    assert indexer.pinned is None and indexer.active().name == "a"
     assert (await bot.send("/dbswitch", user=1)).texts == ["Usage: /dbswitch NAME|auto"]
+
+
+async def test_a_pin_made_while_the_home_database_is_away_holds_for_this_deployment_only(make_bot, kit, trio):
+    bot = await dbrouter_bot(make_bot, kit, trio)
+    router = bot.plugin("dbrouter").router
+    router.home.breaker.trip()  # the home stops answering
+    texts = (await bot.send("/dbswitch b", user=1)).texts  # the admin is also alerted about a
+    reply = next(t for t in texts if t.startswith("Writes pinned to b"))
+    assert "this deployment only" in reply
+    assert router.pinned.name == "b"
+    await router.monitor_once()  # nothing shared to follow: the pin stays
+    assert router.pinned.name == "b"
 
 
 async def test_admins_are_told_when_writes_move_because_a_database_filled_up(make_bot, kit, trio):

@@ -124,3 +124,25 @@ async def test_reads_page_through_three_databases_once_in_order(trio, kit):
     assert pages == 15
     assert [f.id async for f in repo.iter_by_id(page_size=9)] == seen
 
+
+
+async def test_a_pin_survives_a_restart_and_ends_for_everyone_when_its_database_fails(trio, kit):
+    front, indexer = kit.router(trio), kit.router(trio)
+    for router in (front, indexer):
+        await kit.ready(router)
+    assert front.pin("b") is None and await front.pins.publish(by=1)
+    restarted = kit.router(trio)  # a deployment starting now applies the pin before its first write
+    repo = await kit.ready(restarted)
+    assert (await repo.insert_batch([kit.file(i) for i in range(3)])).databases == {"b": 3}
+    await indexer.monitor_once()
+    assert indexer.pinned.name == "b"
+    indexer.member("b").breaker.trip()  # the indexer finds b failing: the pin ends there at once...
+    assert indexer.active().name == "a" and indexer.pinned is None
+    assert any("pin on b released: its breaker opened" in t for t in indexer.alerts.sent)
+    await indexer.monitor_once()  # ...and, through the home database, for the others
+    await front.monitor_once()
+    await restarted.monitor_once()
+    assert front.pinned is None and restarted.pinned is None
+    assert front.pin("c") is None and await front.pins.publish(by=1)  # a new pin is followed again
+    await indexer.monitor_once()
+    assert indexer.pinned.name == "c"
