@@ -423,7 +423,9 @@ class MongoServer(ServerProcess):
         port: int | None = None,
         *,
         sync_on_commit: bool = False,
-        start_timeout: float = 20.0,
+        # A Python server: its imports alone take seconds on a busy 2-core machine, more when
+        # three start at once; waiting longer only matters when the start is slow anyway.
+        start_timeout: float = 45.0,
         stop_timeout: float = 10.0,
     ) -> None:
         super().__init__(data_dir, port, start_timeout=start_timeout, stop_timeout=stop_timeout)

@@ -131,8 +131,8 @@ class Kit:
         for server in self.servers:
             if server.is_paused:
                 server.resume()
-            if server.is_running:
-                with MongoClient(server.uri, serverSelectionTimeoutMS=5000) as client:
+            if server.is_running:  # a server restarted by the test may still be busy recovering
+                with MongoClient(server.uri, serverSelectionTimeoutMS=20000) as client:
                     client.drop_database(self.db_name)
 
 
