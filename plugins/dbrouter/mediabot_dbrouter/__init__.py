@@ -37,6 +37,7 @@ from mediabot_dbrouter.config import DatabaseEntry, DbRouterConfig
 from mediabot_dbrouter.reconcile import Reconciler
 from mediabot_dbrouter.router import DatabaseRouter
 from mediabot_dbrouter.status import format_status
+from mediabot_dbrouter.views import ViewPublisher, deployment_name
 
 __all__ = ["DatabaseEntry", "DbRouterConfig", "DbRouterPlugin"]
 
@@ -74,6 +75,7 @@ class DbRouterPlugin:
             self._error = exc
             return None
         alerts.counter = self.router.counters.alerts
+        self.router.views = ViewPublisher(self.router, deployment_name(app.section("bot").name))
         self.reconciler = Reconciler(self.router)
         return self.router
 

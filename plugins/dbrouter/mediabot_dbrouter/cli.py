@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+import time
 from collections.abc import Mapping
 
 import click
@@ -14,6 +15,7 @@ from mediabot_dbrouter.config import DbRouterConfig
 from mediabot_dbrouter.member import Member, MemberUnavailable
 from mediabot_dbrouter.router import DatabaseRouter
 from mediabot_dbrouter.status import format_status
+from mediabot_dbrouter.views import format_views, read_views
 
 __all__ = ["db_group", "probe"]
 
@@ -46,6 +48,7 @@ def db_group(config: DbRouterConfig, env: Mapping[str, str]) -> click.Group:
     def status() -> None:
         """Per database: reachable, size against quota, documents, latency, which one would take writes.
 
+        Then what each running deployment reported: its breakers and where it writes.
         Exit code 0 when every database answers, 1 otherwise.
         """
 
@@ -56,7 +59,8 @@ def db_group(config: DbRouterConfig, env: Mapping[str, str]) -> click.Group:
             try:
                 ok = await probe(router)
                 text = format_status(router.status(), title="Databases (probed from this machine now)", live=False)
-                return text, ok
+                views = await read_views(router) if router.home.readable else []
+                return f"{text}\n\n{format_views(views, now=time.time())}", ok
             finally:
                 await router.close()
 

@@ -28,7 +28,6 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-import msgspec
 import pymongo
 from pymongo.errors import PyMongoError
 
@@ -40,6 +39,8 @@ from mediabot_dbrouter.config import DbRouterConfig as RouterSettings
 from mediabot_dbrouter.member import Member, MemberUnavailable
 from mediabot_dbrouter.metrics import RouterMetrics
 from mediabot_dbrouter.pins import PinSync
+from mediabot_dbrouter.status import MemberStatus
+from mediabot_dbrouter.views import ViewPublisher
 from mediabot_dbrouter.writes import UniqueWriter
 
 __all__ = ["DatabaseRouter", "MemberStatus"]
@@ -47,30 +48,6 @@ __all__ = ["DatabaseRouter", "MemberStatus"]
 log = logging.getLogger("mediabot.plugin.dbrouter")
 T = TypeVar("T")
 STATE_VALUE = {"closed": 0, "half_open": 1, "open": 2}
-
-
-class MemberStatus(msgspec.Struct, kw_only=True):
-    """One database as ``/dbstatus`` and ``mediabot db status`` show it."""
-
-    name: str
-    role: str
-    state: State
-    used_mb: float
-    quota_mb: float
-    fraction: float
-    measured: bool
-    documents: int | None
-    latency_ms: float | None
-    calls: int
-    failures: int
-    refused: int
-    opened: int
-    retry_after: float
-    takes_writes: bool
-    pinned: bool
-    home: bool
-    prepared: bool
-    last_error: str | None
 
 
 class DatabaseRouter:
@@ -104,6 +81,8 @@ class DatabaseRouter:
         self.unique_collections: dict[str, str] = {"files": "file_unique_id"}
         self.writer = UniqueWriter(self)
         self.pins = PinSync(self)
+        #: set by a running bot: its view of the databases, for ``mediabot db status``
+        self.views: ViewPublisher | None = None
         self._metrics(metrics)
         for m in members:
             m.breaker.on_change = self._on_breaker
@@ -314,6 +293,8 @@ class DatabaseRouter:
         await asyncio.gather(*(self._check(m) for m in self.members))
         self.active()
         await self.pins.sync()
+        if self.views is not None:
+            await self.views.publish_if_due()
         self._capacity_alerts()
 
     async def _check(self, m: Member) -> None:
@@ -389,4 +370,6 @@ class DatabaseRouter:
         return out
 
     async def close(self) -> None:
+        if self.views is not None:
+            await self.views.withdraw()
         await asyncio.gather(*(m.close() for m in self.members), return_exceptions=True)

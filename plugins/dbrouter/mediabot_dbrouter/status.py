@@ -4,9 +4,35 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from mediabot_dbrouter.router import MemberStatus
+import msgspec
 
-__all__ = ["format_status"]
+from mediabot_dbrouter.breaker import State
+
+__all__ = ["MemberStatus", "format_status"]
+
+
+class MemberStatus(msgspec.Struct, kw_only=True):
+    """One database as ``/dbstatus`` and ``mediabot db status`` show it."""
+
+    name: str
+    role: str
+    state: State
+    used_mb: float
+    quota_mb: float
+    fraction: float
+    measured: bool
+    documents: int | None
+    latency_ms: float | None
+    calls: int
+    failures: int
+    refused: int
+    opened: int
+    retry_after: float
+    takes_writes: bool
+    pinned: bool
+    home: bool
+    prepared: bool
+    last_error: str | None
 
 
 def _state(s: MemberStatus, live: bool) -> str:

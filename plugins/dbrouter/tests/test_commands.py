@@ -126,3 +126,28 @@ async def test_a_missing_uri_variable_stops_the_start_and_names_it(tmp_path, kit
     with pytest.raises(PluginStartupError, match="environment variable TEST_DB_B is not set"):
         await app.start()
     assert app.state == "stopped"
+
+
+async def test_the_cli_shows_what_each_running_deployment_sees(make_bot, kit, trio):
+    from mediabot_dbrouter.views import DeploymentView, format_views
+
+    bot = await dbrouter_bot(make_bot, kit, trio)
+    router = bot.plugin("dbrouter").router
+    router.views.interval = 0.0  # store the view on every monitor pass
+    env = {f"TEST_DB_{n.upper()}": s.uri for n, s in zip("ABC", trio, strict=True)}
+    config = DbRouterConfig(databases=[DatabaseEntry(name=n, uri_env=f"TEST_DB_{n.upper()}", database=kit.db_name)
+                                       for n in "abc"])
+
+    async def cli_output() -> str:
+        return (await asyncio.to_thread(CliRunner().invoke, db_group(config, env), ["status"])).output
+
+    router.member("c").breaker.trip()  # the bot finds c failing; a probe from the shell would not know
+    await router.monitor_once()
+    shown = await cli_output()
+    line = next(t for t in shown.splitlines() if t.startswith(f"- {router.views.deployment}"))
+    assert "writes → a; a closed · b closed · c OPEN" in line
+    assert "· c: closed" in shown  # the shell's own probe reaches c
+    await bot.stop()
+    assert "none has reported" in await cli_output()  # a stopping bot withdraws its view
+    old = DeploymentView(deployment="indexer@box:7", at=1000.0, interval=10.0, databases=router.status())
+    assert "indexer@box:7, 31s ago STALE: writes → " in format_views([old], now=1031.0)
