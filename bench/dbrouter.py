@@ -129,6 +129,7 @@ async def run(rounds: int, size: int, servers: list[MongoServer],
     routed_s: list[float] = []
     direct_s: list[float] = []
     detours: list[str] = []
+    notes: list[str] = []
     clock = time.perf_counter
     try:
         for i in range(WARMUP + rounds):
@@ -166,12 +167,18 @@ async def run(rounds: int, size: int, servers: list[MongoServer],
                 routed_s.append(r)
                 direct_s.append(d)
         counter.on = False
+        w = router.writer
+        m = router.member("abc"[target])
+        claim = statistics.median(w._claim_costs) if w._claim_costs else 0.0
+        notes.append(f"batches cut in two (head {w.pipeline_chunk}): {w.pipelined} of {WARMUP + rounds}; "
+                     f"claim work {claim:.3f} ms/key on the home, fastest ping to the target "
+                     f"{(m.rtt_ms if m else None) or 0:.2f} ms")
     finally:
         monitor.cancel()
         await asyncio.gather(monitor, return_exceptions=True)
         await router.close()
         await direct_client.close()
-    return routed_s, direct_s, counter, detours
+    return routed_s, direct_s, counter, detours + notes
 
 
 def main() -> None:
@@ -190,7 +197,7 @@ def main() -> None:
     with ThreadPoolExecutor(3) as pool:
         servers = list(pool.map(lambda _i: MongoServer().start(), range(3)))
     try:
-        routed, direct, counter, detours = asyncio.run(run(rounds, args.batch, servers, args.layout))
+        routed, direct, counter, lines = asyncio.run(run(rounds, args.batch, servers, args.layout))
     finally:
         for s in servers:
             s.stop()
@@ -204,8 +211,8 @@ def main() -> None:
               f"{percentile(values, 95) * 1000:7.2f} ms  per batch of {args.batch}")
     print(f"capacity checks (dbStats/count/collStats/aggregate) sent by the {rounds} writes: "
           f"{counter.capacity_checks}; by the background monitor meanwhile: {counter.background}")
-    for line in detours:
-        print(f"detour: {line}")
+    for line in lines:
+        print(line if line.startswith("batches") else f"detour: {line}")
     print(f"RESULT overhead_ratio={ratio:.3f} capacity_checks_per_write={counter.capacity_checks / rounds:.4f}")
     sys.stdout.flush()
 

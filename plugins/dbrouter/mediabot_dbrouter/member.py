@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal, TypeVar
 
@@ -80,6 +81,9 @@ class Member:
         self.order = order
         self.prepared = False  # every preparation step has run on it since it last (re)joined
         self.latency_ms: float | None = None
+        # The last pings' round trips; their minimum is the bare round trip (a
+        # ping sent while the server is busy with a write waits behind it).
+        self._pings: deque[float] = deque(maxlen=10)
         self.last_error: str | None = None
         self.documents_written = 0
         self.good_since: float | None = None  # healthy and below the low-water mark since
@@ -120,6 +124,14 @@ class Member:
         self.latency_ms = ms if self.latency_ms is None else \
             (1 - _LATENCY_WEIGHT) * self.latency_ms + _LATENCY_WEIGHT * ms
         return result
+
+    def note_ping(self, ms: float) -> None:
+        self._pings.append(ms)
+
+    @property
+    def rtt_ms(self) -> float | None:
+        """Round trip of a bare command: the fastest of the last ten pings (``None`` before the first)."""
+        return min(self._pings) if self._pings else None
 
     async def close(self) -> None:
         await self.client.close()

@@ -301,10 +301,12 @@ class DatabaseRouter:
         state = m.breaker.state
         if state == "open":
             return
+        start = time.perf_counter()
         try:
             await m.run(lambda: m.db.command("ping"))
         except MemberUnavailable:
             return
+        m.note_ping((time.perf_counter() - start) * 1000)
         if not m.prepared and not await self._prepare(m, self._steps):
             return
         tried = m.capacity.attempted_at

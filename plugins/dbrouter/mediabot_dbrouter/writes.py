@@ -19,11 +19,14 @@ database holds this file":
 3. **write** the documents whose claims are ours to the target.
 
 When the home database is not the target (a dedicated home, or writes moved
-on), a batch is cut in two: a head of ``pipeline_chunk`` documents and the
-rest, each going through 1–3 on its own. The rest is claimed (home server)
-while the head is written (target server), so the claim no longer adds its
-whole time to the batch. When one server does both there is nothing to
-overlap, and the batch stays whole.
+on) and measurements say it pays, a batch is cut in two: a head of
+``pipeline_chunk`` documents and the rest, each going through 1–3 on its
+own. The rest is claimed (home server) while the head is written (target
+server), so the claim no longer adds its whole time to the batch, at the
+price of one more insert command: it pays with servers on one machine or
+network, not across the internet to a hosted cluster
+(:meth:`UniqueWriter.pays_to_cut`). When one server does both there is
+nothing to overlap, and the batch stays whole.
 
 If the target fails mid-write, the claims of this call are moved to the next
 database by compare-and-set (only if still ours), after the failed database
@@ -45,9 +48,11 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections import defaultdict
+import statistics
+import time
+from collections import defaultdict, deque
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import bson
 from pymongo import UpdateOne
@@ -97,10 +102,17 @@ def _as_failure(err: dict[str, Any]) -> Exception:
 class UniqueWriter:
     """The write path of :class:`~mediabot_dbrouter.router.DatabaseRouter` (see the module docstring)."""
 
-    def __init__(self, router: DatabaseRouter, *, pipeline_chunk: int = 15) -> None:
+    def __init__(self, router: DatabaseRouter, *, pipeline_chunk: int = 15,
+                 pipeline: Literal["auto", "always", "never"] = "auto") -> None:
         self.router = router
-        #: documents claimed and written first when the home database is not the target (0: never cut a batch)
+        #: documents claimed and written first when a batch is cut
         self.pipeline_chunk = pipeline_chunk
+        #: ``auto``: cut batches when :meth:`pays_to_cut`; ``always``/``never``: for tests and benchmarks
+        self.pipeline = pipeline
+        # Milliseconds the home spent per claimed key, over the last claims (their median is used).
+        self._claim_costs: deque[float] = deque(maxlen=15)
+        #: batches cut in two so far
+        self.pipelined = 0
         self._degraded = asyncio.Lock()
 
     async def insert(self, collection: str, docs: list[dict[str, Any]], key: str) -> InsertReport:
@@ -114,33 +126,53 @@ class UniqueWriter:
             else:
                 batch[doc[key]] = doc
         token = secrets.token_hex(8)
-        chunks = self._chunks(batch)
-        if len(chunks) == 1:
-            await self._insert(collection, key, batch, token, [], report)
+        target = self._split_target(batch)
+        if target is not None and (self.pipeline == "always" or self.pays_to_cut(len(batch), target)):
+            self.pipelined += 1
+            await self._pipelined(collection, key, self._halves(batch), token, report)
         else:
-            await self._pipelined(collection, key, chunks, token, report)
+            await self._insert(collection, key, batch, token, [], report)
         if report.deferred:
             router.counters.deferred.inc(len(report.deferred))
         return report
 
-    def _chunks(self, batch: dict[Any, dict[str, Any]]) -> list[dict[Any, dict[str, Any]]]:
-        """The batch cut for pipelining, or whole when the claims and the files share a server."""
+    def _split_target(self, batch: dict[Any, dict[str, Any]]) -> Member | None:
+        """The target, when the batch could be cut: bigger than a head, and the claims and
+        the files go to two servers (when one server does both there is nothing to overlap)."""
         router = self.router
-        size = self.pipeline_chunk
-        if size <= 0 or len(batch) <= size or not router.home.readable:
-            return [batch]
+        if self.pipeline == "never" or self.pipeline_chunk <= 0 or len(batch) <= self.pipeline_chunk:
+            return None
+        if not router.home.readable:
+            return None
         try:
             target = router.choose_target()
         except DatabaseUnavailable:
-            return [batch]
-        if target is router.home:
-            # One server does both: cutting the batch would add round trips and save nothing.
-            return [batch]
+            return None
+        return None if target is router.home else target
+
+    def pays_to_cut(self, n: int, target: Member) -> bool:
+        """Whether cutting a batch of ``n`` should save time, from what was measured.
+
+        Cutting hides the home's work on the claim of the rest (``n - head``
+        keys: the median time per key of the last claims, their round trip
+        taken out) behind the head's write, and costs one more insert
+        command on the target: a round trip (the fastest recent ping) and the
+        command's own fixed cost, counted as a second round trip. With servers
+        on one machine or network the claim's work wins; across the internet
+        to a hosted cluster the round trip does, and batches stay whole.
+        Nothing measured yet: whole.
+        """
+        rtt = target.rtt_ms
+        if not self._claim_costs or rtt is None:
+            return False
+        return statistics.median(self._claim_costs) * (n - self.pipeline_chunk) > 2 * rtt
+
+    def _halves(self, batch: dict[Any, dict[str, Any]]) -> list[dict[Any, dict[str, Any]]]:
         # Two chunks: a small head, claimed alone, whose write starts early
         # and covers the claim of the rest. More chunks cost more than they
         # hide: every insert command has its own fixed cost on the target.
         items = list(batch.items())
-        return [dict(items[:size]), dict(items[size:])]
+        return [dict(items[:self.pipeline_chunk]), dict(items[self.pipeline_chunk:])]
 
     async def _pipelined(self, collection: str, key: str, chunks: list[dict[Any, dict[str, Any]]], token: str,
                          report: InsertReport) -> None:
@@ -215,9 +247,12 @@ class UniqueWriter:
         now = utcnow()
         keys = list(batch)
         mine = [{"_id": k, "db": target.name, "at": now, "w": token} for k in keys]
+        start = time.perf_counter()
         try:
             await home.run(lambda: claims.insert_many(mine, ordered=False))
             self.router.note_written(home, 0, 48 * len(keys))
+            ms = (time.perf_counter() - start) * 1000
+            self._claim_costs.append(max(0.0, ms - (home.rtt_ms or 0.0)) / len(keys))
             return batch
         except BulkWriteError as exc:
             _, dups, _ = duplicate_indexes(exc)

@@ -81,6 +81,7 @@ class Timeline(CommandListener):
 async def test_with_a_dedicated_home_the_rest_of_a_batch_is_claimed_while_its_head_is_written(trio, kit):
     timeline = Timeline()
     router = kit.router(trio, roles="hww", listeners=[timeline])
+    router.writer.pipeline = "always"  # the mechanics; when it pays is the next test
     repo = await kit.ready(router)
     timeline.events.clear()
     report = await repo.insert_batch([kit.file(i) for i in range(100)])
@@ -95,9 +96,35 @@ async def test_with_a_dedicated_home_the_rest_of_a_batch_is_claimed_while_its_he
     assert inserts.index(("end", "files_claims", 100 - head)) < inserts.index(("start", "files", 100 - head))
 
 
+async def test_a_batch_is_cut_only_when_the_claim_outweighs_a_round_trip(trio, kit):
+    router = kit.router(trio, roles="hww")
+    repo = await kit.ready(router)  # the monitor pass pinged every database
+    writer, b = router.writer, router.member("b")
+    assert b.rtt_ms is not None
+    assert not writer.pays_to_cut(100, b)  # no claim measured yet: whole
+    await repo.insert_batch([kit.file(i) for i in range(100)])
+    assert writer.pipelined == 0
+    writer._claim_costs.clear()
+    writer._claim_costs.extend([0.12, 0.11, 5.0])  # a local server (the 5.0: one stall, the median ignores it)
+    b.note_ping(0.9)  # the fastest recent ping counts
+    assert writer.pays_to_cut(100, b)  # 85 keys x 0.12 ms of claim work hide a 2 x 0.9 ms command
+    assert not writer.pays_to_cut(25, b)  # 10 keys behind the head: less than the command costs
+    before = writer.pipelined
+    await repo.insert_batch([kit.file(i) for i in range(100, 200)])
+    assert writer.pipelined == before + 1
+    writer._claim_costs.clear()
+    writer._claim_costs.extend([0.02] * 5)  # a hosted cluster across the internet: 40 ms a round trip
+    far = router.member("c")
+    far._pings.clear()
+    far.note_ping(40.0)
+    assert not writer.pays_to_cut(100, far) and not writer.pays_to_cut(2000, far)
+    assert kit.copies() == {f"u{i}": 1 for i in range(200)}
+
+
 async def test_when_the_home_also_takes_the_files_a_batch_goes_whole(trio, kit):
     timeline = Timeline()
     router = kit.router(trio, listeners=[timeline])
+    router.writer.pipeline = "always"  # one server for both: still nothing to overlap
     repo = await kit.ready(router)
     timeline.events.clear()
     await repo.insert_batch([kit.file(i) for i in range(100)])
