@@ -278,13 +278,23 @@ def validate_table(raw: RawConfig, table: Any, schema: type[msgspec.Struct], key
                           fix=f"write it as [{key}]")
     _check_unknown_keys(raw, table, schema, key)
     try:
-        return msgspec.convert(table, schema, strict=True)
+        value = msgspec.convert(table, schema, strict=True)
     except msgspec.ValidationError as exc:
         sub, message = _split_msgspec_error(str(exc))
         full = key + sub
         leaf = full.rsplit(".", 1)[-1]
         raise ConfigError(message, file=raw.origin(full), key=full,
                           fix=_fix_for(message, leaf)) from None
+    # What a schema cannot say (fields that must agree with each other): a
+    # ``validate()`` method raising ConfigError with a key relative to the table.
+    check = getattr(value, "validate", None)
+    if callable(check):
+        try:
+            check()
+        except ConfigError as exc:
+            full = f"{key}.{exc.key}" if exc.key else key
+            raise ConfigError(exc.message, file=raw.origin(full), key=full, fix=exc.fix) from None
+    return value
 
 
 def _check_unknown_keys(raw: RawConfig, table: dict[str, Any], schema: type, key: str) -> None:

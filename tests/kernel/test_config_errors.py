@@ -81,6 +81,30 @@ def test_plugin_secret_missing(run_cli, make_dist, tmp_path):
     assert ok.returncode == 0, ok.stderr
 
 
+def test_a_schema_validate_method_reports_keys_that_must_agree(run_cli, make_dist, tmp_path):
+    make_dist("mb-ranged", {"ranged": """
+        import msgspec
+        from mediabot import ConfigError, PluginMeta
+        class RangedConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+            low: int = 1
+            high: int = 10
+            def validate(self):
+                if self.low >= self.high:
+                    raise ConfigError("low must be below high", key="low", fix="e.g. low = 1, high = 10")
+        class Ranged:
+            meta = PluginMeta(name="ranged", description="two numbers", config=RangedConfig)
+            def __init__(self, ctx): pass
+    """}, {"ranged": "ranged:Ranged"})
+    path = write(tmp_path, "[plugins.ranged]\nenabled = true\nlow = 20\n")
+    err = check_fails(run_cli("config", "check", "--dev", "--config", str(path)))
+    assert err == f"error: {path}: plugins.ranged.low: low must be below high (e.g. low = 1, high = 10)"
+    err = check_fails(run_cli("config", "check", "--dev", "--config", str(path),
+                              env={"MEDIABOT__PLUGINS__RANGED__LOW": "30"}))
+    assert "environment variable MEDIABOT__PLUGINS__RANGED__LOW" in err
+    path = write(tmp_path, "[plugins.ranged]\nenabled = true\nlow = 2\n")
+    assert run_cli("config", "check", "--dev", "--config", str(path)).returncode == 0
+
+
 def _deps(make_dist, graph: dict[str, tuple[str, ...]]) -> None:
     modules, eps = {}, {}
     for name, requires in graph.items():

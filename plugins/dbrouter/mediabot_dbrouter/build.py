@@ -22,32 +22,14 @@ KEY = "plugins.dbrouter"
 
 
 def check_config(config: DbRouterConfig) -> None:
-    """What the schema cannot say: at least one writer, unique names, sane marks."""
+    """At least one database, and :meth:`DbRouterConfig.validate` (keys made absolute)."""
     if not config.databases:
         raise ConfigError("no databases configured", key=f"{KEY}.databases",
                           fix="add [[plugins.dbrouter.databases]] tables with name and uri_env")
-    names = [d.name for d in config.databases]
-    for i, name in enumerate(names):
-        if names.index(name) != i:
-            raise ConfigError(f"database name {name!r} is used twice", key=f"{KEY}.databases[{i}].name",
-                              fix="give every database its own name")
-    if not any(d.role == "write" for d in config.databases):
-        raise ConfigError("no database takes writes", key=f"{KEY}.databases",
-                          fix='set role = "write" on at least one database')
-    if config.home and config.home not in names:
-        raise ConfigError(f"home {config.home!r} is not a configured database", key=f"{KEY}.home",
-                          fix=f"use one of: {', '.join(names)}")
-    dedicated = [i for i, d in enumerate(config.databases) if d.role == "home"]
-    if len(dedicated) > 1:
-        raise ConfigError("more than one database has role = \"home\"",
-                          key=f"{KEY}.databases[{dedicated[1]}].role",
-                          fix='keep role = "home" on one database; the others are "write" or "read"')
-    if dedicated and config.home and config.home != names[dedicated[0]]:
-        raise ConfigError(f"home = {config.home!r}, but {names[dedicated[0]]!r} has role = \"home\"",
-                          key=f"{KEY}.home", fix=f"remove home, or set it to {names[dedicated[0]]!r}")
-    if not 0 < config.low_water < config.high_water <= 1:
-        raise ConfigError("need 0 < low_water < high_water <= 1", key=f"{KEY}.high_water",
-                          fix="e.g. high_water = 0.9, low_water = 0.8")
+    try:
+        config.validate()
+    except ConfigError as exc:
+        raise ConfigError(exc.message, key=f"{KEY}.{exc.key}", fix=exc.fix) from None
 
 
 def home_of(config: DbRouterConfig) -> str:

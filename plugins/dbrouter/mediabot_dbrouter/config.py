@@ -6,6 +6,8 @@ from typing import Literal
 
 import msgspec
 
+from mediabot import ConfigError
+
 __all__ = ["DatabaseEntry", "DbRouterConfig"]
 
 
@@ -69,3 +71,32 @@ class DbRouterConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     claim_lease: float = 120.0
     reconcile_interval: float = 10.0
     alert_interval: float = 300.0
+
+    def validate(self) -> None:
+        """What the schema cannot say: unique names, one writer at least, one home, sane marks.
+
+        Run by the kernel when it loads ``plugins.toml`` (``mediabot config check`` too).
+
+        :raises ConfigError: with ``key`` relative to ``[plugins.dbrouter]``.
+        """
+        names = [d.name for d in self.databases]
+        for i, name in enumerate(names):
+            if names.index(name) != i:
+                raise ConfigError(f"database name {name!r} is used twice", key=f"databases[{i}].name",
+                                  fix="give every database its own name")
+        if names and not any(d.role == "write" for d in self.databases):
+            raise ConfigError("no database takes writes", key="databases",
+                              fix='set role = "write" on at least one database')
+        if self.home and self.home not in names:
+            raise ConfigError(f"home {self.home!r} is not a configured database", key="home",
+                              fix=f"use one of: {', '.join(names) or '(none configured)'}")
+        dedicated = [i for i, d in enumerate(self.databases) if d.role == "home"]
+        if len(dedicated) > 1:
+            raise ConfigError('more than one database has role = "home"', key=f"databases[{dedicated[1]}].role",
+                              fix='keep role = "home" on one database; the others are "write" or "read"')
+        if dedicated and self.home and self.home != names[dedicated[0]]:
+            raise ConfigError(f'home = {self.home!r}, but {names[dedicated[0]]!r} has role = "home"', key="home",
+                              fix=f"remove home, or set it to {names[dedicated[0]]!r}")
+        if not 0 < self.low_water < self.high_water <= 1:
+            raise ConfigError("need 0 < low_water < high_water <= 1", key="high_water",
+                              fix="e.g. high_water = 0.9, low_water = 0.8")

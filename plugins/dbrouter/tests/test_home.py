@@ -130,3 +130,21 @@ async def test_when_the_home_also_takes_the_files_a_batch_goes_whole(trio, kit):
     await repo.insert_batch([kit.file(i) for i in range(100)])
     starts = [(coll, n) for phase, coll, n in timeline.events if phase == "start"]
     assert starts == [("files_claims", 100), ("files", 100)]
+
+
+def test_config_check_catches_two_home_databases_before_anything_starts(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    path = tmp_path / "plugins.toml"
+    path.write_text("[plugins.dbrouter]\nenabled = true\n" + "".join(
+        f'[[plugins.dbrouter.databases]]\nname = "{n}"\nuri_env = "URI_{n}"\nrole = "{r}"\n'
+        for n, r in (("a", "home"), ("b", "write"), ("c", "home"))))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIABOT")}
+    result = subprocess.run([sys.executable, "-m", "mediabot", "config", "check", "--dev", "--config", str(path)],
+                            capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (f'error: {path}: plugins.dbrouter.databases[2].role: more than one database '
+                                     f'has role = "home" (keep role = "home" on one database; the others are '
+                                     f'"write" or "read")')
