@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 
 async def test_writes_go_to_the_first_database_and_reads_see_them(trio, kit):
     router = kit.router(trio)
@@ -58,12 +60,15 @@ async def test_a_pin_holds_while_the_database_is_healthy_and_auto_restores_routi
     assert (await repo.insert_batch([kit.file(i) for i in range(5, 9)])).databases == {"a": 4}
 
 
-async def test_concurrent_writers_with_overlapping_batches_leave_one_copy_of_each_file(trio, kit):
+@pytest.mark.parametrize("pipeline", ["never", "always"])
+async def test_concurrent_writers_with_overlapping_batches_leave_one_copy_of_each_file(trio, kit, pipeline):
     import asyncio
     import random
 
     # Three deployments, each writing to a different database, two writers each.
     routers = [kit.router(trio) for _ in range(3)]
+    for router in routers:  # writers to b and c claim in a: whole batches, or cut in two
+        router.writer.pipeline = pipeline
     repos = [await kit.ready(r) for r in routers]
     for router, name in zip(routers, "abc", strict=True):
         assert router.pin(name) is None
