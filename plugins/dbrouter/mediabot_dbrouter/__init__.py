@@ -34,6 +34,7 @@ from mediabot import (
 from mediabot_dbrouter.alerts import Alerts
 from mediabot_dbrouter.build import build_router
 from mediabot_dbrouter.config import DatabaseEntry, DbRouterConfig
+from mediabot_dbrouter.homes import check_home
 from mediabot_dbrouter.reconcile import Reconciler
 from mediabot_dbrouter.router import DatabaseRouter
 from mediabot_dbrouter.status import format_status
@@ -100,6 +101,7 @@ class DbRouterPlugin:
         router = self.router
         if router is None or self.reconciler is None:
             return
+        await check_home(router)  # the users and the registry are where home says
         await router.monitor_once()  # capacities known before the first write
         app.supervisor.spawn_loop(router.run_monitor, name="dbrouter.monitor", owner="dbrouter")
         app.supervisor.spawn_loop(self.reconciler.run_forever, name="dbrouter.reconciler", owner="dbrouter")

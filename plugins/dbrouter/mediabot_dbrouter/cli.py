@@ -10,12 +10,15 @@ from collections.abc import Mapping
 
 import click
 
+from mediabot import ConfigError
+
 from mediabot_dbrouter.build import build_router
 from mediabot_dbrouter.config import DbRouterConfig
 from mediabot_dbrouter.member import Member, MemberUnavailable
 from mediabot_dbrouter.router import DatabaseRouter
 from mediabot_dbrouter.status import format_status
-from mediabot_dbrouter.views import format_views, read_views
+from mediabot_dbrouter.homes import MoveReport, move_home
+from mediabot_dbrouter.views import format_views, read_views, running
 
 __all__ = ["db_group", "probe"]
 
@@ -68,5 +71,39 @@ def db_group(config: DbRouterConfig, env: Mapping[str, str]) -> click.Group:
         click.echo(text)
         if not ok:
             sys.exit(1)
+
+    @db.command("move-home")
+    @click.argument("name")
+    @click.option("--force", is_flag=True, help="Copy even while a deployment reports (it may write meanwhile).")
+    def move_home_command(name: str, force: bool) -> None:
+        """Move users, bans, the file registry and the pin from the home database to NAME.
+
+        Stop every deployment first. The copy can be run again if it is
+        interrupted. plugins.toml must name NAME as the home (home = NAME, or
+        role = "home" on it) before the deployments start again: a bot refuses
+        to start while the file and the data disagree.
+        """
+
+        async def run() -> MoveReport:
+            logging.getLogger("mediabot.plugin.dbrouter").setLevel(logging.ERROR)
+            router = build_router(config, env)
+
+            async def fresh(source: Member) -> list[str]:
+                return running(await read_views(router, source), now=time.time())
+
+            try:
+                return await move_home(router, name, force=force, fresh_views=fresh, echo=click.echo)
+            finally:
+                await router.close()
+
+        try:
+            report = asyncio.run(run())
+        except ConfigError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+        if report.source != report.target:
+            click.echo(f"Moved the home from {report.source} to {report.target}. Make sure plugins.toml says so "
+                       f'(home = "{report.target}", or role = "home" on it if it holds no files), then start '
+                       f"the deployments.")
 
     return db

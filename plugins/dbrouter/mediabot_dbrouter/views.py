@@ -20,14 +20,14 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from mediabot_dbrouter.member import MemberUnavailable
+from mediabot_dbrouter.member import Member, MemberUnavailable
 from mediabot_dbrouter.naming import STATE_COLLECTION
 from mediabot_dbrouter.status import MemberStatus
 
 if TYPE_CHECKING:
     from mediabot_dbrouter.router import DatabaseRouter
 
-__all__ = ["DeploymentView", "ViewPublisher", "deployment_name", "format_views", "read_views"]
+__all__ = ["DeploymentView", "ViewPublisher", "deployment_name", "format_views", "read_views", "running"]
 
 log = logging.getLogger("mediabot.plugin.dbrouter")
 PREFIX = "view:"
@@ -99,9 +99,9 @@ class ViewPublisher:
             log.info("could not withdraw this deployment's database view: %s", exc)
 
 
-async def read_views(router: DatabaseRouter) -> list[DeploymentView]:
-    """The views stored in ``router``'s home database, newest first (empty if it does not answer)."""
-    home = router.home
+async def read_views(router: DatabaseRouter, home: Member | None = None) -> list[DeploymentView]:
+    """The views stored in ``router``'s home database (or ``home``), newest first (empty if it does not answer)."""
+    home = home or router.home
     try:
         docs = await home.run(lambda: home.db[STATE_COLLECTION].find({"kind": KIND}).to_list(None))
     except MemberUnavailable:
@@ -116,6 +116,11 @@ async def read_views(router: DatabaseRouter) -> list[DeploymentView]:
     return sorted(views, key=lambda v: -v.at)
 
 
+def running(views: list[DeploymentView], *, now: float) -> list[str]:
+    """Deployments whose last view is not stale."""
+    return [v.deployment for v in views if now - v.at <= 3 * v.interval]
+
+
 def format_views(views: list[DeploymentView], *, now: float) -> str:
     """One line per deployment: how old, where it writes, each database's breaker."""
     if not views:
@@ -123,7 +128,7 @@ def format_views(views: list[DeploymentView], *, now: float) -> str:
     lines = ["Running deployments (their own breakers, as last reported):"]
     for v in views:
         age = max(0.0, now - v.at)
-        stale = " STALE" if age > 3 * v.interval else ""
+        stale = "" if v.deployment in running([v], now=now) else " STALE"
         writer = next((s for s in v.databases if s.takes_writes), None)
         writes = "NONE" if writer is None else writer.name + (" (pinned)" if writer.pinned else "")
         states = " · ".join(f"{s.name} {_short(s)}" for s in v.databases)
