@@ -101,6 +101,10 @@ def db_group(config: DbRouterConfig, env: Mapping[str, str]) -> click.Group:
         except ConfigError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(2)
+        except MemberUnavailable as exc:
+            click.echo(f"error: {exc}. Run it again once `mediabot db status` shows {exc.member} answering "
+                       f"(the home stays where it is until a copy completes).", err=True)
+            sys.exit(1)
         if report.source != report.target:
             click.echo(f"Moved the home from {report.source} to {report.target}. Make sure plugins.toml says so "
                        f'(home = "{report.target}", or role = "home" on it if it holds no files), then start '

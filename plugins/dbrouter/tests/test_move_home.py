@@ -81,3 +81,16 @@ async def test_the_move_waits_for_running_deployments_to_stop(trio, kit):
     assert forced.exit_code == 0, forced.output
     with pytest.raises(HomeMoved):
         await check_home(running)  # its next start would refuse until plugins.toml says b
+
+
+async def test_a_move_to_a_database_that_does_not_answer_says_so_and_can_be_run_again(trio, kit):
+    await check_home(kit.router(trio))
+    config = DbRouterConfig(databases=[
+        DatabaseEntry(name="a", uri_env="A", database=kit.db_name),
+        DatabaseEntry(name="gone", uri_env="GONE", database=kit.db_name)], timeout_ms=300)
+    env = {"A": trio[0].uri, "GONE": "mongodb://127.0.0.1:9/"}
+    result = await asyncio.to_thread(CliRunner().invoke, db_group(config, env), ["move-home", "gone"])
+    assert result.exit_code == 1
+    assert "database 'gone' unavailable" in result.output and "Run it again" in result.output
+    assert "Traceback" not in result.output
+    await check_home(kit.router(trio))  # a is still the home
