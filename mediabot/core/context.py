@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from mediabot.core.commands import Command, Role
 from mediabot.core.errors import MediabotError
+from mediabot.core.telegram.text import split_text
 from mediabot.core.types import Button, CallbackQuery, Chat, Keyboard, Message, User
 
 if TYPE_CHECKING:
@@ -126,11 +127,15 @@ class CommandContext(_Context):
         return self._argv
 
     async def reply(self, text: str, *, keyboard: Keyboard | None = None, html: bool = False) -> Message:
-        """Answer in the chat the command came from (quoting it in groups)."""
+        """Answer in the chat the command came from (quoting it in groups).
+
+        A text over Telegram's 4,096 characters goes as several messages, cut
+        at blank lines, line breaks or spaces (:func:`~mediabot.core.telegram.text.split_text`);
+        the keyboard goes with the last one, which is returned.
+        """
         assert self.chat is not None
-        return await self.app.telegram.send_text(
-            self.chat.id, text, keyboard=keyboard, html=html,
-            reply_to=self.message.id if self.chat.is_group else None)
+        return await _send_parts(self.app, self.chat.id, text, keyboard=keyboard, html=html,
+                                 reply_to=self.message.id if self.chat.is_group else None)
 
 
 class CallbackContext(_Context):
@@ -171,9 +176,24 @@ class CallbackContext(_Context):
         await self.app.telegram.edit_text(self.message.chat.id, self.message.id, text, keyboard=keyboard)
 
     async def reply(self, text: str, *, keyboard: Keyboard | None = None, html: bool = False) -> Message:
-        """Send a new message to the chat of the button (or to the user, for inline-mode messages)."""
+        """Send a new message to the chat of the button (or to the user, for inline-mode messages).
+
+        Long texts are cut as for :meth:`CommandContext.reply`.
+        """
         chat_id = self.message.chat.id if self.message is not None else self.user.id
-        return await self.app.telegram.send_text(chat_id, text, keyboard=keyboard, html=html)
+        return await _send_parts(self.app, chat_id, text, keyboard=keyboard, html=html)
+
+
+async def _send_parts(app: App, chat_id: int, text: str, *, keyboard: Keyboard | None, html: bool,
+                      reply_to: int | None = None) -> Message:
+    parts = split_text(text, html=html)
+    sent: Message | None = None
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        sent = await app.telegram.send_text(chat_id, part, keyboard=keyboard if last else None, html=html,
+                                            reply_to=reply_to if i == 0 else None)
+    assert sent is not None
+    return sent
 
 
 __all__ = ["CallbackContext", "CommandContext", "UsageError", "split_args"]

@@ -56,6 +56,7 @@ from pyrogram.parser import Parser
 
 from mediabot.core.telegram.clock import Clock, MonotonicClock
 from mediabot.core.telegram.convert import keyboard_from_pyrogram, message_from_pyrogram
+from mediabot.core.telegram.text import utf16_len
 from mediabot.core.types import Message
 from mediabot.testing.chats import ChatStore, now_ts
 from mediabot.testing.limits import Injection, Injections, TelegramLimits
@@ -281,7 +282,7 @@ class FakeTelegram:
             body = parsed_text["message"]
             if not body:
                 raise MessageEmpty()
-            if len(body) > MAX_TEXT:
+            if utf16_len(body) > MAX_TEXT:  # Telegram counts UTF-16 code units
                 raise MessageTooLong()
             self._take_send(target)
             stored = await self.chats.add(target, from_id=self.world.bot_id, out=True, text=body,
@@ -301,7 +302,7 @@ class FakeTelegram:
             target = self.chats.writable(chat_id)
             media = self.world.media_for_file_id(file_id)
             parsed_caption = await self._parser.parse(caption or "", parse_mode)
-            if len(parsed_caption["message"]) > MAX_CAPTION:
+            if utf16_len(parsed_caption["message"]) > MAX_CAPTION:
                 raise MediaCaptionTooLong()
             self._take_send(target)
             stored = await self.chats.add(target, from_id=self.world.bot_id, out=True,
@@ -329,7 +330,7 @@ class FakeTelegram:
             if media is not None and caption is not None:
                 parsed_caption = await self._parser.parse(caption, parse_mode)
                 body, entities = parsed_caption["message"], parsed_caption["entities"]
-                if len(body) > MAX_CAPTION:
+                if utf16_len(body) > MAX_CAPTION:
                     raise MediaCaptionTooLong()
             markup = source.raw.reply_markup if reply_markup is object else await self._markup(reply_markup)
             self._take_send(target)
@@ -352,7 +353,7 @@ class FakeTelegram:
                 parsed_text = await self._parser.parse(text, parse_mode)
             if not parsed_text["message"] and stored.raw.media is None:
                 raise MessageEmpty()
-            if len(parsed_text["message"]) > (MAX_CAPTION if stored.raw.media else MAX_TEXT):
+            if utf16_len(parsed_text["message"]) > (MAX_CAPTION if stored.raw.media else MAX_TEXT):
                 raise MediaCaptionTooLong() if stored.raw.media else MessageTooLong()
             markup = await self._markup(reply_markup)
             if (parsed_text["message"] == stored.raw.message and _same(markup, stored.raw.reply_markup)):
