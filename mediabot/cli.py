@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import sys
 from typing import Any
 
@@ -84,6 +85,13 @@ def run(ctx: click.Context, config_path: str | None) -> None:
     asyncio.run(app.run())
 
 
+def _env_names(_ctx: click.Context, _param: click.Parameter, names: tuple[str, ...]) -> tuple[str, ...]:
+    for name in names:
+        if not re.fullmatch(r"[A-Z_][A-Z0-9_]*", name):
+            raise click.BadParameter(f"{name!r} is not an environment variable name (e.g. DB_A_URI)")
+    return names
+
+
 @cli.command()
 @config_option
 @click.option("--demo", is_flag=True, help="Seed a demo catalogue of 2,400 media files.")
@@ -91,8 +99,12 @@ def run(ctx: click.Context, config_path: str | None) -> None:
               help="Read console input from FILE (or - for stdin) and print a plain transcript.")
 @click.option("--data-dir", default=".mediabot-dev", show_default=True,
               help="Where the embedded Redis and MongoDB keep their data.")
+@click.option("--mongo-env", "mongo_envs", multiple=True, metavar="VAR", callback=_env_names,
+              help="Start one more embedded MongoDB and export its URI as VAR, for a plugin that reads "
+                   "URIs from the environment (dbrouter). Repeatable.")
 @click.pass_context
-def dev(ctx: click.Context, config_path: str | None, demo: bool, script: str | None, data_dir: str) -> None:
+def dev(ctx: click.Context, config_path: str | None, demo: bool, script: str | None, data_dir: str,
+        mongo_envs: tuple[str, ...]) -> None:
     """Run the bot locally: embedded services, fake Telegram, a chat in the terminal.
 
     Type as a user, see replies with numbered buttons, press #N, switch to the
@@ -101,7 +113,8 @@ def dev(ctx: click.Context, config_path: str | None, demo: bool, script: str | N
     """
     from mediabot.dev.launcher import main_dev
 
-    sys.exit(main_dev(_config_path(ctx, config_path), demo, script, data_dir, dict(os.environ)))
+    sys.exit(main_dev(_config_path(ctx, config_path), demo, script, data_dir, dict(os.environ),
+                      mongo_envs=mongo_envs))
 
 
 @cli.command("plugins")

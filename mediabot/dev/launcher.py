@@ -38,15 +38,18 @@ def _dev_env(data_dir: Path, base: dict[str, str], config: str | None) -> dict[s
 
 
 def main_dev(config: str | None, demo: bool, script: str | None, data_dir: str,
-             base_env: dict[str, str]) -> int:
-    """Run the console; returns the process exit code."""
+             base_env: dict[str, str], *, mongo_envs: tuple[str, ...] = ()) -> int:
+    """Run the console; returns the process exit code.
+
+    :param mongo_envs: environment variables to set to the URI of one more embedded MongoDB each.
+    """
     root = Path(data_dir).resolve()
     root.mkdir(parents=True, exist_ok=True)
     # The terminal is the chat: logs go to a file next to the dev data.
     setup_logging("INFO", "text", stream=open(root / "dev.log", "a", encoding="utf-8"))  # noqa: SIM115
     logging.getLogger("mediabot").propagate = False
     env = _dev_env(root, base_env, config)
-    services = EmbeddedServices(root, env)
+    services = EmbeddedServices(root, env, extra_mongo=mongo_envs)
     stream: TextIO | None = None
     try:
         with ThreadPoolExecutor(1) as pool:

@@ -86,3 +86,21 @@ def test_console_mistakes_get_a_hint_not_a_crash(tmp_path, hello_installed):
     assert "is not a channel/supergroup id" in out
     assert "console › usage: :as user | :as admin | :as ID" in out
     assert "console › unknown directive ':frobnicate'; type :help" in out
+
+
+def test_extra_databases_for_the_dbrouter_example(tmp_path, hello_installed):
+    example = ROOT / "examples" / "dbrouter" / "plugins.toml"
+    script = ":as admin\n/dbstatus\n/dbswitch b\n"
+    result = subprocess.run(
+        [sys.executable, "-m", "mediabot", "dev", "--config", str(example), "--script", "-", "--data-dir",
+         str(tmp_path / "dev"), "--mongo-env", "DB_HOME_URI", "--mongo-env", "DB_A_URI", "--mongo-env", "DB_B_URI"],
+        input=script, capture_output=True, text=True, cwd=tmp_path, env=hello_installed, timeout=180)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Writes: a (automatic)" in out and "· home [home, no files]: closed" in out and "· b: closed" in out
+    assert "Writes pinned to b until /dbswitch auto" in out
+    assert sorted(p.name for p in (tmp_path / "dev").iterdir() if p.name.startswith("mongo")) == [
+        "mongo", "mongo-db_a_uri", "mongo-db_b_uri", "mongo-db_home_uri"]
+    bad = subprocess.run([sys.executable, "-m", "mediabot", "dev", "--mongo-env", "db-a", "--script", "-"],
+                         input="", capture_output=True, text=True, cwd=tmp_path, env=hello_installed, timeout=60)
+    assert bad.returncode == 2 and "'db-a' is not an environment variable name" in bad.stderr

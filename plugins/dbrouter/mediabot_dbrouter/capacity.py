@@ -33,6 +33,7 @@ class Capacity:
         self.documents: int | None = None
         self.index_ratio = DEFAULT_INDEX_RATIO
         self.written = 0  # bytes acknowledged since the last measurement started
+        self.written_documents = 0  # documents acknowledged since then
         self.full = False  # the server itself refused a write as over quota
 
     @property
@@ -45,11 +46,21 @@ class Capacity:
             return max(1.0, self.used_bytes / self.quota_bytes if self.quota_bytes else 1.0)
         return self.used_bytes / self.quota_bytes if self.quota_bytes > 0 else 0.0
 
-    def add_written(self, nbytes: int) -> None:
-        self.written += nbytes
+    @property
+    def documents_estimate(self) -> int | None:
+        """Documents at the last measurement plus those written since (``None``: neither known)."""
+        if self.documents is None and not self.written_documents:
+            return None
+        return (self.documents or 0) + self.written_documents
 
-    def apply(self, stats: dict[str, Any], *, written_before: int, documents: int | None, at: float) -> None:
-        """Take a measurement; ``written_before`` is :attr:`written` when it was started.
+    def add_written(self, nbytes: int, documents: int = 0) -> None:
+        self.written += nbytes
+        self.written_documents += documents
+
+    def apply(self, stats: dict[str, Any], *, written_before: int, documents: int | None, at: float,
+              documents_before: int = 0) -> None:
+        """Take a measurement; ``written_before`` (``documents_before``) is :attr:`written`
+        (:attr:`written_documents`) when it was started.
 
         Writes acknowledged while ``dbStats`` ran may or may not be in it; they
         stay in the estimate (counting a few bytes twice errs on the safe side).
@@ -61,6 +72,7 @@ class Capacity:
         if data > 0:
             self.index_ratio = index / data
         self.written = max(0, self.written - written_before)
+        self.written_documents = max(0, self.written_documents - documents_before)
         self.documents = documents
         self.full = False  # space may have been freed; the server tells us again if not
 

@@ -235,7 +235,7 @@ class DatabaseRouter:
 
     def note_written(self, m: Member, documents: int, nbytes: int) -> None:
         m.documents_written += documents
-        m.capacity.add_written(nbytes)
+        m.capacity.add_written(nbytes, documents)
         self._written.labels(database=m.name).inc(documents)
 
     def pin(self, name: str) -> str | None:
@@ -321,7 +321,7 @@ class DatabaseRouter:
         being wrong (the pings judge health). Tried once per ``capacity_refresh``.
         """
         m.capacity.attempted_at = self.clock()
-        written_before = m.capacity.written
+        written_before, documents_before = m.capacity.written, m.capacity.written_documents
         limit = max(10.0, 10 * self.settings.timeout_ms / 1000)
         try:
             with pymongo.timeout(limit):
@@ -330,7 +330,8 @@ class DatabaseRouter:
             log.info("could not measure database %s (the estimate goes on): %s: %s", m.name,
                      type(exc).__name__, exc)
             return False
-        m.capacity.apply(stats, written_before=written_before, documents=documents, at=self.clock())
+        m.capacity.apply(stats, written_before=written_before, documents=documents, at=self.clock(),
+                         documents_before=documents_before)
         self._used.labels(database=m.name).set(m.capacity.fraction)
         return True
 
@@ -365,7 +366,7 @@ class DatabaseRouter:
             out.append(MemberStatus(
                 name=m.name, role=m.role, state=b.state, used_mb=cap.used_bytes / MB,
                 quota_mb=cap.quota_bytes / MB, fraction=cap.fraction, measured=cap.measured is not None,
-                documents=cap.documents,
+                documents=cap.documents_estimate,
                 latency_ms=m.latency_ms, calls=b.calls, failures=b.failures, refused=b.refused,
                 opened=b.opened, retry_after=b.retry_after, takes_writes=m is active,
                 pinned=m is self._pinned, home=m is self.home, prepared=m.prepared, last_error=m.last_error))

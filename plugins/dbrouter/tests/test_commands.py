@@ -42,6 +42,8 @@ async def test_admins_see_every_database_and_which_one_takes_writes(make_bot, ki
     assert text.splitlines()[1] == "Writes: a (automatic)"
     assert "▶ a [home]: closed" in text and "· b: closed" in text and "· c: closed" in text
     assert "/512 MB" in text and "calls" in text and "failures 0" in text
+    a_line = next(line for line in text.splitlines() if line.startswith("▶ a"))
+    assert "· 3 docs ·" in a_line  # written since the last measurement, counted without asking a
     health = {r.component: r.status for r in await bot.app.health()}
     assert health["mongo:a"] == health["mongo:c"] == health["dbrouter.writes"] == "ok"
 
