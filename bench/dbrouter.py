@@ -169,9 +169,8 @@ async def run(rounds: int, size: int, servers: list[MongoServer],
         counter.on = False
         w = router.writer
         m = router.member("abc"[target])
-        claim = statistics.median(w._claim_costs) if w._claim_costs else 0.0
         notes.append(f"batches cut in two (head {w.pipeline_chunk}): {w.pipelined} of {WARMUP + rounds}; "
-                     f"claim work {claim:.3f} ms/key on the home, fastest ping to the target "
+                     f"claim work {w.claim_ms_per_key or 0:.3f} ms/key on the home, fastest ping to the target "
                      f"{(m.rtt_ms if m else None) or 0:.2f} ms")
     finally:
         monitor.cancel()

@@ -61,6 +61,21 @@ class InsertReport(msgspec.Struct, kw_only=True):
     deferred: list[str] = []
     databases: dict[str, int] = {}
 
+    @classmethod
+    def for_batch(cls, docs: list[dict[str, Any]], key: str) -> tuple[InsertReport, dict[Any, dict[str, Any]]]:
+        """A report for ``docs``, and the batch by ``key`` with repeats dropped (and counted as duplicates).
+
+        Every :meth:`Placement.insert_unique` starts so.
+        """
+        report = cls()
+        batch: dict[Any, dict[str, Any]] = {}
+        for doc in docs:
+            if doc[key] in batch:
+                report.duplicates += 1
+            else:
+                batch[doc[key]] = doc
+        return report, batch
+
     def merge(self, other: InsertReport) -> None:
         self.inserted += other.inserted
         self.duplicates += other.duplicates
@@ -142,13 +157,7 @@ class SimplePlacement:
     async def insert_unique(self, collection: str, docs: list[dict[str, Any]], *, key: str) -> InsertReport:
         from pymongo.errors import BulkWriteError
 
-        report = InsertReport()
-        unique: dict[Any, dict[str, Any]] = {}
-        for doc in docs:
-            if doc[key] in unique:
-                report.duplicates += 1
-            else:
-                unique[doc[key]] = doc
+        report, unique = InsertReport.for_batch(docs, key)
         target = self.provider.write_database()
         others = [db for db in self.provider.read_databases()
                   if (id(db.client), db.name) != (id(target.client), target.name)]

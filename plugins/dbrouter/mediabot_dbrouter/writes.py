@@ -118,13 +118,7 @@ class UniqueWriter:
     async def insert(self, collection: str, docs: list[dict[str, Any]], key: str) -> InsertReport:
         router = self.router
         router.unique_collections.setdefault(collection, key)
-        report = InsertReport()
-        batch: dict[Any, dict[str, Any]] = {}
-        for doc in docs:
-            if doc[key] in batch:
-                report.duplicates += 1
-            else:
-                batch[doc[key]] = doc
+        report, batch = InsertReport.for_batch(docs, key)
         token = secrets.token_hex(8)
         target = self._split_target(batch)
         if target is not None and (self.pipeline == "always" or self.pays_to_cut(len(batch), target)):
@@ -162,10 +156,15 @@ class UniqueWriter:
         to a hosted cluster the round trip does, and batches stay whole.
         Nothing measured yet: whole.
         """
-        rtt = target.rtt_ms
-        if not self._claim_costs or rtt is None:
+        per_key, rtt = self.claim_ms_per_key, target.rtt_ms
+        if per_key is None or rtt is None:
             return False
-        return statistics.median(self._claim_costs) * (n - self.pipeline_chunk) > 2 * rtt
+        return per_key * (n - self.pipeline_chunk) > 2 * rtt
+
+    @property
+    def claim_ms_per_key(self) -> float | None:
+        """The home's time per claimed key: median of the last claims (``None`` before the first)."""
+        return statistics.median(self._claim_costs) if self._claim_costs else None
 
     def _halves(self, batch: dict[Any, dict[str, Any]]) -> list[dict[Any, dict[str, Any]]]:
         # Two chunks: a small head, claimed alone, whose write starts early
