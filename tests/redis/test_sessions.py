@@ -50,15 +50,16 @@ async def test_delete_forgets_the_session(store: SessionStore) -> None:
     assert await store.get(42, SearchState) is None
 
 
-async def test_session_expires_after_its_ttl(store: SessionStore) -> None:
+async def test_session_expires_after_its_ttl(store: SessionStore, client: redis.asyncio.Redis) -> None:
     await store.set(42, SearchState(query="a"), ttl=0.2)
     assert await store.get(42, SearchState) is not None
+    # Redis holds the expiry (no wall-clock bound here: a busy machine only delays the poll below).
+    assert 0 < await client.pttl(store.redis_key(42)) <= 200
 
     start = time.monotonic()
     while await store.get(42, SearchState) is not None:
-        assert time.monotonic() - start < 2.0, "session outlived its ttl"
+        assert time.monotonic() - start < 10.0, "session outlived its ttl"
         await asyncio.sleep(0.02)
-    assert time.monotonic() - start < 1.0
 
 
 async def test_default_ttl_is_applied_in_redis(

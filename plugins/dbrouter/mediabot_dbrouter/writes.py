@@ -65,7 +65,7 @@ from mediabot_dbrouter.naming import claims_collection, pending_collection, susp
 if TYPE_CHECKING:
     from mediabot_dbrouter.router import DatabaseRouter
 
-__all__ = ["UniqueWriter", "duplicate_indexes", "mark_suspects", "utcnow"]
+__all__ = ["UniqueWriter", "cut_pays", "duplicate_indexes", "mark_suspects", "utcnow"]
 
 DUPLICATE_KEY = 11000
 
@@ -97,6 +97,24 @@ def duplicate_indexes(exc: BulkWriteError) -> tuple[int, list[int], list[int]]:
 
 def _as_failure(err: dict[str, Any]) -> Exception:
     return OperationFailure(err.get("errmsg", ""), err.get("code"))
+
+
+def cut_pays(*, claim_ms_per_key: float | None, rtt_ms: float | None, n: int, head: int) -> bool:
+    """The rule of :meth:`UniqueWriter.pays_to_cut`, a pure function of what was measured.
+
+    Cutting a batch of ``n`` keys hides the claim of the ``n - head`` keys
+    behind the head's write, and costs one more insert command on the target,
+    counted as two round trips (its round trip and its own fixed cost).
+
+    :param claim_ms_per_key: the home's claim work per key, round trip taken out (``None``: not measured yet).
+    :param rtt_ms: the target's round trip (``None``: not measured yet).
+    :param n: keys in the batch.
+    :param head: keys in the head, claimed and written first.
+    :returns: ``True`` when the hidden work outweighs the extra command; ``False`` when anything is unmeasured.
+    """
+    if claim_ms_per_key is None or rtt_ms is None:
+        return False
+    return claim_ms_per_key * (n - head) > 2 * rtt_ms
 
 
 class UniqueWriter:
@@ -156,10 +174,12 @@ class UniqueWriter:
         to a hosted cluster the round trip does, and batches stay whole.
         Nothing measured yet: whole.
         """
-        per_key, rtt = self.claim_ms_per_key, target.rtt_ms
-        if per_key is None or rtt is None:
-            return False
-        return per_key * (n - self.pipeline_chunk) > 2 * rtt
+        return cut_pays(claim_ms_per_key=self.claim_ms_per_key, rtt_ms=target.rtt_ms, n=n,
+                        head=self.pipeline_chunk)
+
+    def note_claim(self, ms_per_key: float) -> None:
+        """Record the home's work per key of one claim (its round trip taken out)."""
+        self._claim_costs.append(ms_per_key)
 
     @property
     def claim_ms_per_key(self) -> float | None:
@@ -251,7 +271,7 @@ class UniqueWriter:
             await home.run(lambda: claims.insert_many(mine, ordered=False))
             self.router.note_written(home, 0, 48 * len(keys))
             ms = (time.perf_counter() - start) * 1000
-            self._claim_costs.append(max(0.0, ms - (home.rtt_ms or 0.0)) / len(keys))
+            self.note_claim(max(0.0, ms - (home.rtt_ms or 0.0)) / len(keys))
             return batch
         except BulkWriteError as exc:
             _, dups, _ = duplicate_indexes(exc)

@@ -11,7 +11,9 @@ from pymongo.monitoring import CommandListener
 from mediabot import ConfigError
 from mediabot_dbrouter.build import check_config, home_of
 from mediabot_dbrouter.config import DatabaseEntry, DbRouterConfig
+from mediabot_dbrouter import writes
 from mediabot_dbrouter.status import format_status
+from mediabot_dbrouter.writes import UniqueWriter, cut_pays
 
 
 def config(roles: str, home: str = "") -> DbRouterConfig:
@@ -96,28 +98,55 @@ async def test_with_a_dedicated_home_the_rest_of_a_batch_is_claimed_while_its_he
     assert inserts.index(("end", "files_claims", 100 - head)) < inserts.index(("start", "files", 100 - head))
 
 
-async def test_a_batch_is_cut_only_when_the_claim_outweighs_a_round_trip(trio, kit):
-    router = kit.router(trio, roles="hww")
+@pytest.mark.parametrize(("per_key", "rtt", "n", "cut"), [
+    (None, 0.9, 100, False),  # no claim measured yet: whole
+    (0.12, None, 100, False),  # no ping yet: whole
+    (0.12, 0.9, 100, True),  # a local server: 85 keys x 0.12 ms of claim work hide a 2 x 0.9 ms command
+    (0.12, 0.9, 25, False),  # 10 keys behind the head: less than the command costs
+    (0.12, 0.9, 30, False),  # 15 x 0.12 = 1.8 ms: exactly the command's cost is no gain
+    (0.12, 0.9, 31, True),  # 16 x 0.12 = 1.92 ms: a gain
+    (0.02, 40.0, 100, False),  # a hosted cluster across the internet: 40 ms a round trip
+    (0.02, 40.0, 2000, False),
+    (0.12, 0.9, 15, False),  # nothing behind the head
+])
+def test_a_batch_is_cut_only_when_the_claim_outweighs_a_round_trip(per_key, rtt, n, cut):
+    assert cut_pays(claim_ms_per_key=per_key, rtt_ms=rtt, n=n, head=15) is cut
+
+
+def test_the_claim_work_per_key_is_the_median_of_the_last_claims():
+    writer = UniqueWriter(router=None)  # type: ignore[arg-type]  # the measurements only
+    assert writer.claim_ms_per_key is None
+    for ms in (0.12, 0.11, 5.0):  # the 5.0: one stall, the median ignores it
+        writer.note_claim(ms)
+    assert writer.claim_ms_per_key == 0.12
+
+
+async def test_the_writer_cuts_exactly_the_batches_the_rule_cuts(trio, kit, monkeypatch):
+    timeline = Timeline()
+    router = kit.router(trio, roles="hww", listeners=[timeline])
     repo = await kit.ready(router)  # the monitor pass pinged every database
-    writer, b = router.writer, router.member("b")
-    assert b.rtt_ms is not None
-    assert not writer.pays_to_cut(100, b)  # no claim measured yet: whole
-    await repo.insert_batch([kit.file(i) for i in range(100)])
-    assert writer.pipelined == 0
-    writer._claim_costs.clear()
-    writer._claim_costs.extend([0.12, 0.11, 5.0])  # a local server (the 5.0: one stall, the median ignores it)
-    b.note_ping(0.9)  # the fastest recent ping counts
-    assert writer.pays_to_cut(100, b)  # 85 keys x 0.12 ms of claim work hide a 2 x 0.9 ms command
-    assert not writer.pays_to_cut(25, b)  # 10 keys behind the head: less than the command costs
-    before = writer.pipelined
-    await repo.insert_batch([kit.file(i) for i in range(100, 200)])
-    assert writer.pipelined == before + 1
-    writer._claim_costs.clear()
-    writer._claim_costs.extend([0.02] * 5)  # a hosted cluster across the internet: 40 ms a round trip
-    far = router.member("c")
-    far._pings.clear()
-    far.note_ping(40.0)
-    assert not writer.pays_to_cut(100, far) and not writer.pays_to_cut(2000, far)
+    b = router.member("b")
+    asked: list[dict[str, Any]] = []
+    verdicts = iter([False, True])
+
+    def rule(**measured: Any) -> bool:
+        asked.append({**measured, "writer_had": router.writer.claim_ms_per_key})
+        return next(verdicts)
+
+    monkeypatch.setattr(writes, "cut_pays", rule)
+    for first in (0, 100):
+        timeline.events.clear()
+        await repo.insert_batch([kit.file(i) for i in range(first, first + 100)])
+        claims = [n for phase, coll, n in timeline.events if phase == "start" and coll == "files_claims"]
+        files = [n for phase, coll, n in timeline.events if phase == "start" and coll == "files"]
+        head = router.writer.pipeline_chunk
+        assert (claims, files) == (([100], [100]) if first == 0 else ([head, 100 - head], [head, 100 - head]))
+    # The rule was asked with what the writer measured, for the batch's target.
+    assert [(a["n"], a["head"], a["rtt_ms"]) for a in asked] == [(100, 15, b.rtt_ms)] * 2
+    assert asked[0]["claim_ms_per_key"] is None  # the first claim is measured after the rule is asked
+    assert asked[1]["claim_ms_per_key"] == asked[1]["writer_had"] is not None
+    assert router.writer.pipelined == 1
+    # Whole or cut, every file is stored once.
     assert kit.copies() == {f"u{i}": 1 for i in range(200)}
 
 
