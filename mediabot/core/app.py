@@ -14,18 +14,21 @@ import asyncio
 import logging
 import os
 import signal
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from pathlib import Path
 from typing import Any, Literal
 
 from mediabot.core.commands import Command
 from mediabot.core.compose import Composition, check_secrets
 from mediabot.core.dispatch import Dispatcher
 from mediabot.core.errors import ConfigError, PluginLoadError, PluginStartupError
-from mediabot.core.host import PluginHost
+from mediabot.core.host import Hooks, PluginHost
 from mediabot.core.metrics import Metrics
 from mediabot.core.plugin import PluginContext, PluginMeta
+from mediabot.core.plugin_storage import PluginStorage
 from mediabot.core.storage import DatabaseProvider, SingleDatabase
 from mediabot.core.supervisor import DrainReport, SupervisorClosed, TaskSupervisor
+from mediabot.core.telegram.clock import Clock, MonotonicClock
 from mediabot.core.types import HealthReport, Update
 
 log = logging.getLogger("mediabot.app")
@@ -46,8 +49,10 @@ class App:
 
     def __init__(self, composition: Composition, *, env: Mapping[str, str] | None = None,
                  gateway: Any = None, telegram_secrets: bool = False, require_secrets: bool = True,
-                 force_exit: Callable[[int], None] = os._exit) -> None:
+                 force_exit: Callable[[int], None] = os._exit, clock: Clock | None = None) -> None:
         self.composition = composition
+        #: the app's time: plugins sleep and read time through it (a test's ``FakeClock`` drives them)
+        self.clock: Clock = clock if clock is not None else MonotonicClock()
         self.config = composition.raw
         self.env = dict(os.environ if env is None else env)
         # ``require_secrets=False`` builds an app only to inspect plugins (CLI listing).
@@ -79,6 +84,12 @@ class App:
                                                "In-flight work cancelled at the shutdown deadline")
         self._updates = self.metrics.counter("mediabot_updates_total", "Updates received", ["kind"])
         self.instances: dict[str, Any] = {}
+        self._storages: dict[str, PluginStorage] = {}
+        #: calls hooks, the kernel's and those plugins publish (``app.hooks.collect(...)``)
+        self.hooks = Hooks(self.host)
+        for sel in composition.plugins:  # published hooks first: any plugin may implement them
+            if sel.meta.hookspecs is not None:
+                self.host.add_hookspecs(sel.meta.name, sel.meta.hookspecs)
         # Kernel features (command registry, user directory, ...) are plugins too,
         # registered first under "kernel.<name>": they start first and stop last.
         self.kernel_plugins: list[str] = []
@@ -120,6 +131,22 @@ class App:
             raise RuntimeError("this app runs without a Telegram gateway")
         return self.gateway
 
+    @property
+    def data_dir(self) -> Path:
+        """``[runtime] data_dir``, relative to the directory of ``plugins.toml`` (or the working directory)."""
+        path = Path(self.section("runtime").data_dir).expanduser()
+        if not path.is_absolute():
+            base = self.config.path.parent if self.config.path is not None else Path.cwd()
+            path = base / path
+        return path
+
+    def storage(self, plugin: str) -> PluginStorage:
+        """The storage handle of ``plugin`` (the same one its ``ctx.storage`` returns)."""
+        found = self._storages.get(plugin)
+        if found is None:
+            found = self._storages[plugin] = PluginStorage(self, plugin)
+        return found
+
     def plugin(self, name: str) -> Any:
         """The instance of an enabled plugin (for tests and tools)."""
         return self.instances[name]
@@ -137,13 +164,14 @@ class App:
             raise RuntimeError(f"cannot start an app that is {self.state}")
         self.state = "starting"
         self._stop_requested = asyncio.Event()
-        self._supervisor = TaskSupervisor(on_crash=lambda owner, _n, _e: self._crashes.labels(owner).inc())
+        self._supervisor = TaskSupervisor(on_crash=lambda owner, _n, _e: self._crashes.labels(owner).inc(),
+                                          sleep=self.clock.sleep)
         try:
             await self._open_resources()
             self.database = await self.host.first("mediabot_database_provider", app=self) or \
                 self._default_provider()
             order = self.kernel_plugins + [p.meta.name for p in self.composition.plugins]
-            async for name, err in self.host.in_order("mediabot_startup", order, app=self):
+            async for name, err in self._start_plugins(order):
                 if err is None:
                     self.started.append(name)
                 elif self._meta(name).optional:
@@ -171,6 +199,20 @@ class App:
             await self._teardown(drain=False)
             raise
         log.info("started with plugins: %s", ", ".join(self.started) or "(none)")
+
+    async def _start_plugins(self, order: list[str]) -> AsyncIterator[tuple[str, BaseException | None]]:
+        """Each plugin in order: its declared indexes, then its ``mediabot_startup``."""
+        for name in order:
+            storage = self._storages.get(name)
+            if storage is not None and storage.declared_indexes:
+                try:
+                    await storage.ensure_indexes()
+                except Exception as exc:  # noqa: BLE001 - reported like a failed startup hook
+                    log.error("plugin %s: could not create its indexes: %s: %s", name, type(exc).__name__, exc)
+                    yield name, exc
+                    continue
+            async for result in self.host.in_order("mediabot_startup", [name], app=self):
+                yield result
 
     def _meta(self, name: str) -> Any:
         if name in self.kernel_plugins:
@@ -242,8 +284,15 @@ class App:
                 log.warning("cancelled %d handler(s) still running after the %.1fs deadline: %s",
                             len(report.cancelled), deadline, ", ".join(report.cancelled))
         stopping = list(reversed(self.kernel_started + self.started))
-        async for _name, _err in self.host.in_order("mediabot_shutdown", stopping, app=self):
-            pass
+        for name in stopping:
+            # A plugin's loops stop before its shutdown hook: the hook saves
+            # state without racing them, and never has to cancel them itself.
+            if sup is not None:
+                stuck = await sup.cancel_owner(name)
+                if stuck:
+                    log.warning("loops of %s did not stop: %s", name, ", ".join(stuck))
+            async for _name, _err in self.host.in_order("mediabot_shutdown", [name], app=self):
+                pass
         if sup is not None:
             stuck = await sup.cancel_background()
             if stuck:

@@ -56,11 +56,13 @@ class RuntimeSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     :param shutdown_deadline: seconds in-flight handlers and jobs get to finish after SIGTERM/SIGINT before they are cancelled.
     :param log_level: DEBUG, INFO, WARNING or ERROR.
     :param log_format: ``text`` for humans, ``json`` (one object per line) for log collectors.
+    :param data_dir: directory for the deployment's files (each plugin gets ``<data_dir>/plugins/<name>``, created with mode 0700); a relative path is relative to the directory of ``plugins.toml``. Several processes on one host need one directory each.
     """
 
     shutdown_deadline: float = 10.0
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
+    data_dir: str = "data"
 
 
 class RedisSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

@@ -25,6 +25,19 @@ from mediabot.core.plugin import PROJECT
 log = logging.getLogger("mediabot.host")
 
 
+class PluginHookFailed(Exception):
+    """A plugin's hook implementation raised where the caller must know (see :meth:`PluginHost.first_strict`).
+
+    :ivar plugin: the plugin's name.
+    :ivar hook: the hook.
+    :ivar error: what it raised.
+    """
+
+    def __init__(self, plugin: str, hook: str, error: BaseException) -> None:
+        super().__init__(f"plugin {plugin} failed in {hook}: {type(error).__name__}: {error}")
+        self.plugin, self.hook, self.error = plugin, hook, error
+
+
 class PluginHost:
     """Registered plugin instances and the way their hooks are called."""
 
@@ -35,6 +48,23 @@ class PluginHost:
                                        "Exceptions raised by plugin hook implementations",
                                        ["plugin", "hook"])
 
+    def add_hookspecs(self, publisher: str, specs: Any) -> None:
+        """Add the hook specifications plugin ``publisher`` declares (``PluginMeta.hookspecs``).
+
+        A hook already specified (by the kernel or another plugin) is a load error.
+        """
+        try:
+            self.pm.add_hookspecs(specs)
+        except ValueError as exc:
+            raise PluginLoadError(publisher, f"hookspecs: {exc}",
+                                  fix="prefix your hooks with your plugin's name and decorate them with "
+                                      "mediabot.hookspec") from None
+
+    def has_hook(self, hook: str) -> bool:
+        """Whether ``hook`` is specified (by the kernel or an enabled plugin)."""
+        caller = getattr(self.pm.hook, hook, None)
+        return caller is not None and caller.spec is not None
+
     def register(self, name: str, plugin: object) -> None:
         """Register ``plugin`` under ``name``; unknown hooks and wrappers are load errors."""
         try:
@@ -42,12 +72,16 @@ class PluginHost:
         except pluggy.PluginValidationError as exc:
             raise PluginLoadError(name, str(exc), fix="check the hook's name and arguments "
                                   "against mediabot.hookspecs") from None
-        # pluggy accepts unknown hook names as "pending"; for us a misspelled hook is a bug.
+        # pluggy accepts unknown hook names as "pending"; for us a misspelled hook is a bug,
+        # unless it is marked optionalhook: a hook another plugin publishes, when that
+        # plugin is not enabled (the implementation is then never called).
         for caller in self.pm.get_hookcallers(plugin) or []:
-            if caller.spec is None:
+            if caller.spec is None and not all(i.optionalhook for i in caller.get_hookimpls()
+                                               if i.plugin_name == name):
                 self.pm.unregister(name=name)
                 raise PluginLoadError(name, f"implements unknown hook {caller.name!r}",
-                                      fix="see the hook list in docs/plugins.md")
+                                      fix="see the hook list in docs/plugins.md; for a hook another plugin "
+                                          "publishes, use @hookimpl(optionalhook=True)")
         for impl in self._all_impls(name):
             if impl.hookwrapper or impl.wrapper:
                 self.pm.unregister(name=name)
@@ -69,14 +103,19 @@ class PluginHost:
 
     def implementers(self, hook: str) -> list[str]:
         """Plugin names implementing ``hook``, in call order."""
-        return [i.plugin_name for i in reversed(getattr(self.pm.hook, hook).get_hookimpls())]
+        return [i.plugin_name for i in self._impls(hook)]
 
     def hooks_of(self, name: str) -> list[str]:
         """Hooks a registered plugin implements."""
         return sorted({c.name for c in self.pm.get_hookcallers(self.pm.get_plugin(name)) or []})
 
     def _impls(self, hook: str, only: list[str] | None = None) -> list[pluggy.HookImpl]:
-        impls = list(reversed(getattr(self.pm.hook, hook).get_hookimpls()))
+        caller = getattr(self.pm.hook, hook, None)
+        if caller is None or caller.spec is None:
+            # Nobody publishes it (its plugin is not enabled): nothing to call, as
+            # for a published hook nobody implements.
+            return []
+        impls = list(reversed(caller.get_hookimpls()))
         if only is not None:
             impls = [i for i in impls if i.plugin_name in only]
         return impls
@@ -131,6 +170,39 @@ class PluginHost:
                 return result
         return None
 
+    async def first_strict(self, hook: str, **kwargs: Any) -> tuple[str, Any] | None:
+        """Like :meth:`first`, but an implementation that raises ends the call.
+
+        Returns ``(plugin, result)`` for the first non-``None`` answer, ``None``
+        when nobody answered. An exception is logged and counted like any
+        plugin failure, then re-raised: for hooks where a failure must not
+        fall through to the next answer (a quota that breaks means refused,
+        never unlimited).
+        """
+        for impl in self._impls(hook):
+            try:
+                result = await self._invoke(impl, hook, kwargs)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self._failed(impl.plugin_name, hook, exc)
+                raise PluginHookFailed(impl.plugin_name, hook, exc) from exc
+            if result is not None:
+                return impl.plugin_name, result
+        return None
+
+    async def call_one(self, plugin: str, hook: str, **kwargs: Any) -> Any:
+        """Call ``plugin``'s implementation of ``hook`` alone; failures are logged and re-raised."""
+        for impl in self._impls(hook, [plugin]):
+            try:
+                return await self._invoke(impl, hook, kwargs)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self._failed(plugin, hook, exc)
+                raise PluginHookFailed(plugin, hook, exc) from exc
+        return None
+
     async def in_order(self, hook: str, order: list[str], **kwargs: Any
                        ) -> AsyncIterator[tuple[str, BaseException | None]]:
         """Call ``hook`` plugin by plugin in ``order``; yield ``(plugin, error or None)``.
@@ -166,3 +238,37 @@ class PluginHost:
                 continue
             out.append((impl.plugin_name, result))
         return out
+
+
+class Hooks:
+    """How plugins call hooks — the kernel's and those other plugins publish (``app.hooks``).
+
+    A hook nobody implements, or one whose publishing plugin is not enabled,
+    is simply not called: :meth:`collect` returns ``[]`` and :meth:`first`
+    returns ``None``. Failures are isolated as for every hook (logged with the
+    plugin's name, counted in ``mediabot_plugin_errors_total``). Pass every
+    argument by name, as the hook specification names them.
+    """
+
+    def __init__(self, host: PluginHost) -> None:
+        self._host = host
+
+    def published(self, hook: str) -> bool:
+        """Whether ``hook`` is specified by the kernel or an enabled plugin."""
+        return self._host.has_hook(hook)
+
+    def implementers(self, hook: str) -> list[str]:
+        """Names of the plugins implementing ``hook``, in call order."""
+        return self._host.implementers(hook) if self._host.has_hook(hook) else []
+
+    async def collect(self, hook: str, **kwargs: Any) -> list[tuple[str, Any]]:
+        """Call every implementation concurrently; ``(plugin, result)`` of those that did not raise."""
+        return await self._host.collect(hook, **kwargs)
+
+    async def notify(self, hook: str, **kwargs: Any) -> None:
+        """Call every implementation concurrently, ignoring results."""
+        await self._host.collect(hook, **kwargs)
+
+    async def first(self, hook: str, **kwargs: Any) -> Any:
+        """Call implementations in order until one answers non-``None``; that answer (or ``None``)."""
+        return await self._host.first(hook, **kwargs)

@@ -20,7 +20,9 @@ apps in one process never share anything::
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -29,6 +31,8 @@ import pluggy
 
 if TYPE_CHECKING:
     from mediabot.core.app import App
+    from mediabot.core.plugin_storage import PluginStorage
+    from mediabot.core.telegram.clock import Clock
 
 PROJECT = "mediabot"
 ENTRY_POINT_GROUP = "mediabot.plugins"
@@ -74,6 +78,13 @@ class PluginMeta:
     :param secrets: environment variables the plugin reads.
     :param optional: when ``True`` a failure in the plugin's startup hook
         disables the plugin (with a warning) instead of stopping the bot.
+    :param hookspecs: a module or class holding hook specifications this
+        plugin publishes for other plugins (functions decorated with
+        :data:`mediabot.hookspec`); see "Plugin-to-plugin hooks" in
+        ``docs/plugins.md``.
+    :param gate_fails: what a failure of this plugin's ``mediabot_gate``
+        means: ``closed`` (the action is refused, the safe default for a
+        paywall or membership check) or ``open`` (the action goes ahead).
     """
 
     name: str
@@ -83,6 +94,8 @@ class PluginMeta:
     needs: tuple[Resource, ...] = ()
     secrets: tuple[Secret, ...] = ()
     optional: bool = False
+    hookspecs: Any = None
+    gate_fails: Literal["open", "closed"] = "closed"
 
 
 @dataclass(kw_only=True)
@@ -94,6 +107,7 @@ class PluginContext:
     :param log: a logger named ``mediabot.plugin.<name>``.
     :param app: the application the plugin belongs to (its resources are
         opened only after all plugins are created: use them from hooks).
+    :param secrets: the plugin's secrets (``meta.secrets``) that are set, by variable name.
     """
 
     name: str
@@ -101,3 +115,36 @@ class PluginContext:
     log: logging.Logger
     app: "App"
     secrets: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def storage(self) -> PluginStorage:
+        """The plugin's MongoDB collections, Redis keys and directory (:class:`mediabot.PluginStorage`)."""
+        return self.app.storage(self.name)
+
+    @property
+    def clock(self) -> Clock:
+        """The app's clock: ``now()`` (monotonic seconds), ``wall()`` (UTC datetime), ``await sleep(s)``."""
+        return self.app.clock
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], *, name: str) -> asyncio.Task[Any]:
+        """Run ``coro`` as a background task owned by this plugin.
+
+        It is cancelled after every plugin's ``mediabot_shutdown``; a crash is
+        logged and counted, not restarted (use :meth:`spawn_loop` for that).
+        Call from hooks and handlers (the supervisor exists once the app starts).
+        """
+        return self.app.supervisor.spawn(coro, name=name, owner=self.name)
+
+    def spawn_loop(self, factory: Callable[[], Awaitable[None]], *, name: str, restart: bool = True,
+                   max_backoff: float = 30.0) -> asyncio.Task[Any]:
+        """Run ``factory()`` for the app's lifetime, owned by this plugin.
+
+        After a crash it starts again (with ``restart``), waiting 0.5 s, then
+        twice as long after each further crash, up to ``max_backoff`` — on the
+        app's clock. It is cancelled just *before* this plugin's
+        ``mediabot_shutdown``, so the hook can save state without racing it.
+        Sleep in the loop with ``await ctx.clock.sleep(s)``: a test's virtual
+        clock then drives it.
+        """
+        return self.app.supervisor.spawn_loop(factory, name=name, owner=self.name, restart=restart,
+                                              max_backoff=max_backoff)

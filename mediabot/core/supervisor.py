@@ -42,6 +42,7 @@ class _Entry:
     owner: str
     kind: Kind
     started: float
+    loop: bool = False
 
 
 class TaskSupervisor:
@@ -49,9 +50,13 @@ class TaskSupervisor:
 
     :param on_crash: called with ``(owner, name, exc)`` when a task fails,
         so the app can count it in metrics.
+    :param sleep: how a restarted loop waits out its backoff (the app's
+        clock, so a test's virtual clock drives restarts too).
     """
 
-    def __init__(self, on_crash: Callable[[str, str, BaseException], None] | None = None) -> None:
+    def __init__(self, on_crash: Callable[[str, str, BaseException], None] | None = None, *,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+        self._sleep = sleep
         self._tasks: dict[asyncio.Task[Any], _Entry] = {}
         self._accepting = True
         self._on_crash = on_crash
@@ -81,7 +86,13 @@ class TaskSupervisor:
 
     def spawn_loop(self, factory: Callable[[], Awaitable[None]], *, name: str, owner: str = "kernel",
                    restart: bool = True, max_backoff: float = 30.0) -> asyncio.Task[Any]:
-        """Run ``factory()`` for the app's lifetime, restarting it after a crash."""
+        """Run ``factory()`` for the app's lifetime, restarting it after a crash.
+
+        :param factory: makes the loop's coroutine; called again for each restart.
+        :param restart: start it again after it raises (not after it returns).
+        :param max_backoff: the longest wait between restarts; waits start at
+            0.5 s and double after each crash.
+        """
 
         async def forever() -> None:
             backoff = 0.5
@@ -97,10 +108,12 @@ class TaskSupervisor:
                         self._on_crash(owner, name, exc)
                     if not restart:
                         return
-                    await asyncio.sleep(backoff)
+                    await self._sleep(backoff)
                     backoff = min(backoff * 2, max_backoff)
 
-        return self.spawn(forever(), name=name, owner=owner, kind="background")
+        task = self.spawn(forever(), name=name, owner=owner, kind="background")
+        self._tasks[task].loop = True
+        return task
 
     def _done(self, task: asyncio.Task[Any]) -> None:
         entry = self._tasks.pop(task, None)
@@ -142,6 +155,23 @@ class TaskSupervisor:
                 await asyncio.wait(pending, timeout=5)
         report.seconds = time.monotonic() - start
         return report
+
+    async def cancel_owner(self, owner: str, timeout: float = 5.0) -> list[str]:
+        """Cancel the loops (:meth:`spawn_loop`) of ``owner``; return the names that did not stop in time.
+
+        The app calls it for each plugin just before that plugin's
+        ``mediabot_shutdown``, so a shutdown hook never races its own loops.
+        Other background tasks (:meth:`spawn`) are cancelled last, after every
+        shutdown hook: a task that closes clients in its ``finally`` keeps them
+        open for the hooks.
+        """
+        tasks = [t for t, e in self._tasks.items() if e.owner == owner and e.loop]
+        for task in tasks:
+            task.cancel()
+        if not tasks:
+            return []
+        _, pending = await asyncio.wait(tasks, timeout=timeout)
+        return [t.get_name() for t in pending]
 
     async def cancel_background(self, timeout: float = 5.0) -> list[str]:
         """Cancel every remaining task; return the names that did not stop in time."""

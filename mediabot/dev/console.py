@@ -254,7 +254,7 @@ async def run_console(*, config: str | None, demo: bool, script: TextIO | None, 
     """Run the app (on the services ``env`` points at) and the chat until the input ends; shut down."""
     clock = MonotonicClock()
     fake = FakeTelegram(clock)
-    app = create_app(config, env=env, gateway=Gateway(fake, clock=clock))
+    app = create_app(config, env=env, gateway=Gateway(fake, clock=clock), clock=clock)
     await app.start()
     interactive = script is None and sys.stdin.isatty()
     console = DevConsole(app, fake, out, echo=not interactive)

@@ -141,7 +141,8 @@ class BotHarness:
         plugins = list(plugins)
         names = tuple(p.meta.name for p in plugins)
         try:
-            app = create_app(path, env=full_env, plugins=plugins, enable=names, gateway=Gateway(fake, clock=clock))
+            app = create_app(path, env=full_env, plugins=plugins, enable=names, gateway=Gateway(fake, clock=clock),
+                             clock=clock)
         except BaseException:
             if cleanup is not None:
                 cleanup.cleanup()

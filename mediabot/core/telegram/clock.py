@@ -14,6 +14,7 @@ import asyncio
 import heapq
 import itertools
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Protocol, runtime_checkable
 
 __all__ = ["Clock", "FakeClock", "MonotonicClock"]
@@ -27,6 +28,10 @@ class Clock(Protocol):
         """Seconds on a monotonic scale; only differences are meaningful."""
         ...
 
+    def wall(self) -> datetime:
+        """Wall-clock time, timezone-aware UTC: for days, leases and expiries (never for intervals)."""
+        ...
+
     async def sleep(self, seconds: float) -> None:
         """Suspend the calling task for ``seconds`` of this clock's time."""
         ...
@@ -37,6 +42,9 @@ class MonotonicClock:
 
     def now(self) -> float:
         return time.monotonic()
+
+    def wall(self) -> datetime:
+        return datetime.now(UTC)
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(max(0.0, seconds))
@@ -54,10 +62,16 @@ class FakeClock:
     I/O does not hold virtual time back: time still jumps while it waits.
 
     :param start: the initial value of :meth:`now`.
+    :param wall_start: what :meth:`wall` says at ``start`` (timezone-aware);
+        wall time moves with virtual time. Default: 2026-01-01 00:00 UTC.
     """
 
-    def __init__(self, start: float = 0.0) -> None:
+    def __init__(self, start: float = 0.0, *, wall_start: datetime | None = None) -> None:
         self._now = start
+        self._start = start
+        self._wall_start = wall_start if wall_start is not None else datetime(2026, 1, 1, tzinfo=UTC)
+        if self._wall_start.tzinfo is None:
+            raise ValueError("wall_start must be timezone-aware")
         # (deadline, arrival order, future): the order breaks ties so that
         # sleepers due at the same instant wake first-come, first-served.
         self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
@@ -70,6 +84,9 @@ class FakeClock:
 
     def now(self) -> float:
         return self._now
+
+    def wall(self) -> datetime:
+        return (self._wall_start + timedelta(seconds=self._now - self._start)).astimezone(UTC)
 
     async def sleep(self, seconds: float) -> None:
         if seconds <= 0:
