@@ -4,6 +4,7 @@ Everything a plugin needs is importable from here, and nothing else is
 promised: ``mediabot.core`` is the kernel's inside and may change.
 """
 
+from mediabot.catalog.changes import CatalogChange, ChangeFeed
 from mediabot.catalog.files import FileRepository
 from mediabot.catalog.models import BotUser, MediaFile
 from mediabot.catalog.placement import DatabaseUnavailable, InsertReport, Placement
@@ -15,8 +16,11 @@ from mediabot.core.commands import Command
 from mediabot.core.context import CallbackContext, CommandContext, UsageError
 from mediabot.core.errors import ConfigError, MediabotError, PluginLoadError, PluginStartupError
 from mediabot.core.factory import create_app
-from mediabot.core.plugin import EmptyConfig, PluginContext, PluginMeta, Secret, hookimpl
+from mediabot.core.delivery import DeliveryReport
+from mediabot.core.plugin import EmptyConfig, PluginContext, PluginMeta, Secret, hookimpl, hookspec
+from mediabot.core.plugin_storage import PluginStorage, StorageUnavailable
 from mediabot.core.storage import DatabaseProvider
+from mediabot.core.telegram.clock import Clock
 from mediabot.core.telegram.exceptions import (
     FloodWaitTooLong,
     PermanentTelegramError,
@@ -27,12 +31,16 @@ from mediabot.core.types import (
     Button,
     CallbackQuery,
     Chat,
+    GateRefusal,
     HealthReport,
     InlineQuery,
     InlineResult,
     Keyboard,
     Media,
     Message,
+    MessageEdited,
+    MessagesDeleted,
+    Reservation,
     Update,
     User,
 )
@@ -45,6 +53,9 @@ __all__ = [
     "Button",
     "Callback",
     "CallbackContext",
+    "CatalogChange",
+    "ChangeFeed",
+    "Clock",
     "CallbackDataTooLong",
     "CallbackQuery",
     "Chat",
@@ -53,9 +64,11 @@ __all__ = [
     "ConfigError",
     "DatabaseProvider",
     "DatabaseUnavailable",
+    "DeliveryReport",
     "EmptyConfig",
     "FileRepository",
     "FloodWaitTooLong",
+    "GateRefusal",
     "HealthReport",
     "InlineQuery",
     "InlineResult",
@@ -65,13 +78,18 @@ __all__ = [
     "MediaFile",
     "MediabotError",
     "Message",
+    "MessageEdited",
+    "MessagesDeleted",
     "PermanentTelegramError",
     "Placement",
     "PluginContext",
     "PluginLoadError",
     "PluginMeta",
     "PluginStartupError",
+    "PluginStorage",
+    "Reservation",
     "Secret",
+    "StorageUnavailable",
     "TelegramError",
     "TransientTelegramError",
     "Update",
@@ -80,6 +98,7 @@ __all__ = [
     "UserDirectory",
     "create_app",
     "hookimpl",
+    "hookspec",
     "search_tokens",
     "tokenize",
 ]

@@ -26,14 +26,21 @@ if TYPE_CHECKING:
     from mediabot.core.app import App
     from mediabot.core.callbacks import Callback
     from mediabot.core.commands import Command
+    from mediabot.catalog.models import MediaFile
     from mediabot.core.config import RawConfig
-    from mediabot.core.types import HealthReport, Update
+    from mediabot.core.types import GateRefusal, HealthReport, Reservation, Update, User
 
 __all__ = [
     "mediabot_callbacks",
     "mediabot_cli",
     "mediabot_commands",
     "mediabot_database_provider",
+    "mediabot_delivery_reserve",
+    "mediabot_delivery_settle",
+    "mediabot_files_added",
+    "mediabot_files_removed",
+    "mediabot_files_updated",
+    "mediabot_gate",
     "mediabot_health",
     "mediabot_shutdown",
     "mediabot_startup",
@@ -109,7 +116,10 @@ def mediabot_update(app: App, update: Update) -> None:
 
     :param app: the application.
     :param update: a :class:`mediabot.Message` (private, group or channel
-        post) that is not a ``/command``, or a :class:`mediabot.InlineQuery`.
+        post) that is not a ``/command``, a :class:`mediabot.InlineQuery`, a
+        :class:`mediabot.MessageEdited` (a message or channel post was
+        edited) or a :class:`mediabot.MessagesDeleted` (Telegram tells bots
+        of deletions in channels).
         Commands go to the command registry and button presses to the
         ``mediabot_callbacks`` handlers instead; updates from banned users
         go nowhere.
@@ -156,4 +166,98 @@ def mediabot_cli(cli: click.Group, config: RawConfig) -> None:
     :param config: the loaded configuration (kernel sections validated).
 
     Called when the CLI is built, for enabled plugins only. Synchronous.
+    """
+
+
+@hookspec
+def mediabot_files_added(app: App, files: list[MediaFile]) -> None:
+    """*async* Files entered the catalogue.
+
+    :param app: the application.
+    :param files: the files this write stored — only the new ones: a file
+        already in the catalogue (same ``file_unique_id``) is not repeated.
+
+    Called in the process that wrote, after the write, by every writer of
+    ``app.files.insert_batch`` (the indexer, a CLI command, a test), under
+    any database provider. Other processes learn the same from the
+    catalogue's change stream (``app.changes``; see ``docs/plugins.md``).
+    """
+
+
+@hookspec
+def mediabot_files_updated(app: App, files: list[MediaFile]) -> None:
+    """*async* Files of the catalogue changed (a caption edited in the channel: new caption and tokens).
+
+    :param app: the application.
+    :param files: the files as they are now.
+
+    Called in the process that wrote, after ``app.files.update_caption``;
+    also published to the change stream.
+    """
+
+
+@hookspec
+def mediabot_files_removed(app: App, files: list[MediaFile]) -> None:
+    """*async* Files left the catalogue, or were marked dead (Telegram no longer has them).
+
+    :param app: the application.
+    :param files: the files as they were.
+
+    Called in the process that wrote, after ``app.files.remove``,
+    ``remove_messages`` or ``mark_dead``; also published to the change stream.
+    """
+
+
+@hookspec(firstresult=True)
+def mediabot_delivery_reserve(app: App, user_id: int, count: int) -> Reservation | None:
+    """*async* Reserve a delivery of ``count`` files to ``user_id``, before anything is sent.
+
+    :param app: the application.
+    :param user_id: who receives the files.
+    :param count: how many files the delivery holds.
+
+    :return: a :class:`mediabot.Reservation` saying how many may go (its
+        ``granted``, at most ``count``), or ``None`` to have no say.
+
+    ``firstresult``: the first non-``None`` answer decides. No implementation
+    (or none answering) means unlimited. An implementation that *raises*
+    means refused: nothing is sent and the user gets an apology — a broken
+    quota never means unlimited. Called by ``app.delivery.send``.
+    """
+
+
+@hookspec
+def mediabot_delivery_settle(app: App, reservation: Reservation, delivered: int) -> None:
+    """*async* Say how a reserved delivery ended.
+
+    :param app: the application.
+    :param reservation: what ``mediabot_delivery_reserve`` returned.
+    :param delivered: how many files reached the user (sends that failed
+        are not counted). The rest of ``reservation.granted`` is released.
+
+    Called by ``app.delivery.send`` after the sends, only in the plugin whose
+    reservation it was. A failure here is logged; the plugin's lease
+    (``reservation.lease_expires``) must settle what is never settled.
+    """
+
+
+@hookspec
+def mediabot_gate(app: App, user: User, action: str) -> GateRefusal | None:
+    """*async* Refuse an action to a user, before it runs.
+
+    :param app: the application.
+    :param user: who wants to act (admins and the owner never reach gates).
+    :param action: what they want: ``search`` (the search plugin, for a text
+        message or an inline query), ``deliver`` (``app.delivery.send``), or
+        the ``gate`` a :class:`mediabot.Command` or :class:`mediabot.Callback`
+        declares.
+
+    :return: a :class:`mediabot.GateRefusal` (text and buttons shown to the
+        user) to refuse, ``None`` to let it through.
+
+    Called through ``app.gates.check``: every implementation, concurrently;
+    the first refusal in plugin order wins. Keep it cheap: it runs before
+    every gated action (cache what you look up). An implementation that
+    raises is logged and counted; its plugin's ``PluginMeta.gate_fails``
+    says whether that refuses the action (``closed``, the default) or not.
     """

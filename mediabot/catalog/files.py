@@ -20,8 +20,10 @@ from typing import Any
 
 import msgspec
 
+from mediabot.catalog.changes import ChangeNotifier, ChangeOp
 from mediabot.catalog.models import MediaFile, from_document, to_document
 from mediabot.catalog.placement import InsertReport, Placement, placement_of
+from mediabot.catalog.tokens import parse_release, search_tokens
 
 __all__ = ["FILES", "FileRepository", "Page"]
 
@@ -60,8 +62,10 @@ class FileRepository:
     :param provider: a :class:`mediabot.DatabaseProvider` (``app.database``).
     """
 
-    def __init__(self, provider: Any) -> None:
+    def __init__(self, provider: Any, *, changes: ChangeNotifier | None = None) -> None:
         self.placement: Placement = placement_of(provider)
+        #: told of every write (hooks, change stream); the kernel sets it on ``app.files``
+        self.changes = changes
 
     async def ensure_indexes(self) -> None:
         """Create the indexes on every database (idempotent; also run on databases that join later)."""
@@ -76,7 +80,185 @@ class FileRepository:
         if not files:
             return InsertReport()
         docs = [to_document(f) for f in files]
-        return await self.placement.insert_unique(FILES, docs, key=KEY)
+        token = await self._intent("add", [f.id for f in files])
+        report = await self.placement.insert_unique(FILES, docs, key=KEY)
+        if self.changes is not None:
+            await self.changes.committed(token, "add", await self._new_files(files, report))
+        return report
+
+    async def _intent(self, op: ChangeOp, ids: list[str], files: list[MediaFile] | None = None) -> str | None:
+        return None if self.changes is None else await self.changes.intent(op, ids, files)
+
+    async def _new_files(self, files: Sequence[MediaFile], report: InsertReport) -> list[MediaFile]:
+        """The files of a batch that this call stored (not duplicates, not deferred)."""
+        first: dict[str, MediaFile] = {}
+        for f in files:
+            first.setdefault(f.file_unique_id, f)  # the batch keeps a key's first file
+        unique = list(first.values())
+        if report.inserted == 0:
+            return []
+        if report.inserted == len(unique) and not report.deferred:
+            return unique
+        # Mixed: a stored file kept the catalogue id it was built with; a
+        # duplicate's key maps to the older document's id.
+        stored = await self.by_ids([f.id for f in unique])
+        return [f for f in unique if f.id in stored]
+
+    async def by_ids(self, ids: Iterable[str]) -> dict[str, MediaFile]:
+        """Files by catalogue id (missing ones are absent from the result)."""
+        from bson import ObjectId
+        from bson.errors import InvalidId
+
+        wanted: list[Any] = []
+        for i in dict.fromkeys(ids):
+            try:
+                wanted.append(ObjectId(i))
+            except (InvalidId, TypeError):
+                continue  # not an id we made: nothing to find
+        if not wanted:
+            return {}
+
+        async def one(db: Any) -> list[dict[str, Any]]:
+            out: list[dict[str, Any]] = []
+            for i in range(0, len(wanted), LOOKUP_CHUNK):
+                out += await db[FILES].find({"_id": {"$in": wanted[i:i + LOOKUP_CHUNK]}}).to_list(None)
+            return out
+
+        results, _ = await self.placement.read_each(one)
+        found: dict[str, MediaFile] = {}
+        for docs in results:
+            for doc in docs:
+                f = from_document(doc, MediaFile)
+                found.setdefault(f.id, f)
+        return found
+
+    async def by_message(self, chat_id: int, message_ids: Iterable[int]) -> list[MediaFile]:
+        """Files indexed from these messages of ``chat_id``."""
+        mids = list(dict.fromkeys(int(m) for m in message_ids))
+        if not mids:
+            return []
+
+        async def one(db: Any) -> list[dict[str, Any]]:
+            return await db[FILES].find({"chat_id": chat_id, "message_id": {"$in": mids}}).to_list(None)
+
+        results, _ = await self.placement.read_each(one)
+        found: dict[str, MediaFile] = {}
+        for docs in results:
+            for doc in docs:
+                f = from_document(doc, MediaFile)
+                found.setdefault(f.id, f)
+        return list(found.values())
+
+    async def _each_database(self, op: Any) -> None:
+        """``op(db)`` on every database that holds files; all must answer (a write must not half-apply silently).
+
+        :raises mediabot.DatabaseUnavailable: a database could not be reached.
+        """
+        from mediabot.catalog.placement import DatabaseUnavailable
+
+        _, skipped = await self.placement.read_each(op)
+        if skipped:
+            raise DatabaseUnavailable(f"could not reach {', '.join(skipped)}; retry later")
+
+    async def remove(self, ids: Iterable[str]) -> list[MediaFile]:
+        """Delete files by catalogue id; returns the files removed.
+
+        :raises mediabot.DatabaseUnavailable: a database holding files could
+            not be reached (retry: removing twice is harmless).
+        """
+        from bson import ObjectId
+
+        files = list((await self.by_ids(ids)).values())
+        if not files:
+            return []
+        token = await self._intent("remove", [f.id for f in files], files)
+        oids = [ObjectId(f.id) for f in files]
+
+        async def one(db: Any) -> None:
+            await db[FILES].delete_many({"_id": {"$in": oids}})
+
+        await self._each_database(one)
+        if self.changes is not None:
+            await self.changes.committed(token, "remove", files)
+        return files
+
+    async def remove_messages(self, chat_id: int, message_ids: Iterable[int]) -> list[MediaFile]:
+        """Delete the files indexed from these messages (a post deleted from its channel)."""
+        return await self.remove([f.id for f in await self.by_message(chat_id, message_ids)])
+
+    async def update_caption(self, chat_id: int, message_id: int, caption: str | None) -> list[MediaFile]:
+        """A post's caption changed: its files get the new caption, tokens and parsed details.
+
+        :return: the files as they are now (empty when the post has no file in the catalogue).
+        """
+        from bson import ObjectId
+
+        files = await self.by_message(chat_id, [message_id])
+        if not files:
+            return []
+        token = await self._intent("update", [f.id for f in files])
+        updated: list[MediaFile] = []
+        for f in files:
+            info = parse_release(f.file_name, caption)
+            fields = {"caption": caption, "tokens": search_tokens(f.file_name, caption),
+                      "resolution": info.resolution, "season": info.season, "episode": info.episode,
+                      "year": info.year}
+            sets = {k: v for k, v in fields.items() if v is not None}
+            unsets = {k: "" for k, v in fields.items() if v is None}
+            change: dict[str, Any] = {"$set": sets}
+            if unsets:
+                change["$unset"] = unsets
+
+            async def one(db: Any, oid: Any = ObjectId(f.id), change: dict[str, Any] = change) -> None:
+                await db[FILES].update_one({"_id": oid}, change)
+
+            await self._each_database(one)
+            updated.append(msgspec.structs.replace(f, **fields))
+        if self.changes is not None:
+            await self.changes.committed(token, "update", updated)
+        return updated
+
+    async def mark_dead(self, ids: Iterable[str]) -> list[MediaFile]:
+        """Telegram says these files are gone: keep them (so they are not indexed again) but out of search.
+
+        Published as a removal. Returns the files newly marked.
+        """
+        from bson import ObjectId
+
+        files = [f for f in (await self.by_ids(ids)).values() if not f.dead]
+        if not files:
+            return []
+        token = await self._intent("remove", [f.id for f in files], files)
+        oids = [ObjectId(f.id) for f in files]
+
+        async def one(db: Any) -> None:
+            await db[FILES].update_many({"_id": {"$in": oids}}, {"$set": {"dead": True}})
+
+        await self._each_database(one)
+        if self.changes is not None:
+            await self.changes.committed(token, "remove", files)
+        return files
+
+    async def count_delivered(self, ids: Iterable[str]) -> None:
+        """Add one delivery to each file (search ranks by it). Best effort: no change event."""
+        from bson import ObjectId
+        from bson.errors import InvalidId
+
+        counts: dict[Any, int] = {}
+        for i in ids:
+            try:
+                oid = ObjectId(i)
+            except (InvalidId, TypeError):
+                continue
+            counts[oid] = counts.get(oid, 0) + 1
+        if not counts:
+            return
+
+        async def one(db: Any) -> None:
+            for oid, n in counts.items():
+                await db[FILES].update_one({"_id": oid}, {"$inc": {"deliveries": n}})
+
+        await self.placement.read_each(one)
 
     async def get_many(self, unique_ids: Iterable[str]) -> dict[str, MediaFile]:
         """Files by ``file_unique_id`` (missing ones are absent from the result)."""

@@ -59,6 +59,9 @@ class MediaFile(msgspec.Struct, kw_only=True):
     :param tokens: normalised search tokens of the name and caption
         (see :mod:`mediabot.catalog.tokens`).
     :param indexed_at: when it entered the catalogue (UTC).
+    :param deliveries: how many times the bot delivered it (a popularity signal for search).
+    :param dead: Telegram refused it as gone when it was delivered; it left
+        every search index and is kept only so it is not indexed again.
     """
 
     id: str = msgspec.field(default_factory=new_file_id, name="_id")
@@ -78,6 +81,8 @@ class MediaFile(msgspec.Struct, kw_only=True):
     year: int | None = None
     tokens: list[str] = []
     indexed_at: datetime = msgspec.field(default_factory=utcnow)
+    deliveries: int = 0
+    dead: bool = False
 
     @classmethod
     def from_message(cls, message: Message) -> MediaFile:

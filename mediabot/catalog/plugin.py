@@ -6,7 +6,11 @@ it creates the indexes, loads the banned ids and sets:
 
 - ``app.files``: the :class:`~mediabot.catalog.files.FileRepository`;
 - ``app.users``: the :class:`~mediabot.catalog.users.UserDirectory` the
-  dispatcher asks ``is_banned`` (in memory) and tells ``touch``.
+  dispatcher asks ``is_banned`` (in memory) and tells ``touch``;
+- ``app.changes``: the :class:`~mediabot.catalog.changes.ChangeFeed` (the
+  catalogue's change stream; ``None`` without Redis). Every write of
+  ``app.files`` calls the ``mediabot_files_*`` hooks in this process and
+  publishes to the stream (see :mod:`mediabot.catalog.changes`).
 
 Both are ``None`` without a database. Commands (admins): ``/ban USER [reason]``,
 ``/unban USER``, ``/users``.
@@ -14,12 +18,14 @@ Both are ``None`` without a database. Commands (admins): ``/ban USER [reason]``,
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from typing import TYPE_CHECKING, Any
 
+from mediabot.catalog.changes import CatalogChange, ChangeFeed, ChangeNotifier, ChangeOp, Outbox
 from mediabot.catalog.files import FileRepository
+from mediabot.catalog.models import MediaFile
+from mediabot.catalog.placement import placement_of
 from mediabot.catalog.users import UserDirectory
 from mediabot.core.commands import Command
 from mediabot.core.context import CommandContext, UsageError
@@ -49,7 +55,10 @@ class CatalogPlugin:
     def __init__(self, app: App, *, ban_refresh: float | None = None, flush_interval: float | None = None,
                  touch_interval: float | None = None) -> None:
         self.app = app
-        cfg = app.section("catalog")  # [catalog] in plugins.toml; arguments win (tests)
+        cfg = self.settings = app.section("catalog")  # [catalog] in plugins.toml; arguments win (tests)
+        self.feed: ChangeFeed | None = None
+        self.outbox: Outbox | None = None
+        app.changes = None
         self.ban_refresh = cfg.ban_refresh if ban_refresh is None else ban_refresh
         self.flush_interval = cfg.flush_interval if flush_interval is None else flush_interval
         self.touch_interval = cfg.touch_interval if touch_interval is None else touch_interval
@@ -67,7 +76,7 @@ class CatalogPlugin:
         if app.database is None:
             log.info("no database configured: catalogue, user directory and bans are off")
             return
-        self.files = FileRepository(app.database)
+        self.files = FileRepository(app.database, changes=self._changes(app))
         # Without the unique index a database could store a file twice: not
         # starting beats starting wrong. (A multi-database provider prepares
         # the databases it can reach and the others when they come back.)
@@ -79,6 +88,49 @@ class CatalogPlugin:
         app.users = self.users  # type: ignore[attr-defined]
         app.supervisor.spawn_loop(self._refresh_loop, name="catalog.bans", owner=OWNER)
         app.supervisor.spawn_loop(self._flush_loop, name="catalog.sightings", owner=OWNER)
+        if self.outbox is not None:
+            try:
+                await self.outbox.ensure_indexes()
+            except Exception as exc:  # noqa: BLE001 - the loop works without the index, only slower
+                log.warning("could not index the catalogue outbox: %s: %s", type(exc).__name__, exc)
+            app.supervisor.spawn_loop(self._outbox_loop, name="catalog.outbox", owner=OWNER)
+
+    def _changes(self, app: App) -> ChangeNotifier:
+        """Hooks always; the change stream and its outbox when the app has Redis."""
+        self.feed = None if app.redis is None else ChangeFeed(
+            app.redis, f"{app.section('redis').key_prefix}:{{catalog}}:changes",
+            max_length=self.settings.change_stream_length)
+        placement = placement_of(app.database)
+        self.outbox = None if self.feed is None else Outbox(placement.home_database(), now=app.clock.wall)
+        app.changes = self.feed
+        published = app.metrics.counter("mediabot_catalog_changes_unpublished_total",
+                                        "Catalogue changes the stream could not take at once (left in the outbox)")
+        return ChangeNotifier(notify=lambda hook, files: app.hooks.notify(hook, app=app, files=files),
+                              feed=self.feed, outbox=self.outbox, now=app.clock.wall,
+                              on_publish_error=lambda _exc: published.inc())
+
+    async def _outbox_loop(self) -> None:
+        assert self.outbox is not None
+        grace = self.settings.outbox_grace
+        while True:
+            await self.app.clock.sleep(min(grace, 10.0))
+            try:
+                n = await self.outbox.recover(grace, self._republish)
+            except Exception as exc:  # noqa: BLE001 - database or Redis away: the next pass retries
+                log.warning("catalogue outbox pass failed: %s: %s", type(exc).__name__, exc)
+                continue
+            if n:
+                log.info("published %d catalogue change(s) left behind by an interrupted write", n)
+
+    async def _republish(self, op: ChangeOp, ids: list[str], files: list[MediaFile] | None) -> None:
+        """Publish an interrupted write as the catalogue is now (raises if the stream cannot take it)."""
+        assert self.feed is not None and self.files is not None
+        if op == "remove":
+            current = files or []
+        else:
+            current = [f for f in (await self.files.by_ids(ids)).values() if not f.dead]
+        if current:
+            await self.feed.publish(CatalogChange(op=op, files=current, at=self.app.clock.wall()))
 
     async def _prepare_users(self) -> bool:
         assert self.users is not None
@@ -96,13 +148,13 @@ class CatalogPlugin:
 
     async def _refresh_loop(self) -> None:
         while True:
-            await asyncio.sleep(self.ban_refresh)
+            await self.app.clock.sleep(self.ban_refresh)
             await self._prepare_users()
 
     async def _flush_loop(self) -> None:
         assert self.users is not None
         while True:
-            await asyncio.sleep(self.flush_interval)
+            await self.app.clock.sleep(self.flush_interval)
             try:
                 await self.users.flush()
             except Exception:  # noqa: BLE001, S110 - flush logged it; the next one retries

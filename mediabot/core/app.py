@@ -20,7 +20,10 @@ from typing import Any, Literal
 
 from mediabot.core.commands import Command
 from mediabot.core.compose import Composition, check_secrets
+from mediabot.catalog.changes import ChangeFeed
+from mediabot.core.delivery import Delivery
 from mediabot.core.dispatch import Dispatcher
+from mediabot.core.gates import Gates
 from mediabot.core.errors import ConfigError, PluginLoadError, PluginStartupError
 from mediabot.core.host import Hooks, PluginHost
 from mediabot.core.metrics import Metrics
@@ -67,6 +70,12 @@ class App:
         self.database: DatabaseProvider | None = None
         self.commands: list[tuple[str, Command]] = []
         self.dispatcher = Dispatcher(self)
+        #: gates plugins put before actions (``await app.gates.check(user, "search")``)
+        self.gates = Gates(self)
+        #: the one way catalogue files reach users (``await app.delivery.send(user, files)``)
+        self.delivery = Delivery(self)
+        #: the catalogue's change stream (set by ``kernel.catalog`` when the app has Redis and MongoDB)
+        self.changes: ChangeFeed | None = None
         # Set at startup by kernel.services (mediabot/core/services.py).
         self.ratelimiter: Any = None
         self.sessions: Any = None

@@ -75,11 +75,13 @@ class Callback:
     :param handler: ``async def handler(ctx) -> None``; ``ctx`` is a
         :class:`mediabot.CallbackContext`.
     :param role: who may press it: ``user`` (everyone), ``admin``, ``owner``.
+    :param gate: an action name the gates are asked about before the handler runs (``None``: no gate).
     """
 
     action: str
     handler: Callable[[Any], Awaitable[None]]
     role: Role = "user"
+    gate: str | None = None
 
     def __post_init__(self) -> None:
         if not _ACTION.match(self.action):

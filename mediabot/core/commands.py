@@ -37,6 +37,8 @@ class Command:
         the per-user rate of all commands (``[services] user_rate``); ``None``: that one only.
     :param scopes: where it works: private chats, groups, or both.
     :param hidden: keep it out of ``/help`` and menus.
+    :param gate: an action name the plugins' gates (``mediabot_gate``) are
+        asked about before the handler runs, e.g. ``"search"``; ``None``: no gate.
     """
 
     name: str
@@ -48,6 +50,7 @@ class Command:
     rate_limit: str | None = None
     scopes: tuple[Scope, ...] = ("private", "group")
     hidden: bool = False
+    gate: str | None = None
 
     def __post_init__(self) -> None:
         for n in (self.name, *self.aliases):

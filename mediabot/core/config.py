@@ -125,16 +125,41 @@ class CatalogSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     :param ban_refresh: seconds between reloads of the banned ids, so bans and unbans made by another deployment apply within this delay (the deployment that runs ``/ban`` applies it at once).
     :param touch_interval: seconds between two recorded sightings (last seen) of one user; keeps user tracking to at most one write per user per interval.
     :param flush_interval: seconds between batched writes of recorded sightings.
+    :param change_stream_length: about how many catalogue changes (one per write, not per file) the change stream keeps in Redis; a process that falls further behind rebuilds what it derives from the catalogue.
+    :param outbox_grace: seconds after which a catalogue write whose change did not reach the change stream (its process died, or Redis was down) is published by another pass; a change may be published twice, never lost.
     """
 
     ban_refresh: float = 30.0
     touch_interval: float = 300.0
     flush_interval: float = 1.0
+    change_stream_length: int = 100_000
+    outbox_grace: float = 30.0
 
     def __post_init__(self) -> None:
-        for name in ("ban_refresh", "touch_interval", "flush_interval"):
+        if self.change_stream_length < 100:
+            raise ValueError("change_stream_length must be at least 100")
+        for name in ("ban_refresh", "touch_interval", "flush_interval", "outbox_grace"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be > 0")
+
+
+class DeliverySection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """How files reach users (``app.delivery``, used by every plugin that sends catalogue files).
+
+    :param caption: caption of a delivered file; ``{name}`` (file name), ``{size}`` (e.g. ``1.4 GB``), ``{caption}`` (the original caption) and ``{bot}`` (``[bot] name``) are replaced; nothing else is interpreted.
+    :param protect_content: delivered files cannot be forwarded or saved by the receiver.
+    :param refused_text: what a user is told when a delivery plugin (quota) fails: nothing is sent.
+    :param limit_text: what a user is told when a delivery plugin grants nothing and gives no reason.
+    """
+
+    caption: str = "{name}"
+    protect_content: bool = False
+    refused_text: str = "Files cannot be sent right now. Please try again in a few minutes."
+    limit_text: str = "You cannot receive more files right now."
+
+    def __post_init__(self) -> None:
+        if len(self.caption) > 1024:
+            raise ValueError("caption must be at most 1024 characters (Telegram's caption limit)")
 
 
 #: Kernel sections of ``plugins.toml`` and their schemas, in documentation order.
@@ -145,6 +170,7 @@ KERNEL_SECTIONS: dict[str, type[msgspec.Struct]] = {
     "redis": RedisSection,
     "mongo": MongoSection,
     "catalog": CatalogSection,
+    "delivery": DeliverySection,
     "services": ServicesSection,
     "telegram": TelegramSection,
 }

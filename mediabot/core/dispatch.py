@@ -194,6 +194,12 @@ class Dispatcher:
         if entry.requires_args and not args:
             await self._say(msg, f"Usage: {entry.usage_line}")
             return
+        if cmd.gate is not None:
+            refusal_text = await app.gates.check(user, cmd.gate)
+            if refusal_text is not None:
+                self._refused.labels(command=cmd.name, reason="gate").inc()
+                await self._say(msg, refusal_text.text, keyboard=refusal_text.keyboard)
+                return
         self._run.labels(command=cmd.name).inc()
         ctx = CommandContext(app, message=msg, user=user, command=cmd, args=args, role=role, plugin=entry.plugin)
         try:
@@ -220,12 +226,12 @@ class Dispatcher:
             decision = await limiter.check(f"u:{user_id}:c:{entry.command.name}", entry.rate)
         return None if decision.allowed else decision
 
-    async def _say(self, msg: Message, text: str) -> None:
+    async def _say(self, msg: Message, text: str, *, keyboard: Any = None) -> None:
         """Answer in the message's chat; a failure to answer is logged, never raised."""
         if self.app.gateway is None:
             return
         try:
-            await self.app.telegram.send_text(msg.chat.id, text,
+            await self.app.telegram.send_text(msg.chat.id, text, keyboard=keyboard,
                                               reply_to=msg.id if msg.chat.type != "private" else None)
         except asyncio.CancelledError:
             raise
@@ -266,6 +272,12 @@ class Dispatcher:
             # A press must be answered anyway (the client shows a spinner); a silent answer is invisible.
             await self._answer(q, retry_text(refusal.retry_after) if refusal.notify else None)
             return
+        if cb.gate is not None:
+            gate = await self.app.gates.check(q.from_user, cb.gate)
+            if gate is not None:
+                self._refused.labels(command=label, reason="gate").inc()
+                await self._answer(q, gate.text, alert=True)
+                return
         self._run.labels(command=label).inc()
         ctx = CallbackContext(self.app, query=q, action=data.action, args=data.args, role=role,
                               plugin=found.plugin)

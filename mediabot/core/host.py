@@ -140,6 +140,11 @@ class PluginHost:
 
         Returns ``(plugin, result)`` for those that succeeded.
         """
+        return [(n, r) for n, r, e in await self.outcomes(hook, only=only, **kwargs) if e is None]
+
+    async def outcomes(self, hook: str, *, only: list[str] | None = None, **kwargs: Any
+                       ) -> list[tuple[str, Any, BaseException | None]]:
+        """Like :meth:`collect`, with failures too: ``(plugin, result, error)`` in call order."""
         impls = self._impls(hook, only)
         if not impls:
             return []
@@ -155,8 +160,7 @@ class PluginHost:
 
         # One implementation (the common case for mediabot_update) needs no gather:
         # skipping it saves a task per update on the hot path.
-        results = [await one(impls[0])] if len(impls) == 1 else await asyncio.gather(*(one(i) for i in impls))
-        return [(n, r) for n, r, e in results if e is None]
+        return [await one(impls[0])] if len(impls) == 1 else list(await asyncio.gather(*(one(i) for i in impls)))
 
     async def first(self, hook: str, **kwargs: Any) -> Any:
         """Call implementations in order until one returns non-``None``."""

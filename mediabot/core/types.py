@@ -6,6 +6,7 @@ handler sees, and they encode to JSON/msgpack for logs, scripts and queues.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 import msgspec
@@ -124,7 +125,71 @@ class InlineQuery(msgspec.Struct, frozen=True, kw_only=True, tag="inline"):
     chat_type: str | None = None
 
 
-Update = Message | CallbackQuery | InlineQuery
+class MessageEdited(msgspec.Struct, frozen=True, kw_only=True, tag="edited"):
+    """A message (or channel post) was edited: its new text, caption or media.
+
+    :param message: the message as it is now.
+    """
+
+    message: Message
+
+    @property
+    def from_user(self) -> User | None:
+        return self.message.from_user
+
+
+class MessagesDeleted(msgspec.Struct, frozen=True, kw_only=True, tag="deleted"):
+    """Messages were deleted.
+
+    Telegram tells a bot about deletions in channels (where the bot is an
+    admin); for other chats ``chat_id`` may be unknown (``None``).
+
+    :param chat_id: the chat, when Telegram says which.
+    :param message_ids: the deleted messages' ids.
+    """
+
+    chat_id: int | None
+    message_ids: list[int]
+
+    @property
+    def from_user(self) -> User | None:
+        return None
+
+
+Update = Message | CallbackQuery | InlineQuery | MessageEdited | MessagesDeleted
+
+
+class Reservation(msgspec.Struct, frozen=True, kw_only=True):
+    """A delivery plugin's answer to ``mediabot_delivery_reserve``: how many files may go now.
+
+    :param granted: files that may be sent (0 refuses the delivery).
+    :param message: what to tell the user when fewer than asked may go
+        (e.g. "3 files left today; resets in 5 h"), or ``None``.
+    :param id: the plugin's own handle for the reservation, handed back to
+        ``mediabot_delivery_settle``.
+    :param lease_expires: when the plugin takes back what was reserved and
+        never settled (the process died mid-delivery); ``None``: no lease.
+    """
+
+    granted: int
+    message: str | None = None
+    id: str = ""
+    lease_expires: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if self.granted < 0:
+            raise ValueError("granted cannot be negative")
+
+
+class GateRefusal(msgspec.Struct, frozen=True, kw_only=True):
+    """A gate's answer when a user may not do something (yet).
+
+    :param text: what the user is told, e.g. "Join @films first, then try again."
+    :param keyboard: buttons that help (a URL button to the channel...).
+    """
+
+    text: str
+    keyboard: Keyboard | None = None
 
 
 class Button(msgspec.Struct, frozen=True, kw_only=True):

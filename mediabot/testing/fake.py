@@ -40,6 +40,8 @@ from pyrogram import enums
 from pyrogram import types as pt
 from pyrogram.errors import (
     BotCommandDescriptionInvalid,
+    MediaEmpty,
+    UserNotParticipant,
     BotCommandInvalid,
     FloodWait,
     LimitInvalid,
@@ -51,7 +53,14 @@ from pyrogram.errors import (
     ResultIdDuplicate,
     ResultsTooMuch,
 )
-from pyrogram.handlers import CallbackQueryHandler, InlineQueryHandler, MessageHandler
+from pyrogram import raw, utils
+from pyrogram.handlers import (
+    CallbackQueryHandler,
+    DeletedMessagesHandler,
+    EditedMessageHandler,
+    InlineQueryHandler,
+    MessageHandler,
+)
 from pyrogram.parser import Parser
 
 from mediabot.core.telegram.clock import Clock, MonotonicClock
@@ -91,8 +100,8 @@ class FakeTelegram:
     #: The ``pyrogram.Client`` methods this fake implements (checked against the real signatures).
     CLIENT_METHODS = (
         "add_handler", "answer_callback_query", "answer_inline_query", "copy_message", "delete_messages",
-        "edit_message_reply_markup", "edit_message_text", "get_chat", "get_me", "get_messages",
-        "remove_handler", "send_cached_media", "send_message", "set_bot_commands", "start", "stop",
+        "edit_message_reply_markup", "edit_message_text", "get_chat", "get_chat_member", "get_me",
+        "get_messages", "remove_handler", "send_cached_media", "send_message", "set_bot_commands", "start", "stop",
     )
 
     def __init__(self, clock: Clock | None = None, *, latency: float = 0.0, limits: bool = True,
@@ -115,6 +124,10 @@ class FakeTelegram:
         self._open_inline: set[str] = set()
         self._parser = Parser(self.world.client)
         self._observers: list[Callable[[Call], None]] = []
+        #: file ids Telegram no longer has (:meth:`forget_file`)
+        self.gone_files: set[str] = set()
+        #: chat id -> ids of its members (:meth:`set_member`); the bot is in every chat it knows
+        self.members: dict[int, set[int]] = {}
 
     # == test controls ================================================================
     def inject(self, method: str | Iterable[str], error: BaseException | type[BaseException], *,
@@ -137,6 +150,17 @@ class FakeTelegram:
     def deactivate(self, user_id: int) -> None:
         """The user deleted their account: sends raise ``InputUserDeactivated``."""
         self.chats.deactivated.add(user_id)
+
+    def forget_file(self, file_id: str) -> None:
+        """Telegram no longer has the file: sending ``file_id`` raises ``MediaEmpty``."""
+        self.gone_files.add(file_id)
+
+    def set_member(self, chat_id: int, user_id: int, member: bool = True) -> None:
+        """Make ``user_id`` a member of ``chat_id`` (or not): ``get_chat_member`` answers accordingly."""
+        if member:
+            self.members.setdefault(chat_id, set()).add(user_id)
+        else:
+            self.members.get(chat_id, set()).discard(user_id)
 
     def forbid(self, chat_id: int) -> None:
         """The bot may no longer write in ``chat_id``: sends raise ``ChatWriteForbidden``."""
@@ -206,6 +230,26 @@ class FakeTelegram:
                                       media=self.world.media(file) if file else None, grouped_id=grouped_id)
         await self._dispatch(MessageHandler, stored.parsed)
         return stored.parsed
+
+    async def channel_edit(self, chat_id: int, message_id: int, caption: str) -> pt.Message:
+        """The channel's admin edits post ``message_id``'s text or caption; handlers run."""
+        stored = self.chats.get(chat_id, message_id)
+        if stored is None:
+            raise ValueError(f"no post {message_id} in channel {chat_id}")
+        stored.raw.message = caption
+        stored.raw.edit_date = now_ts()
+        parsed = await self.chats.reparse(stored)
+        await self._dispatch(EditedMessageHandler, parsed)
+        return parsed
+
+    async def channel_delete(self, chat_id: int, message_ids: Iterable[int]) -> None:
+        """The channel's admin deletes posts; handlers run (bots hear of deletions in channels)."""
+        ids = list(message_ids)
+        self.chats.delete(chat_id, ids)
+        update = raw.types.UpdateDeleteChannelMessages(channel_id=utils.get_raw_peer_id(
+            self.world.peer(chat_id)), messages=ids, pts=0, pts_count=0)
+        messages = await utils.parse_deleted_messages(self.world.client, update, {}, {})
+        await self._dispatch(DeletedMessagesHandler, messages)
 
     async def user_press(self, user_id: int, chat_id: int, message_id: int, data: str | bytes, *,
                          forge: bool = False) -> str:
@@ -295,11 +339,14 @@ class FakeTelegram:
                                 parse_mode: enums.ParseMode | None = None,
                                 disable_notification: bool | None = None,
                                 reply_parameters: pt.ReplyParameters | None = None,
+                                protect_content: bool | None = None,
                                 reply_markup: Any = None) -> pt.Message:
         async with self._call("send_cached_media", chat_id=chat_id, file_id=file_id, caption=caption,
                               parse_mode=parse_mode, reply_parameters=reply_parameters,
-                              reply_markup=reply_markup) as call:
+                              protect_content=protect_content, reply_markup=reply_markup) as call:
             target = self.chats.writable(chat_id)
+            if file_id in self.gone_files:
+                raise MediaEmpty()
             media = self.world.media_for_file_id(file_id)
             parsed_caption = await self._parser.parse(caption or "", parse_mode)
             if utf16_len(parsed_caption["message"]) > MAX_CAPTION:
@@ -445,6 +492,17 @@ class FakeTelegram:
             out = [stored.parsed if (stored := self.chats.get(target, i)) else self.world.empty_message(target, i)
                    for i in ids]
             call.result = out[0] if single else out
+        return call.result
+
+    async def get_chat_member(self, chat_id: int | str, user_id: int | str) -> pt.ChatMember:
+        async with self._call("get_chat_member", chat_id=chat_id, user_id=user_id) as call:
+            target = self.chats.known(chat_id)
+            uid = int(user_id)
+            if uid not in self.members.get(target, set()):
+                raise UserNotParticipant()
+            self.world.user(uid)
+            call.result = pt.ChatMember(status=enums.ChatMemberStatus.MEMBER,
+                                        user=await self.world.parse_user(uid), chat=None)
         return call.result
 
     async def get_chat(self, chat_id: int | str, force_full: bool = True) -> pt.Chat:

@@ -237,6 +237,19 @@ class BotHarness:
         assert message is not None
         return message
 
+    async def edit_post(self, channel_id: int, message_id: int, caption: str) -> Message:
+        """The channel's admin edits a post's caption (or text); returns it as the bot received it."""
+        edited = await self.fake.channel_edit(channel_id, message_id, caption)
+        await self.settle()
+        message = message_from_pyrogram(edited)
+        assert message is not None
+        return message
+
+    async def delete_posts(self, channel_id: int, message_ids: Iterable[int]) -> None:
+        """The channel's admin deletes posts (Telegram tells the bot, as it does for channels)."""
+        await self.fake.channel_delete(channel_id, list(message_ids))
+        await self.settle()
+
     async def settle(self) -> None:
         """Wait until the app has no update handler or job step in flight."""
         try:

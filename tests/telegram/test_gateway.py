@@ -58,7 +58,30 @@ async def test_send_media_by_file_id(gateway, fake):
 async def test_a_malformed_file_id_is_a_permanent_error(gateway):
     with pytest.raises(PermanentTelegramError) as raised:
         await gateway.send_media(9, "not-a-file-id")
-    assert raised.value.reason == "bad_request"
+    assert raised.value.reason == "file_gone"
+
+
+async def test_a_file_telegram_no_longer_has_is_gone(gateway, fake):
+    film = FakeFile(file_name="Arrival.2016.1080p.mkv")
+    await fake.channel_post(CHANNEL, file=film)
+    fake.forget_file(film.file_id)
+    with pytest.raises(PermanentTelegramError) as raised:
+        await gateway.send_media(9, film.file_id)
+    assert raised.value.reason == "file_gone"
+
+
+async def test_protected_content_reaches_telegram(gateway, fake):
+    film = FakeFile(file_name="Arrival.2016.1080p.mkv")
+    await fake.channel_post(CHANNEL, file=film)
+    await gateway.send_media(9, film.file_id, protect_content=True)
+    assert fake.calls_of("send_cached_media")[-1].params["protect_content"] is True
+
+
+async def test_membership_lookup(gateway, fake):
+    fake.add_chat(-1001234567890, "channel", username="films")
+    fake.set_member(-1001234567890, 5)
+    assert await gateway.is_member(-1001234567890, 5) is True
+    assert await gateway.is_member(-1001234567890, 6) is False
 
 
 async def test_copy_message_copies_a_post_without_its_buttons(gateway, fake):

@@ -31,10 +31,14 @@ from mediabot.core.types import (
     Media,
     MediaKind,
     Message,
+    MessageEdited,
+    MessagesDeleted,
     User,
 )
 
 __all__ = [
+    "deleted_from_pyrogram",
+    "edited_from_pyrogram",
     "callback_from_pyrogram",
     "chat_from_pyrogram",
     "inline_from_pyrogram",
@@ -150,6 +154,23 @@ def message_from_pyrogram(message: pt.Message) -> Message | None:
         media_group_id=str(message.media_group_id) if message.media_group_id is not None else None,
         keyboard=keyboard_from_pyrogram(message.reply_markup),
     )
+
+
+def edited_from_pyrogram(message: pt.Message) -> MessageEdited | None:
+    """A :class:`~mediabot.MessageEdited` for an edited message, or ``None`` when nothing readable is left."""
+    converted = message_from_pyrogram(message)
+    return MessageEdited(message=converted) if converted is not None else None
+
+
+def deleted_from_pyrogram(messages: list[pt.Message]) -> list[MessagesDeleted]:
+    """Deleted messages (pyrogram hands them as a list), one :class:`~mediabot.MessagesDeleted` per chat."""
+    by_chat: dict[int | None, list[int]] = {}
+    for m in messages or ():
+        if not m.id:
+            continue  # ephemeral (business) deletions carry no message id
+        chat_id = m.chat.id if m.chat is not None else None
+        by_chat.setdefault(chat_id, []).append(m.id)
+    return [MessagesDeleted(chat_id=c, message_ids=sorted(ids)) for c, ids in by_chat.items()]
 
 
 def callback_from_pyrogram(query: pt.CallbackQuery) -> CallbackQuery:

@@ -41,6 +41,11 @@ from pyrogram.errors import (
     Unauthorized,
     UserBannedInChannel,
     UserIdInvalid,
+    MediaEmpty,
+    FileIdInvalid,
+    FileReferenceExpired,
+    FileReferenceInvalid,
+    MediaInvalid,
     UserIsBlocked,
     UserKicked,
 )
@@ -84,6 +89,7 @@ _REASONS: tuple[tuple[tuple[type[BaseException], ...], PermanentReason], ...] = 
     ((ChatWriteForbidden, Forbidden, ChannelPrivate, ChatAdminRequired, ChatRestricted,
       UserKicked, UserBannedInChannel), "forbidden"),
     ((MessageEmpty,), "message_empty"),
+    ((MediaEmpty, FileIdInvalid, FileReferenceExpired, FileReferenceInvalid, MediaInvalid), "file_gone"),
     # NotAcceptable (406) and the 420s that are not waits (e.g. a frozen
     # account) are refusals too: repeating the call cannot change the answer.
     ((BadRequest, NotAcceptable, Flood), "bad_request"),

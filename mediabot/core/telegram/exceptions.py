@@ -25,6 +25,7 @@ PermanentReason = Literal[
     "peer_invalid",   # the chat/user id is unknown to this session or malformed
     "forbidden",      # the bot may not write there (kicked, restricted, not admin)
     "message_empty",  # nothing to send: empty text or only invalid characters
+    "file_gone",      # the file_id no longer denotes a file Telegram can send (deleted, expired, malformed)
     "bad_request",    # any other request Telegram rejects as such
     "unauthorized",   # the bot's OWN session or account is dead (401)
 ]

@@ -40,12 +40,20 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from pyrogram import enums
 from pyrogram import types as pt
 from pyrogram.errors import MessageNotModified, QueryIdInvalid
-from pyrogram.handlers import CallbackQueryHandler, InlineQueryHandler, MessageHandler
+from pyrogram.handlers import (
+    CallbackQueryHandler,
+    DeletedMessagesHandler,
+    EditedMessageHandler,
+    InlineQueryHandler,
+    MessageHandler,
+)
 
 from mediabot.core.telegram.clock import Clock
 from mediabot.core.telegram.convert import (
     callback_from_pyrogram,
     chat_from_pyrogram,
+    deleted_from_pyrogram,
+    edited_from_pyrogram,
     inline_from_pyrogram,
     inline_result_to_pyrogram,
     keyboard_to_pyrogram,
@@ -110,7 +118,8 @@ class Gateway:
         self.bind_metrics(app.metrics)
         # Handlers before connecting: pyrogram drops updates nobody handles.
         self._handlers = [MessageHandler(self._on_message), CallbackQueryHandler(self._on_callback),
-                          InlineQueryHandler(self._on_inline)]
+                          InlineQueryHandler(self._on_inline), EditedMessageHandler(self._on_edited),
+                          DeletedMessagesHandler(self._on_deleted)]
         for handler in self._handlers:
             self.client.add_handler(handler)
         self._accepting = True
@@ -161,17 +170,23 @@ class Gateway:
         return self._message(result, "send_message")
 
     async def send_media(self, chat_id: int, file_id: str, *, caption: str | None = None,
-                         keyboard: Keyboard | None = None, html: bool = False) -> Message:
-        """Send a file Telegram already has, by ``file_id`` (no upload)."""
+                         keyboard: Keyboard | None = None, html: bool = False,
+                         protect_content: bool = False) -> Message:
+        """Send a file Telegram already has, by ``file_id`` (no upload).
+
+        :param protect_content: the receiver cannot forward or save it.
+        :raises mediabot.PermanentTelegramError: with reason ``file_gone`` when
+            Telegram no longer has the file (or ``file_id`` is malformed).
+        """
         markup = keyboard_to_pyrogram(keyboard)
 
         async def send() -> Any:
             try:
                 return await self.client.send_cached_media(
                     chat_id=chat_id, file_id=file_id, caption=caption or "", parse_mode=_mode(html),
-                    reply_markup=markup)
+                    protect_content=protect_content or None, reply_markup=markup)
             except ValueError as exc:  # pyrogram's verdict on a malformed file_id
-                raise PermanentTelegramError("bad_request", exc, method="send_cached_media") from exc
+                raise PermanentTelegramError("file_gone", exc, method="send_cached_media") from exc
 
         return self._message(await self._call("send", "send_cached_media", send, chat_id=chat_id),
                              "send_cached_media")
@@ -310,6 +325,27 @@ class Gateway:
                     out.append(converted)
         return out
 
+    async def is_member(self, chat_id: int | str, user_id: int) -> bool:
+        """Whether ``user_id`` is in ``chat_id`` now (a member, admin or owner; not left, banned or restricted out).
+
+        The bot must be able to see the chat's members (an admin of a channel).
+        :raises mediabot.PermanentTelegramError: the bot cannot look (``forbidden``, ``peer_invalid``).
+        """
+        from pyrogram.errors import UserNotParticipant
+
+        async def look() -> Any:
+            try:
+                return await self.client.get_chat_member(chat_id=chat_id, user_id=user_id)
+            except UserNotParticipant:
+                return None
+
+        member = await self._call("read", "get_chat_member", look)
+        if member is None:
+            return False
+        status = getattr(member.status, "name", str(member.status)).upper()
+        return status in ("OWNER", "ADMINISTRATOR", "MEMBER") or (
+            status == "RESTRICTED" and bool(getattr(member, "is_member", False)))
+
     async def resolve_chat(self, ref: int | str) -> Chat:
         """The chat ``ref`` names: an id, ``@username`` or ``username``."""
         chat = await self._call("read", "get_chat", lambda: self.client.get_chat(chat_id=ref, force_full=False))
@@ -361,6 +397,20 @@ class Gateway:
 
     async def _on_inline(self, _client: Any, query: pt.InlineQuery) -> None:
         self._take(inline_from_pyrogram, query)
+
+    async def _on_edited(self, _client: Any, message: pt.Message) -> None:
+        self._take(edited_from_pyrogram, message)
+
+    async def _on_deleted(self, _client: Any, messages: list[pt.Message]) -> None:
+        if not self._accepting or self._app is None:
+            return
+        try:
+            updates = deleted_from_pyrogram(messages)
+        except Exception:  # noqa: BLE001 - one odd update must not stop the others
+            log.exception("could not convert a deleted-messages update; dropped")
+            return
+        for update in updates:
+            self._app.submit(update)
 
     def _take(self, convert: Callable[[Any], Any], raw_update: Any) -> None:
         if not self._accepting or self._app is None:

@@ -1,0 +1,227 @@
+"""Delivery: the one way a catalogue file reaches a user (``app.delivery``).
+
+``await app.delivery.send(user, files)``:
+
+1. **gate** ``deliver`` (``app.gates``): a refusal is shown to the user, nothing is sent;
+2. **reserve** through ``mediabot_delivery_reserve`` (``firstresult``): no
+   answer means unlimited; an implementation that raises means refused
+   (fail closed: a broken quota never means unlimited);
+3. **send** the granted files, in order, through the gateway (``send_media``
+   by ``file_id``, caption from ``[delivery] caption``, ``protect_content``);
+   a file Telegram no longer has is marked dead in the catalogue and
+   skipped; a user who blocked the bot, or a send that cannot go on
+   (FloodWait too long, network), ends the batch;
+4. **settle** with exactly how many arrived (``mediabot_delivery_settle``, in
+   the plugin that reserved), also when the task is cancelled mid-batch;
+5. **count** each delivered file in the catalogue (search ranks by it), and
+   tell the user why fewer files came than asked, when a plugin said so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from mediabot.catalog.models import MediaFile
+from mediabot.core.host import PluginHookFailed
+from mediabot.core.telegram.exceptions import FloodWaitTooLong, PermanentTelegramError, TransientTelegramError
+from mediabot.core.types import Reservation, User
+
+if TYPE_CHECKING:
+    from mediabot.core.app import App
+
+__all__ = ["Delivery", "DeliveryReport", "human_size", "render_caption"]
+
+log = logging.getLogger("mediabot.delivery")
+
+_FIELD = re.compile(r"\{(name|size|caption|bot)\}")
+
+
+class DeliveryReport(msgspec.Struct, kw_only=True):
+    """What :meth:`Delivery.send` did.
+
+    :param asked: files asked for.
+    :param granted: files the reservation allowed (``asked`` when unlimited).
+    :param delivered: catalogue ids of the files that reached the user, in order.
+    :param failed: catalogue ids granted but not delivered (a send failed or the batch stopped).
+    :param gone: catalogue ids Telegram no longer has (marked dead; also in ``failed``).
+    :param refused: why nothing was sent (a gate's text, or the refusal text), else ``None``.
+    :param limited: the reservation's message when fewer than asked were granted.
+    :param stopped: why the batch ended early (``blocked``, ``deactivated``,
+        ``flood``, ``network``, ``forbidden``, ``cancelled``), else ``None``.
+    """
+
+    asked: int
+    granted: int = 0
+    delivered: list[str] = []
+    failed: list[str] = []
+    gone: list[str] = []
+    refused: str | None = None
+    limited: str | None = None
+    stopped: str | None = None
+
+
+def human_size(size: int | None) -> str:
+    """``1.4 GB``, ``700 MB``, ``12 KB``; ``""`` when unknown."""
+    if not size or size < 0:
+        return ""
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit in ("B", "KB") or value >= 100 else f"{value:.1f} {unit}"
+        value /= 1024
+    return ""  # pragma: no cover - the loop always returns
+
+
+def render_caption(template: str, file: MediaFile, bot: str) -> str:
+    """``template`` with ``{name}``, ``{size}``, ``{caption}``, ``{bot}`` replaced; nothing else is read.
+
+    No ``str.format``: an attribute lookup in a template (``{name.__class__}``) stays plain text.
+    """
+    values = {"name": file.file_name or "", "size": human_size(file.size), "caption": file.caption or "",
+              "bot": bot}
+    return _FIELD.sub(lambda m: values[m.group(1)], template).strip()[:1024]
+
+
+class Delivery:
+    """Sends catalogue files to users under gates and reservations (see the module docstring)."""
+
+    def __init__(self, app: App) -> None:
+        self._app = app
+        m = app.metrics
+        self._files = m.counter("mediabot_delivery_files_total", "Files handed to delivery, by outcome",
+                                ["outcome"])
+        self._refused = m.counter("mediabot_delivery_refused_total", "Deliveries refused before sending",
+                                  ["reason"])
+
+    async def send(self, user: User | int, files: Sequence[MediaFile], *, chat_id: int | None = None,
+                   notify: bool = True) -> DeliveryReport:
+        """Deliver ``files`` to ``user`` (in their private chat, or ``chat_id``).
+
+        :param user: the receiver (a :class:`mediabot.User` or an id).
+        :param files: catalogue files, in the order to send them.
+        :param chat_id: where to send (default: the user's private chat).
+        :param notify: tell the user, in that chat, why fewer files came than
+            asked (or none); ``False`` leaves it to the caller (``report.refused``
+            and ``report.limited``).
+        """
+        app = self._app
+        uid = user if isinstance(user, int) else user.id
+        target = uid if chat_id is None else chat_id
+        report = DeliveryReport(asked=len(files))
+        if not files:
+            return report
+        refusal = await app.gates.check(user, "deliver")
+        if refusal is not None:
+            self._refused.labels(reason="gate").inc()
+            report.refused = refusal.text
+            if notify:
+                await self._say(target, refusal.text, keyboard=refusal.keyboard)
+            return report
+        try:
+            answer = await app.host.first_strict("mediabot_delivery_reserve", app=app, user_id=uid,
+                                                 count=len(files))
+        except PluginHookFailed:
+            self._refused.labels(reason="reserve_failed").inc()
+            report.refused = app.section("delivery").refused_text
+            if notify:
+                await self._say(target, report.refused)
+            return report
+        owner, reservation = (None, Reservation(granted=len(files))) if answer is None else answer
+        if not isinstance(reservation, Reservation):
+            log.error("plugin %s answered mediabot_delivery_reserve with %s, not a Reservation: refused",
+                      owner, type(reservation).__name__)
+            self._refused.labels(reason="reserve_failed").inc()
+            report.refused = app.section("delivery").refused_text
+            if notify:
+                await self._say(target, report.refused)
+            return report
+        report.granted = min(reservation.granted, len(files))
+        if report.granted < len(files):
+            report.limited = reservation.message or app.section("delivery").limit_text
+        try:
+            await self._send_granted(target, uid, list(files[:report.granted]), report)
+        finally:
+            # Settled whatever happened, cancellation included: what was not
+            # delivered goes back at once instead of waiting for the lease.
+            if owner is not None:
+                await self._settle(owner, reservation, len(report.delivered))
+        if report.limited and notify and report.stopped is None:
+            await self._say(target, report.limited)
+        return report
+
+    async def _send_granted(self, target: int, uid: int, files: list[MediaFile], report: DeliveryReport) -> None:
+        app = self._app
+        cfg = app.section("delivery")
+        bot = app.section("bot").name
+        try:
+            for i, f in enumerate(files):
+                try:
+                    await app.telegram.send_media(target, f.file_id, caption=render_caption(cfg.caption, f, bot),
+                                                  protect_content=cfg.protect_content)
+                except PermanentTelegramError as exc:
+                    if exc.reason == "file_gone":
+                        report.gone.append(f.id)
+                        report.failed.append(f.id)
+                        self._files.labels(outcome="gone").inc()
+                        continue
+                    report.stopped = exc.reason
+                    report.failed += [g.id for g in files[i:]]
+                    await self._user_gone(uid, exc.reason)
+                    break
+                except (FloodWaitTooLong, TransientTelegramError) as exc:
+                    report.stopped = "flood" if isinstance(exc, FloodWaitTooLong) else "network"
+                    report.failed += [g.id for g in files[i:]]
+                    log.warning("delivery to %d stopped after %d of %d files: %s", uid, i, len(files), exc)
+                    break
+                report.delivered.append(f.id)
+                self._files.labels(outcome="delivered").inc()
+        except asyncio.CancelledError:
+            report.stopped = "cancelled"
+            done = set(report.delivered) | set(report.failed)
+            report.failed += [g.id for g in files if g.id not in done]
+            raise
+        finally:
+            if report.failed:
+                self._files.labels(outcome="failed").inc(len(report.failed) - len(report.gone))
+            await self._after(report)
+
+    async def _after(self, report: DeliveryReport) -> None:
+        """Catalogue bookkeeping; never fails a delivery that happened."""
+        files = getattr(self._app, "files", None)
+        if files is None:
+            return
+        try:
+            if report.gone:
+                await files.mark_dead(report.gone)
+            if report.delivered:
+                await files.count_delivered(report.delivered)
+        except Exception as exc:  # noqa: BLE001 - the user has the files; counts are best effort
+            log.warning("could not record a delivery in the catalogue: %s: %s", type(exc).__name__, exc)
+
+    async def _settle(self, owner: str, reservation: Reservation, delivered: int) -> None:
+        try:
+            await self._app.host.call_one(owner, "mediabot_delivery_settle", app=self._app,
+                                          reservation=reservation, delivered=delivered)
+        except PluginHookFailed:
+            pass  # logged and counted by the host; the plugin's lease settles it later
+
+    async def _user_gone(self, uid: int, reason: str) -> None:
+        users = getattr(self._app, "users", None)
+        if users is None or reason not in ("blocked", "deactivated"):
+            return
+        try:
+            await (users.mark_blocked(uid) if reason == "blocked" else users.mark_deactivated(uid))
+        except Exception as exc:  # noqa: BLE001
+            log.warning("could not record user %d as %s: %s", uid, reason, exc)
+
+    async def _say(self, chat_id: int, text: str, *, keyboard: Any = None) -> None:
+        try:
+            await self._app.telegram.send_text(chat_id, text, keyboard=keyboard)
+        except Exception as exc:  # noqa: BLE001 - e.g. the user blocked the bot meanwhile
+            log.warning("could not tell chat %d about a delivery: %s: %s", chat_id, type(exc).__name__, exc)
