@@ -218,8 +218,10 @@ if pytest_asyncio is not None:
         ``config`` (``plugins.toml`` text), ``admins``, ``owner``, ``env``
         (extra environment: overrides, plugin secrets), ``services`` (``False``:
         no Redis/MongoDB URLs, kernel services run in process), ``timeout``
-        (real seconds an action may take). Returns a started
-        :class:`mediabot.testing.BotHarness`.
+        (real seconds an action may take), ``clock`` (a ``FakeClock`` to share
+        between bots: two bots of one deployment in one test). Each bot gets
+        its own directory (``[runtime] data_dir`` is ``data`` in it). Returns
+        a started :class:`mediabot.testing.BotHarness`.
         """
         from mediabot.testing.harness import BotHarness
 
@@ -227,7 +229,7 @@ if pytest_asyncio is not None:
 
         async def make(*, plugins: Any = (), config: str = "", admins: Any = (), owner: int | None = None,
                        env: dict[str, str] | None = None, services: bool = True,
-                       timeout: float = 10.0) -> BotHarness:
+                       timeout: float = 10.0, clock: Any = None) -> BotHarness:
             full_env: dict[str, str] = {}
             if services:
                 full_env.update({
@@ -238,7 +240,7 @@ if pytest_asyncio is not None:
                 })
             full_env.update(env or {})
             bot = BotHarness.build(plugins=plugins, config=config, admins=admins, owner=owner, env=full_env,
-                                   directory=tmp_path / f"bot{len(bots)}", timeout=timeout)
+                                   directory=tmp_path / f"bot{len(bots)}", timeout=timeout, clock=clock)
             bots.append(bot)
             await bot.start()
             return bot
