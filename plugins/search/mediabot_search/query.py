@@ -1,0 +1,286 @@
+"""From what a user typed to a tantivy query, through tokens only.
+
+User text never reaches a query parser: it is cut to a bounded length,
+tokenized by the catalogue's tokenizer (``mediabot.tokenize``), sorted into
+kinds of words, and every query is built from those tokens with term, fuzzy
+and prefix queries. Quotes, colons, brackets, ``*`` or ``~`` are separators
+like any other, never syntax.
+
+Per word (:func:`word_query`): an exact match in the title scores BM25; an
+exact match anywhere, a fuzzy match within the typo budget and a prefix
+match (the last word, still being typed) score constants, in that order. A
+file that matches a word exactly also matches it fuzzily and as a prefix, so
+it always scores above one that only matches approximately.
+"""
+
+from __future__ import annotations
+
+import re
+
+import msgspec
+import tantivy
+
+from mediabot import tokenize
+from mediabot_search import schema as f
+from mediabot_search.schema import STOP_WORDS
+
+__all__ = ["MAX_QUERY_CHARS", "MAX_QUERY_TOKENS", "ParsedQuery", "SearchFilters", "build_query", "parse_query",
+           "typo_budget"]
+
+MAX_QUERY_CHARS = 256
+MAX_QUERY_TOKENS = 12
+# Longer tokens are cut: a Levenshtein automaton grows with the word, and no
+# title word is this long.
+MAX_TOKEN_CHARS = 40
+
+# Weights. A word found exactly in the title scores BM25 (a few points for a
+# rare word, more in a short title); found exactly anywhere, with a typo, or
+# as a prefix it scores a constant, exact > fuzzy > prefix. A file that has
+# the word exactly also matches it fuzzily and as a prefix, so it always
+# collects more than one that only has it approximately. Constants do not
+# depend on the name's length: copies of one title (same title, other tags)
+# score alike, and popularity then orders them.
+TITLE_BOOST = 1.0
+EXACT_SCORE = 1.5
+FUZZY_SCORE = 1.0
+PREFIX_SCORE = 0.6
+FUZZY_PREFIX_SCORE = 0.3
+STOP_WORD_SCORE = 0.3
+MARKER_SCORE = 0.5
+
+
+_SEASON = re.compile(r"^s(\d{1,3})$")
+_EPISODE = re.compile(r"^(?:e|ep)(\d{1,4})$")
+_SEASON_EPISODE = re.compile(r"^s(\d{1,3})e(\d{1,4})$")
+_RESOLUTION = re.compile(r"^\d{3,4}p$")
+_YEAR = re.compile(r"^(?:19|20)\d\d$")
+_NUMBER = re.compile(r"^\d{1,4}$")
+_TYPED_EPISODE = re.compile(r"s(\d{1,3})e(\d)$")
+
+
+class SearchFilters(msgspec.Struct, frozen=True, kw_only=True):
+    """Restrictions on the files a search returns (all optional, all must hold).
+
+    :param kind: media kind (``video``, ``document``, ``audio``...).
+    :param season: season number.
+    :param episode: episode number.
+    :param resolution: canonical resolution token (``1080p``).
+    :param year: release year.
+    """
+
+    kind: str | None = None
+    season: int | None = None
+    episode: int | None = None
+    resolution: str | None = None
+    year: int | None = None
+
+
+class ParsedQuery(msgspec.Struct, frozen=True, kw_only=True):
+    """What a query text was read as.
+
+    :param words: title words: each must match (exactly, with a typo, or as a prefix).
+    :param optional: stop words: counted when present, never required.
+    :param prefix: the word matched as a prefix too (the last one typed), if any.
+    :param episode_tokens: ``s02e05`` / ``s02`` tokens from the text: required, never relaxed.
+    :param episode_prefix: an episode marker still being typed (``s03e1`` -> ``s03e1``: ``s03e01``
+        or ``s03e1x``), matched as a prefix as well as exactly.
+    :param resolution_words: resolution tokens from the text (``1080p``): dropped first when nothing matches.
+    :param year_words: year tokens from the text (``2019``): dropped next.
+    :param filters: the filters given plus those read from the text.
+    :param truncated: the text or its words were cut to the query limits.
+    """
+
+    words: list[str] = []
+    optional: list[str] = []
+    prefix: str | None = None
+    episode_tokens: list[str] = []
+    episode_prefix: str | None = None
+    resolution_words: list[str] = []
+    year_words: list[str] = []
+    filters: SearchFilters = SearchFilters()
+    truncated: bool = False
+
+    @property
+    def empty(self) -> bool:
+        return not (self.words or self.optional or self.episode_tokens or self.resolution_words
+                    or self.year_words)
+
+
+def typo_budget(word: str) -> int:
+    """Edits a word may have: none up to 3 letters, 1 for 4-7, 2 from 8; none in numbers and codes."""
+    if not word.isalpha():
+        return 0
+    if len(word) >= 8:
+        return 2
+    return 1 if len(word) >= 4 else 0
+
+
+def parse_query(text: str, filters: SearchFilters | None = None) -> ParsedQuery:
+    """Read a query text: title words, stop words, and the filters written in it."""
+    filters = filters or SearchFilters()
+    truncated = len(text) > MAX_QUERY_CHARS
+    text = text[:MAX_QUERY_CHARS]
+    tokens = tokenize(text)
+    if len(tokens) > MAX_QUERY_TOKENS:
+        tokens, truncated = tokens[:MAX_QUERY_TOKENS], True
+    tokens = [t[:MAX_TOKEN_CHARS] for t in tokens]
+    # A word still being typed ends the text; a trailing space or dot means it is finished.
+    typing = bool(text) and text[-1].isalnum()
+
+    season, episode = filters.season, filters.episode
+    words: list[str] = []
+    optional: list[str] = []
+    episode_tokens: list[str] = []
+    resolutions: list[str] = []
+    years: list[str] = []
+    last_kind = ""
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
+        kind = "word"
+        if m := _SEASON_EPISODE.match(token):
+            season, episode = int(m.group(1)), int(m.group(2))
+            episode_tokens.append(token)
+            kind = "episode"
+            if nxt == f"s{season:02d}":  # tokenize's companion "whole season" token
+                i += 1
+        elif (m := _SEASON.match(token)) or (token == "season" and _NUMBER.match(nxt)):
+            number = int(m.group(1)) if m else int(nxt)
+            i += 0 if m else 1
+            after = tokens[i + 1] if i + 1 < len(tokens) else ""
+            after2 = tokens[i + 2] if i + 2 < len(tokens) else ""
+            if me := _EPISODE.match(after):  # "S2 E5"
+                episode_number, skip = int(me.group(1)), 1
+            elif after in ("episode", "ep") and _NUMBER.match(after2):  # "season 2 episode 5"
+                episode_number, skip = int(after2), 2
+            else:
+                episode_number, skip = None, 0
+            i += skip
+            season = number
+            if episode_number is not None:
+                episode = episode_number
+                episode_tokens.append(f"s{number:02d}e{episode_number:02d}")
+            else:
+                episode_tokens.append(f"s{number:02d}")
+            kind = "episode"
+        elif (m := _EPISODE.match(token)) or (token in ("episode", "ep") and _NUMBER.match(nxt)):
+            episode = int(m.group(1)) if m else int(nxt)
+            i += 0 if m else 1
+            kind = "episode"
+        elif _RESOLUTION.match(token):
+            resolutions.append(token)
+            kind = "resolution"
+        elif _YEAR.match(token):
+            years.append(token)
+            kind = "year"
+        elif token in STOP_WORDS:
+            optional.append(token)
+            kind = "stop"
+        else:
+            words.append(token)
+        last_kind = kind
+        i += 1
+
+    episode_prefix = None
+    if typing and last_kind == "episode" and (m := _TYPED_EPISODE.search(text.lower())):
+        # "s03e0" is on its way to "s03e01": match the episodes it can still become.
+        episode_prefix = f"s{int(m.group(1)):02d}e{m.group(2)}"
+        if episode_tokens and episode_tokens[-1].startswith(episode_prefix[:4]) and "e" in episode_tokens[-1][1:]:
+            episode = None if m.group(2) == "0" else episode
+    if not words and optional and not (episode_tokens or resolutions or years):
+        # A query of stop words only ("The Who" without "who" is not a thing, but
+        # "it", "up", "a" ... as a whole title are): they are the title.
+        words, optional = optional, []
+        last_kind = "word"
+    last = tokens[-1] if tokens else ""
+    # A lone digit is a finished number ("toy story 3"), not the start of "2160p".
+    prefix = last if typing and last_kind == "word" and words and words[-1] == last and (
+        last[0].isalpha() or len(last) >= 3) else None
+    return ParsedQuery(
+        words=words, optional=optional, prefix=prefix, episode_tokens=episode_tokens, episode_prefix=episode_prefix,
+        resolution_words=resolutions, year_words=years, truncated=truncated,
+        filters=SearchFilters(kind=filters.kind, season=season, episode=episode,
+                              resolution=filters.resolution or (resolutions[0] if resolutions else None),
+                              year=filters.year or (int(years[0]) if years else None)),
+    )
+
+
+def word_query(schema: tantivy.Schema, word: str, *, prefix: bool) -> tantivy.Query:
+    """One title word, matched exactly, with a typo, or (``prefix``) as the start of a word."""
+    q = tantivy.Query
+    clauses = [
+        (tantivy.Occur.Should, q.boost_query(q.term_query(schema, f.NAME, word), TITLE_BOOST)),
+        (tantivy.Occur.Should, q.const_score_query(q.term_query(schema, f.WORDS, word), EXACT_SCORE)),
+    ]
+    budget = typo_budget(word)
+    # Approximate hits count once anywhere and once more in the title: a
+    # prefix of the title ranks above a prefix of a group tag ("gal": Galaxy, not GalaxyRG).
+    for field in (f.WORDS, f.NAME):
+        if budget:
+            fuzzy = q.fuzzy_term_query(schema, field, word, distance=budget, transposition_cost_one=True)
+            clauses.append((tantivy.Occur.Should, q.const_score_query(fuzzy, FUZZY_SCORE)))
+        if prefix:
+            started = q.fuzzy_term_query(schema, field, word, distance=0, prefix=True)
+            clauses.append((tantivy.Occur.Should, q.const_score_query(started, PREFIX_SCORE)))
+    if prefix and budget:
+        # Half a word with a typo in it: "interstl".
+        sloppy = q.fuzzy_term_query(schema, f.WORDS, word, distance=1, transposition_cost_one=True, prefix=True)
+        clauses.append((tantivy.Occur.Should, q.const_score_query(sloppy, FUZZY_PREFIX_SCORE)))
+    return q.boolean_query(clauses)
+
+
+def _filter_clauses(schema: tantivy.Schema, filters: SearchFilters) -> list[tuple[tantivy.Occur, tantivy.Query]]:
+    """Fast-field filters, scored zero: they select, they do not rank."""
+    q = tantivy.Query
+    terms: list[tuple[str, object]] = []
+    if filters.kind:
+        terms.append((f.KIND, filters.kind))
+    if filters.resolution:
+        terms.append((f.RESOLUTION, filters.resolution))
+    for field, value in ((f.SEASON, filters.season), (f.EPISODE, filters.episode), (f.YEAR, filters.year)):
+        if value is not None:
+            terms.append((field, int(value)))
+    return [(tantivy.Occur.Must, q.const_score_query(q.term_query(schema, field, value), 0.0))
+            for field, value in terms]
+
+
+def build_query(schema: tantivy.Schema, parsed: ParsedQuery, explicit: SearchFilters, *,
+                optional_tokens: frozenset[str] = frozenset(), all_but_one: bool = False) -> tantivy.Query:
+    """The tantivy query for ``parsed``, relaxed as asked.
+
+    :param explicit: filters chosen outside the text (buttons, inline options): always required.
+    :param optional_tokens: resolution / year words made optional (they still rank).
+    :param all_but_one: every title word but one must match.
+    """
+    q = tantivy.Query
+    clauses: list[tuple[tantivy.Occur, tantivy.Query]] = _filter_clauses(schema, explicit)
+    for token in parsed.episode_tokens:
+        marker = q.term_query(schema, f.WORDS, token)
+        if parsed.episode_prefix and token == parsed.episode_tokens[-1]:
+            started = q.fuzzy_term_query(schema, f.WORDS, parsed.episode_prefix, distance=0, prefix=True)
+            marker = q.boolean_query([(tantivy.Occur.Should, marker), (tantivy.Occur.Should, started)])
+        clauses.append((tantivy.Occur.Must, q.const_score_query(marker, MARKER_SCORE)))
+    if parsed.filters.episode is not None and explicit.episode is None and not any(
+            "e" in t[1:] for t in parsed.episode_tokens):
+        # "episode 5" without a season: the episode number is all there is to match.
+        clauses.append((tantivy.Occur.Must, q.const_score_query(
+            q.term_query(schema, f.EPISODE, parsed.filters.episode), 0.0)))
+    for token in parsed.resolution_words + parsed.year_words:
+        occur = tantivy.Occur.Should if token in optional_tokens else tantivy.Occur.Must
+        clauses.append((occur, q.const_score_query(q.term_query(schema, f.WORDS, token), MARKER_SCORE)))
+    for token in parsed.optional:
+        stop_word = q.const_score_query(q.term_query(schema, f.WORDS, token), STOP_WORD_SCORE)
+        clauses.append((tantivy.Occur.Should, stop_word))
+    word_queries = [word_query(schema, w, prefix=w == parsed.prefix) for w in parsed.words]
+    if all_but_one and len(word_queries) >= 2:
+        clauses.append((tantivy.Occur.Must, q.boolean_query(
+            [(tantivy.Occur.Should, wq) for wq in word_queries],
+            minimum_number_should_match=len(word_queries) - 1)))
+    else:
+        clauses.extend((tantivy.Occur.Must, wq) for wq in word_queries)
+    if not any(occur == tantivy.Occur.Must for occur, _ in clauses):
+        # Only optional clauses left (all words relaxed away): match nothing
+        # rather than everything that shares a stop word.
+        return q.empty_query()
+    return q.boolean_query(clauses)
