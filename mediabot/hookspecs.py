@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from mediabot.core.commands import Command
     from mediabot.catalog.models import MediaFile
     from mediabot.core.config import RawConfig
+    from mediabot.core.context import CommandContext
     from mediabot.core.types import GateRefusal, HealthReport, Reservation, Update, User
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "mediabot_cli",
     "mediabot_commands",
     "mediabot_database_provider",
+    "mediabot_deep_link",
     "mediabot_delivery_reserve",
     "mediabot_delivery_settle",
     "mediabot_files_added",
@@ -260,4 +262,22 @@ def mediabot_gate(app: App, user: User, action: str) -> GateRefusal | None:
     every gated action (cache what you look up). An implementation that
     raises is logged and counted; its plugin's ``PluginMeta.gate_fails``
     says whether that refuses the action (``closed``, the default) or not.
+    """
+
+
+@hookspec(firstresult=True)
+def mediabot_deep_link(app: App, ctx: CommandContext, action: str, args: tuple[str, ...]) -> bool | None:
+    """*async* Handle a deep link made with ``ctx.deep_link(action, *args)``.
+
+    :param app: the application.
+    :param ctx: the ``/start`` command's context, in the private chat of the user who opened the link.
+    :param action: the link's action.
+    :param args: its arguments, as strings.
+
+    :return: ``True`` when this plugin handled the link (its action); ``None``
+        otherwise. ``firstresult``: the first ``True`` ends the call.
+
+    Called by ``/start PAYLOAD`` after the kernel verified the payload's
+    signature and age (a forged or expired one gets "This link has expired."
+    and no hook). Nobody answering shows the normal ``/start`` text.
     """

@@ -156,6 +156,14 @@ class App:
             found = self._storages[plugin] = PluginStorage(self, plugin)
         return found
 
+    def deep_link(self, action: str, *args: object) -> str:
+        """A signed ``t.me`` link that opens the bot's private chat with ``/start`` (see ``ctx.deep_link``)."""
+        me = getattr(self.gateway, "me", None)
+        username = getattr(me, "username", None)
+        if not username:
+            raise RuntimeError("the bot's username is known once the gateway has started")
+        return f"https://t.me/{username}?start={self.dispatcher.signer.sign_link(action, args)}"
+
     def plugin(self, name: str) -> Any:
         """The instance of an enabled plugin (for tests and tools)."""
         return self.instances[name]

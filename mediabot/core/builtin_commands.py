@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from mediabot.core.callbacks import InvalidCallback
 from mediabot.core.commands import Command
 from mediabot.core.context import CommandContext
 from mediabot.core.plugin import hookimpl
@@ -37,6 +38,9 @@ def help_text(ctx: CommandContext) -> str:
     return "\n".join(lines)
 
 
+LINK_EXPIRED = "This link has expired. Search again to get a fresh one."
+
+
 class BuiltinCommands:
     """``/start`` (a welcome pointing to /help) and ``/help``."""
 
@@ -46,7 +50,18 @@ class BuiltinCommands:
         self.app = app
 
     async def start(self, ctx: CommandContext) -> None:
+        """``/start``, or a deep link's ``/start PAYLOAD``: verified, then handed to ``mediabot_deep_link``."""
         bot = ctx.app.section("bot")
+        if ctx.args:
+            try:
+                action, args = ctx.app.dispatcher.signer.verify_link(ctx.args)
+            except InvalidCallback:
+                await ctx.reply(LINK_EXPIRED)
+                return
+            handled = await ctx.app.hooks.first("mediabot_deep_link", app=ctx.app, ctx=ctx, action=action,
+                                                args=args)
+            if handled:
+                return
         await ctx.reply(bot.start_text.replace("{bot}", bot.name))
 
     async def help(self, ctx: CommandContext) -> None:

@@ -46,6 +46,7 @@ VERSION = "v1"
 _SIG_BYTES = 9  # 72 bits; 9 bytes are exactly 12 base64 characters, no padding
 _FUTURE_SKEW_MINUTES = 5  # tolerate a stamp slightly ahead (several processes, clock drift)
 _ACTION = re.compile(r"^[A-Za-z0-9_.:-]{1,32}$")
+_LINK_PART = re.compile(r"^[A-Za-z0-9]{1,32}$")
 _ESCAPES = (("%", "%25"), ("|", "%7C"), (",", "%2C"))
 
 
@@ -179,6 +180,51 @@ class CallbackSigner:
                 "or keep the state in a session and pass a short key")
         return data
 
+    def sign_link(self, action: str, args: Iterable[object] = ()) -> str:
+        """A ``/start`` payload for ``action`` with ``args``: ``action_arg_arg_stamp_signature``.
+
+        Telegram allows 1-64 characters of ``A-Z a-z 0-9 _ -`` in a deep link,
+        so action and arguments are ASCII letters and digits only, and the
+        signature is 9 bytes in hex. Anyone may open the link (a group's
+        members), within ``ttl``.
+
+        :raises ValueError: an action or argument holds other characters, or
+            the payload would exceed 64 characters.
+        """
+        parts = [action, *(str(a) for a in args)]
+        for p in parts:
+            if not _LINK_PART.match(p):
+                raise ValueError(f"deep link part {p!r}: use 1-32 ASCII letters and digits")
+        body = "_".join([*parts, _base36(int(self._clock() // 60))])
+        payload = f"{body}_{self._link_mac(body)}"
+        if len(payload) > 64:
+            raise CallbackDataTooLong(f"deep link payload for {action!r} is {len(payload)} characters; "
+                                      "Telegram allows 64: shorten the arguments")
+        return payload
+
+    def verify_link(self, payload: str) -> tuple[str, tuple[str, ...]]:
+        """``(action, args)`` of a payload made by :meth:`sign_link`; :class:`InvalidCallback` otherwise."""
+        if not payload.isascii() or len(payload) > 64:
+            raise InvalidCallback("malformed")
+        body, _, sig = payload.rpartition("_")
+        parts = body.split("_")
+        if len(parts) < 2 or not sig:
+            raise InvalidCallback("malformed")
+        if not hmac.compare_digest(sig, self._link_mac(body)):
+            raise InvalidCallback("forged")
+        try:
+            stamp = int(parts[-1], 36)
+        except ValueError:
+            raise InvalidCallback("malformed") from None
+        age = int(self._clock() // 60) - stamp
+        if age > self._ttl_minutes or age < -_FUTURE_SKEW_MINUTES:
+            raise InvalidCallback("expired")
+        return parts[0], tuple(parts[1:-1])
+
+    def _link_mac(self, body: str) -> str:
+        # "link|" keeps a deep link's signature from ever matching a button's.
+        return hmac.new(self._key, f"link|{body}".encode(), hashlib.sha256).digest()[:_SIG_BYTES].hex()
+
     def verify(self, data: str, user_id: int) -> CallbackData:
         """Check ``data`` pressed by ``user_id``; raise :class:`InvalidCallback` unless it is ours, intact and fresh."""
         parts = data.split("|")
@@ -195,7 +241,8 @@ class CallbackSigner:
             raise InvalidCallback("malformed") from None
         bound = flagstamp[0] == "u"
         payload = data[: len(data) - len(sig) - 1]
-        if not hmac.compare_digest(sig, self._mac(payload, user_id if bound else None)):
+        # compare_digest raises TypeError on non-ASCII str: such data is forged, never a crash.
+        if not sig.isascii() or not hmac.compare_digest(sig, self._mac(payload, user_id if bound else None)):
             raise InvalidCallback("forged")
         age = int(self._clock() // 60) - stamp
         if age > self._ttl_minutes or age < -_FUTURE_SKEW_MINUTES:

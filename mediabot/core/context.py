@@ -95,6 +95,18 @@ class _Context:
         data = self.app.dispatcher.signer.sign(action, args, user_id=self.user.id if bound else None)
         return Button(text=text, callback=data)
 
+    def deep_link(self, action: str, *args: object) -> str:
+        """A ``https://t.me/<bot>?start=...`` link that opens the private chat and runs ``action``.
+
+        Opening it sends ``/start PAYLOAD``; the kernel verifies the signature
+        and age and calls ``mediabot_deep_link(app, ctx, action, args)``, where
+        the plugin owning ``action`` answers ``True``. Anyone may open it (a
+        group's members): check in the handler what the opener may do.
+        ``action`` and ``args`` are ASCII letters and digits (Telegram's limit
+        for a start payload), 64 characters in all.
+        """
+        return self.app.deep_link(action, *args)
+
 
 class CommandContext(_Context):
     """A command call: ``/name args``.
