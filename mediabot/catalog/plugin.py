@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from mediabot.catalog.changes import CatalogChange, ChangeFeed, ChangeNotifier, ChangeOp, Outbox
@@ -101,7 +102,10 @@ class CatalogPlugin:
             app.redis, f"{app.section('redis').key_prefix}:{{catalog}}:changes",
             max_length=self.settings.change_stream_length)
         placement = placement_of(app.database)
-        self.outbox = None if self.feed is None else Outbox(placement.home_database(), now=app.clock.wall)
+        # Real wall-clock time, not the app's clock: an intent's age is compared
+        # across processes, and a test's virtual clock (which jumps while a
+        # write waits on the database) must not make a write in flight look abandoned.
+        self.outbox = None if self.feed is None else Outbox(placement.home_database(), now=_utcnow)
         app.changes = self.feed
         published = app.metrics.counter("mediabot_catalog_changes_unpublished_total",
                                         "Catalogue changes the stream could not take at once (left in the outbox)")
@@ -217,6 +221,10 @@ class CatalogPlugin:
     async def user_counts(self, ctx: CommandContext) -> None:
         assert self.users is not None
         await ctx.reply(format_counts(await self.users.counts()))
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 def _user_id(argv: list[str]) -> int:
