@@ -15,7 +15,7 @@ from mediabot.core.callbacks import Callback, CallbackDataTooLong
 from mediabot.core.commands import Command
 from mediabot.core.context import CallbackContext, CommandContext, UsageError
 from mediabot.core.errors import ConfigError, MediabotError, PluginLoadError, PluginStartupError
-from mediabot.core.factory import create_app
+from mediabot.core.factory import create_app, open_app
 from mediabot.core.delivery import DeliveryReport
 from mediabot.core.plugin import EmptyConfig, PluginContext, PluginMeta, Secret, hookimpl, hookspec
 from mediabot.core.plugin_storage import PluginStorage, StorageUnavailable
@@ -97,6 +97,7 @@ __all__ = [
     "User",
     "UserDirectory",
     "create_app",
+    "open_app",
     "hookimpl",
     "hookspec",
     "search_tokens",

@@ -231,6 +231,34 @@ class App:
             async for result in self.host.in_order("mediabot_startup", [name], app=self):
                 yield result
 
+    async def open(self) -> None:
+        """Open the deployment's resources without Telegram and without the plugins' startup hooks.
+
+        For CLI subcommands and scripts (see :func:`mediabot.open_app`): Redis,
+        MongoDB, the database provider, the kernel's services and the
+        catalogue (``app.files``, ``app.users``) are ready, and every plugin's
+        ``app.storage(name)`` works; no plugin starts its loops. Undo with
+        :meth:`stop`.
+        """
+        if self.state != "created":
+            raise RuntimeError(f"cannot open an app that is {self.state}")
+        self.state = "starting"
+        self._stop_requested = asyncio.Event()
+        self._supervisor = TaskSupervisor(on_crash=lambda owner, _n, _e: self._crashes.labels(owner).inc(),
+                                          sleep=self.clock.sleep)
+        try:
+            await self._open_resources()
+            self.database = await self.host.first("mediabot_database_provider", app=self) or \
+                self._default_provider()
+            async for name, err in self._start_plugins(self.kernel_plugins):
+                if err is not None:
+                    raise PluginStartupError(name, err)
+                self.kernel_started.append(name)
+        except BaseException:
+            await self._teardown(drain=False)
+            raise
+        self.state = "running"
+
     def _meta(self, name: str) -> Any:
         if name in self.kernel_plugins:
             return PluginMeta(name=name, description="kernel")  # never optional

@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from typing import Any
 
 from mediabot.core.app import App
 from mediabot.core.compose import compose
-from mediabot.core.config import load_raw
+from mediabot.core.config import RawConfig, load_raw
 from mediabot.core.discovery import discover
 
 
-def create_app(config: str | os.PathLike[str] | None = None, *, env: Mapping[str, str] | None = None,
+def create_app(config: str | os.PathLike[str] | RawConfig | None = None, *, env: Mapping[str, str] | None = None,
                plugins: list[Any] | None = None, enable: tuple[str, ...] = (),
                gateway: Any = None, telegram_secrets: bool = False, clock: Any = None) -> App:
     """Build an application from ``plugins.toml``.
 
-    :param config: path of the file; default ``$MEDIABOT_CONFIG`` or ``./plugins.toml``.
+    :param config: path of the file (default ``$MEDIABOT_CONFIG`` or ``./plugins.toml``), or a loaded
+        configuration (what ``mediabot_cli`` receives).
     :param env: environment for overrides and secrets (default ``os.environ``).
     :param plugins: plugin classes to make available in-process (not installed).
     :param enable: plugin names to enable whatever the file says.
@@ -26,6 +28,39 @@ def create_app(config: str | os.PathLike[str] | None = None, *, env: Mapping[str
     :raises PluginLoadError: a plugin cannot be imported or registered.
     """
     env = os.environ if env is None else env
-    raw = load_raw(config, env)
+    raw = config if isinstance(config, RawConfig) else load_raw(config, env)
     composition = compose(raw, discover(plugins), enable=enable)
     return App(composition, env=env, gateway=gateway, telegram_secrets=telegram_secrets, clock=clock)
+
+
+@asynccontextmanager
+async def open_app(config: str | os.PathLike[str] | RawConfig | None = None, *,
+                   env: Mapping[str, str] | None = None, plugins: list[Any] | None = None,
+                   enable: tuple[str, ...] = ()) -> AsyncIterator[App]:
+    """The deployment's resources, without Telegram: for CLI subcommands and scripts.
+
+    ``async with open_app(config) as app:`` gives an app whose Redis
+    (``app.redis``), MongoDB (``app.mongo``, ``app.database``), catalogue
+    (``app.files``, ``app.users``) and plugin storage (``app.storage(name)``)
+    are open; no plugin's startup hook runs and nothing connects to
+    Telegram. Everything is closed on exit. In a ``mediabot_cli`` subcommand,
+    pass the ``config`` the hook received::
+
+        @hookimpl
+        def mediabot_cli(self, cli, config):
+            @cli.command("watchlist-export")
+            def export():
+                async def run():
+                    async with open_app(config) as app:
+                        async for doc in app.storage("watchlist").collection("items").find():
+                            click.echo(doc["title"])
+                asyncio.run(run())
+
+    Arguments as for :func:`create_app`.
+    """
+    app = create_app(config, env=env, plugins=plugins, enable=enable)
+    await app.open()
+    try:
+        yield app
+    finally:
+        await app.stop("done")

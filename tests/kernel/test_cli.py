@@ -14,7 +14,9 @@ def test_plugins_lists_the_six_builtin_plugins(run_cli, tmp_path):
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["NAME", "DISTRIBUTION", "ENABLED", "KIND", "COMMANDS", "HOOKS"]
     rows = {line.split()[0]: line.split() for line in lines[1:]}
-    assert sorted(rows) == BUILTIN
+    # The watchlist example is installed in the dev environment like a third party's package.
+    assert sorted(rows) == sorted([*BUILTIN, "trending", "watchlist"])
+    assert rows["watchlist"][1] == "mediabot-watchlist" and rows["watchlist"][4] == "third-party"
     for name in BUILTIN:
         assert rows[name][1] == f"mediabot-{name}" and rows[name][4] == "builtin"
     assert rows["search"][3] == "yes" and rows["quota"][3] == "no"

@@ -153,3 +153,26 @@ async def test_the_cli_shows_what_each_running_deployment_sees(make_bot, kit, tr
     assert "none has reported" in await cli_output()  # a stopping bot withdraws its view
     old = DeploymentView(deployment="indexer@box:7", at=1000.0, interval=10.0, databases=router.status())
     assert "indexer@box:7, 31s ago STALE: writes → " in format_views([old], now=1031.0)
+
+
+async def test_files_added_fires_once_per_insert_with_only_the_new_files_under_dbrouter(make_bot, kit, trio):
+    from mediabot import PluginMeta, hookimpl
+
+    class Recorder:
+        meta = PluginMeta(name="recorder", description="Records mediabot_files_added.")
+
+        def __init__(self, ctx):
+            self.added: list[list[str]] = []
+
+        @hookimpl
+        def mediabot_files_added(self, files):
+            self.added.append(sorted(f.file_unique_id for f in files))
+
+    kit.servers = trio
+    env = {f"TEST_DB_{n.upper()}": s.uri for n, s in zip("ABC", trio, strict=True)}
+    bot = await make_bot(plugins=[DbRouterPlugin, Recorder], config=router_config(kit), admins=[1], env=env)
+    await bot.app.files.insert_batch([kit.file(i) for i in range(3)])
+    await bot.app.files.insert_batch([kit.file(i) for i in range(2, 5)])  # u2 is already in a database
+    assert bot.plugin("recorder").added == [["u0", "u1", "u2"], ["u3", "u4"]]
+    changes = await bot.app.changes.read("0-0")
+    assert [sorted(f.file_unique_id for f in c.files) for _, c in changes] == [["u0", "u1", "u2"], ["u3", "u4"]]
