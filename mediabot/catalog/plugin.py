@@ -234,8 +234,8 @@ def _user_id(argv: list[str]) -> int:
         user_id = int(argv[0])
     except ValueError:
         raise UsageError("USER_ID is a numeric Telegram user id.") from None
-    if user_id <= 0:
-        raise UsageError("USER_ID is a positive number.")
+    if not 0 < user_id < 2**63:  # Telegram ids are 64-bit; beyond, the driver overflows
+        raise UsageError("USER_ID is a positive number (a Telegram user id).")
     return user_id
 
 

@@ -156,15 +156,27 @@ def required_secrets(comp: Composition, *, telegram: bool, embedded: bool) -> li
 
 def check_secrets(comp: Composition, env: Mapping[str, str] | None = None, *, telegram: bool,
                   embedded: bool = False) -> dict[str, str]:
-    """Return the secrets found; raise :class:`ConfigError` for the first missing required one."""
+    """Return the secrets found; raise one :class:`ConfigError` naming every missing required one.
+
+    All of them at once: an operator setting up a deployment fixes them in one go, not one per start.
+    """
     env = os.environ if env is None else env
     found: dict[str, str] = {}
+    missing: list[tuple[Secret, str]] = []
     for secret, who in required_secrets(comp, telegram=telegram, embedded=embedded):
         value = env.get(secret.env, "")
         if value:
             found[secret.env] = value
-        elif secret.required:
-            raise ConfigError(f"missing required secret {secret.env} ({secret.description}), needed by {who}",
-                              file="environment", key=secret.env,
-                              fix=f"export {secret.env}=...; secrets are never read from plugins.toml")
+        elif secret.required and all(m.env != secret.env for m, _ in missing):
+            missing.append((secret, who))
+    if len(missing) == 1:
+        secret, who = missing[0]
+        raise ConfigError(f"missing required secret {secret.env} ({secret.description}), needed by {who}",
+                          file="environment", key=secret.env,
+                          fix=f"export {secret.env}=...; secrets are never read from plugins.toml")
+    if missing:
+        names = ", ".join(f"{s.env} ({s.description}, needed by {who})" for s, who in missing)
+        exports = "; ".join(f"export {s.env}=..." for s, _ in missing)
+        raise ConfigError(f"missing {len(missing)} required secrets: {names}", file="environment",
+                          key=missing[0][0].env, fix=f"{exports}; secrets are never read from plugins.toml")
     return found

@@ -166,6 +166,14 @@ class Dispatcher:
             me = getattr(getattr(app.gateway, "me", None), "username", None)
             if me and mention.lower() != me.lower():
                 return  # addressed to another bot in this group
+        # The user's rate first: refusals and "unknown command" answers count too,
+        # so a flood of bad input is throttled like a flood of commands.
+        limited = await self._limited(user.id, None)
+        if limited is not None:
+            self._refused.labels(command=name if self.registry.command(name) else "?", reason="rate").inc()
+            if limited.notify:  # told once per refusal window; the rest are dropped without a word
+                await self._say(msg, retry_text(limited.retry_after))
+            return
         entry = self.registry.command(name)
         if entry is None:
             text = app.section("bot").unknown_command_reply
@@ -185,10 +193,10 @@ class Dispatcher:
                         extra={"user_id": user.id, "command": cmd.name})
             await self._say(msg, _ROLE_REFUSAL[cmd.role])
             return
-        refusal = await self._limited(user.id, entry)
+        refusal = await self._command_limited(user.id, entry)
         if refusal is not None:
             self._refused.labels(command=cmd.name, reason="rate").inc()
-            if refusal.notify:  # told once per refusal window; the rest are dropped without a word
+            if refusal.notify:
                 await self._say(msg, retry_text(refusal.retry_after))
             return
         if entry.requires_args and not args:
@@ -214,16 +222,19 @@ class Dispatcher:
             await self._say(msg, APOLOGY)
 
     async def _limited(self, user_id: int, entry: CommandEntry | None) -> Decision | None:
-        """``None`` when allowed, else the refusal.
-
-        The per-user rate is checked first; a command's own rate only when that passed.
-        """
+        """The per-user rate: ``None`` when allowed, else the refusal."""
         limiter = self.app.ratelimiter
         if limiter is None:
             return None
         decision = await limiter.check(f"u:{user_id}", self._user_rate)
-        if decision.allowed and entry is not None and entry.rate is not None:
-            decision = await limiter.check(f"u:{user_id}:c:{entry.command.name}", entry.rate)
+        return None if decision.allowed else decision
+
+    async def _command_limited(self, user_id: int, entry: CommandEntry) -> Decision | None:
+        """A command's own rate (checked after the user's): ``None`` when allowed, else the refusal."""
+        limiter = self.app.ratelimiter
+        if limiter is None or entry.rate is None:
+            return None
+        decision = await limiter.check(f"u:{user_id}:c:{entry.command.name}", entry.rate)
         return None if decision.allowed else decision
 
     async def _say(self, msg: Message, text: str, *, keyboard: Any = None) -> None:
@@ -245,6 +256,13 @@ class Dispatcher:
 
     # -- buttons -------------------------------------------------------------------
     async def _press(self, q: CallbackQuery) -> None:
+        # The user's rate first: forged and expired presses count too.
+        refusal = await self._limited(q.from_user.id, None)
+        if refusal is not None:
+            self._refused.labels(command="button", reason="rate").inc()
+            # A press must be answered anyway (the client shows a spinner); a silent answer is invisible.
+            await self._answer(q, retry_text(refusal.retry_after) if refusal.notify else None)
+            return
         try:
             data = self.signer.verify(q.data, q.from_user.id)
         except InvalidCallback as exc:
@@ -265,12 +283,6 @@ class Dispatcher:
             log.warning("refused button %s to user %d: needs role %s, has %s", cb.action, q.from_user.id,
                         cb.role, role, extra={"user_id": q.from_user.id, "command": label})
             await self._answer(q, _BUTTON_REFUSAL[cb.role], alert=True)
-            return
-        refusal = await self._limited(q.from_user.id, None)
-        if refusal is not None:
-            self._refused.labels(command=label, reason="rate").inc()
-            # A press must be answered anyway (the client shows a spinner); a silent answer is invisible.
-            await self._answer(q, retry_text(refusal.retry_after) if refusal.notify else None)
             return
         if cb.gate is not None:
             gate = await self.app.gates.check(q.from_user, cb.gate)

@@ -114,7 +114,7 @@ class PluginContext:
     config: Any
     log: logging.Logger
     app: "App"
-    secrets: dict[str, str] = field(default_factory=dict)
+    secrets: dict[str, str] = field(default_factory=dict, repr=False)  # never in a repr or a log line
 
     @property
     def storage(self) -> PluginStorage:

@@ -41,6 +41,7 @@ from mediabot.testing.tl import FakeFile
 
 USER_ID = 1001
 ADMIN_ID = 1000
+MAX_USER_ID = 2**63  # ids are positive signed 64-bit integers
 DEMO_CHANNEL = -1001000000001  # a well-formed channel id (-100 + 10 digits)
 _SENDS = ("send_message", "send_cached_media", "copy_message")
 _EDITS = ("edit_message_text", "edit_message_reply_markup")
@@ -143,10 +144,13 @@ class DevConsole:
             return False
         if name == "help":
             self.transcript.out.write(HELP.strip("\n") + "\n")
-        elif name == "as" and args:
+        elif name == "as":
+            if not args:
+                self.transcript.said("console", "usage: :as user | :as admin | :as ID")
+                return True
             target = {"user": USER_ID, "admin": ADMIN_ID}.get(args[0].lower())
-            if target is None and args[0].lstrip("-").isdigit():
-                target = int(args[0])
+            if target is None and args[0].isdigit() and 0 < int(args[0]) < MAX_USER_ID:
+                target = int(args[0])  # Telegram user ids are positive 64-bit integers
             if target is None:
                 self.transcript.said("console", "usage: :as user | :as admin | :as ID")
             else:

@@ -18,6 +18,9 @@ async def test_admins_cannot_be_banned_and_users_cannot_ban(make_bot):
     assert (await bot.send("/ban 2", user=1)).texts == ["User 2 is an admin and cannot be banned."]
     assert (await bot.send("/ban 5", user=7)).texts == ["This command is for admins only."]
     assert (await bot.send("/ban someone", user=1)).texts[0].startswith("USER_ID is a numeric Telegram user id.")
+    for odd in ("99999999999999999999999", "0", "-5"):  # beyond 64 bits, zero, negative: usage, no apology
+        assert (await bot.send(f"/ban {odd}", user=1)).texts == [
+            "USER_ID is a positive number (a Telegram user id).\nUsage: /ban USER_ID [reason]"]
 
 
 async def test_users_counts_everyone_who_wrote_in_private(make_bot):

@@ -79,12 +79,14 @@ def test_demo_seeds_the_catalogue_once_and_data_survives_a_restart(tmp_path, hel
 
 
 def test_console_mistakes_get_a_hint_not_a_crash(tmp_path, hello_installed):
-    result = run_dev(tmp_path, hello_installed, "#3\n:post 12 x.mkv\n:as nobody\n:frobnicate\n")
+    result = run_dev(tmp_path, hello_installed, "#3\n:post 12 x.mkv\n:as nobody\n:frobnicate\n"
+                     ":as 99999999999999999999999\n:as 0\n:as -5\n:as\n")
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "console › no button 3 on the latest message with buttons" in out
     assert "is not a channel/supergroup id" in out
-    assert "console › usage: :as user | :as admin | :as ID" in out
+    # A name, an id beyond 64 bits, zero, a negative id, nothing: the usage line each time.
+    assert out.count("console › usage: :as user | :as admin | :as ID") == 5
     assert "console › unknown directive ':frobnicate'; type :help" in out
 
 

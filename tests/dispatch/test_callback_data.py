@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mediabot import CallbackDataTooLong
@@ -112,3 +112,24 @@ def test_any_arguments_that_fit_round_trip(args, user_id):
     # A lone empty argument is indistinguishable from none (documented).
     expected = tuple(args) if args != [""] else ()
     assert s.verify(data, user_id).args == expected
+
+
+@settings(max_examples=2000, deadline=None)
+@given(data=st.one_of(st.text(), st.binary().map(lambda b: b.decode("utf-8", "replace")),
+                      st.builds(lambda a, s: f"v1|{a}|x|a0|{s}", st.text(max_size=8), st.text(max_size=16))))
+def test_any_data_is_refused_as_invalid_never_raised(data):
+    signer = CallbackSigner(b"k" * 32)
+    try:
+        signer.verify(data, 1)
+    except InvalidCallback:
+        pass
+
+
+@settings(max_examples=1000, deadline=None)
+@given(payload=st.text(max_size=80))
+def test_any_start_payload_is_refused_as_invalid_never_raised(payload):
+    signer = CallbackSigner(b"k" * 32)
+    try:
+        signer.verify_link(payload)
+    except InvalidCallback:
+        pass

@@ -42,3 +42,23 @@ async def test_button_presses_count_against_the_user_rate(tools_bot):
     assert refused == [] and SLOW_DOWN.match(refused.answer.text)
     silent = await bot.press(msg, "+1", user=USER)
     assert silent == [] and silent.answer.text is None
+
+
+@pytest.mark.parametrize("bad", ["/nonexistent", "/kick 5"], ids=["unknown", "admin-only"])
+async def test_refusals_count_against_the_user_rate(tools_bot, bad, caplog):
+    bot = await tools_bot(config='[services]\nuser_rate = "3/min"\n')
+    texts = [(await bot.send(bad, user=USER)).texts for _ in range(30)]
+    answered = [t for t in texts if t]
+    # Three answers (the refusal), one "Slow down", then silence: a flood of bad input is throttled.
+    assert len(answered) == 4 and SLOW_DOWN.match(answered[3][0])
+    assert texts[4:] == [[]] * 26
+    assert sum("refused /" in r.getMessage() for r in caplog.records) <= 3
+
+
+async def test_forged_button_presses_count_against_the_user_rate(tools_bot):
+    bot = await tools_bot(config='[services]\nuser_rate = "2/min"\n')
+    msg = (await bot.send("/counter", user=USER)).last
+    answers = [(await bot.press(msg, data=f"v1|forged|{i}|a0|xxxxxxxxxxxx", user=USER)).answer.text
+               for i in range(6)]
+    assert answers[0] == "This button has expired." and SLOW_DOWN.match(answers[1])
+    assert answers[2:] == [None] * 4

@@ -155,3 +155,19 @@ def test_publishing_a_hook_that_exists_is_a_load_error(tmp_path):
     with pytest.raises(PluginLoadError) as raised:
         BotHarness.build(plugins=[Clash], directory=tmp_path)
     assert "mediabot_startup" in str(raised.value)
+
+
+def test_a_plugin_context_never_shows_its_secrets(tmp_path):
+    from mediabot import Secret
+
+    class Keyed:
+        meta = PluginMeta(name="keyed", description="Has a secret.", secrets=(Secret(env="KEYED_TOKEN",
+                                                                                     description="a token"),))
+
+        def __init__(self, ctx):
+            self.ctx = ctx
+
+    bot = BotHarness.build(plugins=[Keyed], directory=tmp_path, env={"KEYED_TOKEN": "s3cr3t-value"})
+    ctx = bot.plugin("keyed").ctx
+    assert ctx.secrets == {"KEYED_TOKEN": "s3cr3t-value"}
+    assert "s3cr3t-value" not in repr(ctx)

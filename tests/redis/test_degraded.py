@@ -306,3 +306,27 @@ async def test_limiter_and_sessions_share_one_health(services: Services) -> None
     decision = await limiter.check("user:1", RATE)
     assert decision == Decision(allowed=True, retry_after=0.0, remaining=0, degraded=True)
     assert services.health.snapshot().failures == failures
+
+
+@pytest.mark.parametrize("outage", ["oom", "readonly"])
+async def test_a_full_or_read_only_redis_follows_the_policy_and_shows_in_health(services: Services,
+                                                                              outage: str) -> None:
+    limiter, store = services.limiter("fail_closed"), services.sessions()
+    assert not (await limiter.check("user:1", RATE)).degraded
+    admin = redis.asyncio.Redis.from_url(services.server.url)
+    try:
+        if outage == "oom":  # every write refused: "OOM command not allowed when used memory > 'maxmemory'"
+            await admin.config_set("maxmemory-policy", "noeviction")
+            await admin.config_set("maxmemory", "1")
+        else:  # after a failover this server became a replica: "READONLY You can't write against a replica"
+            await admin.execute_command("REPLICAOF", "127.0.0.1", "1")
+        decision = await limiter.check("user:2", RATE)
+        assert not decision.allowed and decision.degraded and decision.retry_after == 7.0
+        await store.set(5, Page(query="q", page=1))  # kept in process, no error
+        assert await store.get(5, Page) == Page(query="q", page=1)
+        assert services.health.state == "degraded"
+        assert ("-OOM" if outage == "oom" else "-READONLY") in services.health.snapshot().last_error
+    finally:
+        await admin.execute_command("REPLICAOF", "NO", "ONE")
+        await admin.config_set("maxmemory", "0")
+        await admin.aclose()

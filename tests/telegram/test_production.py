@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import stat
 from io import BytesIO
 from typing import Any
 
@@ -56,6 +57,14 @@ def test_pending_updates_can_be_skipped_on_request(config_file):
     app = create_app(config_file("[telegram]\nskip_pending_updates = true\n"), env=CREDENTIALS,
                      telegram_secrets=True)
     assert create_production_gateway(app).client.skip_updates is True
+
+
+def test_the_session_lives_in_the_data_directory_readable_by_its_owner_only(config_file, tmp_path):
+    app = create_app(config_file('[runtime]\ndata_dir = "state"\n'), env=CREDENTIALS, telegram_secrets=True)
+    client = create_production_gateway(app).client
+    session_dir = app.data_dir / "session"
+    assert client.workdir == session_dir and session_dir.parent == tmp_path / "state"
+    assert stat.S_IMODE(session_dir.stat().st_mode) == 0o700
 
 
 def test_an_empty_session_dir_keeps_the_session_in_memory(config_file):

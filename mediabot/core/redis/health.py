@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import logging
+import re
 import time
 from collections.abc import Callable
 from typing import Literal
@@ -26,15 +27,42 @@ from mediabot.core.types import HealthReport
 
 log = logging.getLogger(__name__)
 
-#: Errors that mean "Redis is not reachable right now", as opposed to bugs
+#: Errors that mean "Redis cannot serve us right now", as opposed to bugs
 #: (wrong type, script error) which must still raise. ``BusyLoadingError``
-#: (Redis loading its dataset after a restart) is a ``ConnectionError``.
+#: (Redis loading its dataset after a restart) is a ``ConnectionError``; a
+#: replica promoted away (``READONLY``), a full server (``OOM``), a cluster
+#: that is down or resharding (``CLUSTERDOWN``, ``TRYAGAIN``, ``MASTERDOWN``)
+#: and a lost password (``NOAUTH``...) are outages too: they follow the
+#: services' degraded policy and show in health instead of failing every command.
 UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
     redis.exceptions.ConnectionError,
     redis.exceptions.TimeoutError,
+    redis.exceptions.ReadOnlyError,
+    redis.exceptions.OutOfMemoryError,
+    redis.exceptions.ClusterDownError,
+    redis.exceptions.TryAgainError,
+    redis.exceptions.MasterDownError,
+    redis.exceptions.AuthenticationError,
+    redis.exceptions.NoPermissionError,
     builtins.ConnectionError,
     builtins.TimeoutError,
 )
+
+# The same outages reported from inside a Lua script come as a plain
+# ResponseError whose text carries Redis' error code ("... -OOM command not allowed").
+_OUTAGE_CODES = ("OOM", "READONLY", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "LOADING", "NOAUTH", "NOPERM")
+_SCRIPT_OUTAGE = re.compile(r"(?:^|[\s-])(" + "|".join(_OUTAGE_CODES) + r")\b")
+
+#: What the services catch around a Redis call; :func:`is_unavailable` tells outages from bugs.
+REDIS_ERRORS: tuple[type[BaseException], ...] = (redis.exceptions.RedisError, OSError)
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """Whether ``error`` means Redis cannot serve us now (follow the degraded policy), not a bug."""
+    if isinstance(error, UNAVAILABLE_ERRORS):
+        return True
+    return isinstance(error, redis.exceptions.ResponseError) and bool(_SCRIPT_OUTAGE.search(str(error)))
+
 
 HealthStateName = Literal["ok", "degraded"]
 
@@ -143,7 +171,9 @@ class RedisHealth:
         try:
             async with asyncio.timeout(self._probe_timeout):
                 await self._redis.ping()
-        except UNAVAILABLE_ERRORS as error:
+        except REDIS_ERRORS as error:
+            if not is_unavailable(error):
+                raise
             self.record_failure(error)
             return False
         self.record_success()

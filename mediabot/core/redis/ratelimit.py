@@ -24,7 +24,7 @@ import msgspec
 import msgspec.structs
 import redis.asyncio
 
-from mediabot.core.redis.health import UNAVAILABLE_ERRORS, RedisHealth
+from mediabot.core.redis.health import REDIS_ERRORS, RedisHealth, is_unavailable
 from mediabot.core.redis.keys import hash_tagged
 from mediabot.core.redis.local import TtlLru
 
@@ -201,7 +201,9 @@ class RateLimiter:
                 reply = await self._script(
                     keys=(redis_key,), args=(rate.interval * 1_000_000, rate.burst)
                 )
-            except UNAVAILABLE_ERRORS as error:
+            except REDIS_ERRORS as error:
+                if not is_unavailable(error):
+                    raise
                 self._health.record_failure(error)
             else:
                 self._health.record_success()

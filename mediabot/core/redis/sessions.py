@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 import msgspec
 import redis.asyncio
 
-from mediabot.core.redis.health import UNAVAILABLE_ERRORS, RedisHealth
+from mediabot.core.redis.health import REDIS_ERRORS, RedisHealth, is_unavailable
 from mediabot.core.redis.keys import hash_tagged
 from mediabot.core.redis.local import TtlLru
 
@@ -127,7 +127,9 @@ class SessionStore:
         elif b.health.should_attempt():
             try:
                 payload = await b.redis.get(key)
-            except UNAVAILABLE_ERRORS as error:
+            except REDIS_ERRORS as error:
+                if not is_unavailable(error):
+                    raise
                 b.health.record_failure(error)
                 return None
             b.health.record_success()
@@ -164,7 +166,9 @@ class SessionStore:
         if b.health.should_attempt():
             try:
                 await op()
-            except UNAVAILABLE_ERRORS as error:
+            except REDIS_ERRORS as error:
+                if not is_unavailable(error):
+                    raise
                 b.health.record_failure(error)
             else:
                 b.health.record_success()

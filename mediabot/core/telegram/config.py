@@ -52,13 +52,13 @@ class TelegramSection(FloodConfig, frozen=True, kw_only=True, forbid_unknown_fie
     Credentials never live here: ``MEDIABOT_API_ID``, ``MEDIABOT_API_HASH``
     and ``MEDIABOT_BOT_TOKEN`` come from the environment.
 
-    :param session_dir: directory of the client's session file. The session keeps the peers the bot has met, which it needs to write to users later (broadcasts, notifications); an empty string keeps it in memory, so after a restart the bot can only answer users who write first.
+    :param session_dir: directory of the client's session file (the bot's login key, kept in a directory of mode 0700); a relative path is relative to ``[runtime] data_dir``. The session keeps the peers the bot has met, which it needs to write to users later (broadcasts, notifications); an empty string keeps it in memory, so after a restart the bot can only answer users who write first.
     :param session_name: name of the session file (``<name>.session``); deployments sharing a directory need different names.
     :param call_timeout: seconds one Telegram call may take before it is abandoned and retried as a network failure.
     :param skip_pending_updates: drop the updates Telegram queued while the bot was down (up to 24 h of them) instead of answering them at start.
     """
 
-    session_dir: str = ".mediabot/session"
+    session_dir: str = "session"
     session_name: str = "mediabot"
     call_timeout: Annotated[float, msgspec.Meta(gt=0)] = 30.0
     skip_pending_updates: bool = False

@@ -20,6 +20,7 @@ removes them on ``stop_updates``.
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -56,9 +57,16 @@ def create_production_gateway(app: App) -> Gateway:
         raise ConfigError("MEDIABOT_API_ID must be a number", file="environment", key="MEDIABOT_API_ID",
                           fix="copy the numeric api_id from my.telegram.org") from None
     in_memory = not cfg.session_dir
-    workdir = Path(cfg.session_dir) if cfg.session_dir else Path(".")
+    workdir = Path(cfg.session_dir).expanduser() if cfg.session_dir else Path(".")
     if not in_memory:
-        workdir.mkdir(parents=True, exist_ok=True)
+        if not workdir.is_absolute():
+            workdir = app.data_dir / workdir
+        # The session file is the bot's login key: only this user may read it.
+        workdir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(workdir, 0o700)
+        session_file = workdir / f"{cfg.session_name}.session"
+        if session_file.exists():
+            os.chmod(session_file, 0o600)
     client = pyrogram.Client(
         name=cfg.session_name,
         api_id=api_id,
