@@ -86,12 +86,15 @@ class IngestBuffer:
         """Posts waiting in memory."""
         return len(self._posts)
 
-    def accept(self, post: Post) -> bool:
+    def accept(self, post: Post, *, observe: bool = True) -> bool:
         """Take ``post`` for the catalogue; ``False`` when it was dropped (and recorded as a gap).
 
         Synchronous and O(1) (amortised): call it straight from the update handler.
+
+        :param observe: feed the id to the gap detector (live posts). A post
+            re-read by the backfill is not news of the channel's newest id.
         """
-        late = self.detector.observe(post.channel, post.message_id)
+        late = self.detector.observe(post.channel, post.message_id) if observe else True
         if self._closed or len(self._posts) >= self.capacity:
             self._gaps.record(post.channel, post.message_id)
             self.stats.dropped += 1

@@ -1,0 +1,36 @@
+"""``mediabot index``: the operator queues a job from a shell and watches a running bot do it."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+
+from mediabot.core.telegram.clock import MonotonicClock
+from mediabot.testing.tl import FakeFile
+from mediabot_indexer import IndexerPlugin
+
+ARCHIVE = -1001555000222
+
+
+async def test_the_cli_queues_a_job_that_the_running_bot_does_and_shows_progress(
+        make_bot, tmp_path, redis_url, redis_prefix, mongo_uri, mongo_db_name) -> None:
+    bot = await make_bot(plugins=[IndexerPlugin], config="[plugins.indexer]\njob_poll = 0.1\n", admins=[1],
+                         clock=MonotonicClock())
+    bot.fake.add_chat(ARCHIVE, "channel", title="Shelf", username="the_shelf")
+    for i in range(1, 301):
+        await bot.fake.chats.add(ARCHIVE, from_id=None, out=False, text="",
+                                 media=bot.fake.world.media(FakeFile(file_name=f"Shelf.{i}.mkv")))
+    config = tmp_path / "cli.toml"
+    config.write_text("[plugins.indexer]\nenabled = true\n")
+    env = {**os.environ, "MEDIABOT_REDIS_URL": redis_url, "MEDIABOT_MONGO_URI": mongo_uri,
+           "MEDIABOT__REDIS__KEY_PREFIX": redis_prefix, "MEDIABOT__MONGO__DATABASE": mongo_db_name}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "mediabot", "--config", str(config), "index", "@the_shelf", "--every", "0.2",
+        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    text = out.decode()
+    assert proc.returncode == 0, (text, err.decode())
+    assert text.startswith("queued job ")
+    assert "done 100% ids 300/300 · indexed 300" in text
+    assert await bot.app.files.count({"chat_id": ARCHIVE}) == 300

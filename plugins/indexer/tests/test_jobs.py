@@ -1,0 +1,201 @@
+"""History jobs through the whole app: progress, resume after a crash or a stop, leases, FloodWait, failures."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import re
+
+import pytest
+from pyrogram.errors import ChannelPrivate, FloodWait
+
+from mediabot.core.telegram.clock import FakeClock, MonotonicClock
+from mediabot.testing.tl import FakeFile
+from mediabot_indexer import IndexerPlugin
+
+ARCHIVE = -1001555000111
+ADMIN = 1
+CONFIG = "[plugins.indexer]\nchannels = []\n"
+
+
+async def fill_archive(bot, count: int) -> set[int]:
+    """Give channel ARCHIVE ``count`` messages (before the bot watches it); returns the ids carrying a file.
+
+    Every 10th message is text, every 17th was deleted, every 50th (25, 75...) repeats an earlier file.
+    """
+    bot.fake.add_chat(ARCHIVE, "channel", title="Archive", username="the_archive")
+    media: set[int] = set()
+    for i in range(1, count + 1):
+        if i % 10 == 0:
+            await bot.fake.chats.add(ARCHIVE, from_id=None, out=False, text=f"news {i}")
+            continue
+        name = f"Archive.Show.S01E{(i - 24) if i % 50 == 25 else i}.mkv"
+        await bot.fake.chats.add(ARCHIVE, from_id=None, out=False, text=f"episode {i}",
+                                 media=bot.fake.world.media(FakeFile(file_name=name)))
+        media.add(i)
+    deleted = list(range(17, count + 1, 17))
+    bot.fake.chats.delete(ARCHIVE, deleted)
+    return media - set(deleted)
+
+
+async def eventually(read, check, timeout: float = 30.0, what: str = "condition"):
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        value = await read()
+        if check(value):
+            return value
+        assert loop.time() < deadline, f"{what}: last seen {value!r}"
+        await asyncio.sleep(0.02)
+
+
+def job_id(text: str) -> str:
+    m = re.match(r"Job ([0-9a-f]{6}) ", text)
+    assert m, text
+    return m[1]
+
+
+async def finished(bot, jid: str, timeout: float = 30.0):
+    plugin = bot.plugin("indexer")
+    return await eventually(lambda: plugin.job(jid), lambda j: j is not None and j.state not in
+                            ("queued", "running", "paused"), timeout=timeout, what=f"job {jid} ends")
+
+
+async def indexed_ids(bot, upto: int) -> list[int]:
+    files = await bot.app.files.by_message(ARCHIVE, range(1, upto + 1))
+    return sorted(f.message_id for f in files)
+
+
+def expected_files(media: set[int]) -> list[int]:
+    """The first message of each distinct file (a repeated file is stored once, from its first post)."""
+    return sorted(i for i in media if not (i % 50 == 25 and (i - 24) in media))
+
+
+async def test_a_history_job_indexes_the_whole_channel_and_reports_progress(make_bot) -> None:
+    bot = await make_bot(plugins=[IndexerPlugin], config=CONFIG, admins=[ADMIN])
+    media = await fill_archive(bot, 2000)
+    reply = (await bot.send("/index @the_archive", user=ADMIN)).last
+    jid = job_id(reply.text)
+    job = await finished(bot, jid)
+    assert job.state == "done" and job.to_id == 2000  # found by probing (the newest post is a text)
+    assert await indexed_ids(bot, 2000) == expected_files(media)
+    assert job.seen == 2000 - len(range(17, 2001, 17)) and job.indexed == len(expected_files(media))
+    assert job.duplicates == len(media) - len(expected_files(media)) > 0  # the re-posted files
+    progress = bot.fake.message(reply.chat.id, reply.id).text
+    assert progress.startswith(f"Job {jid} — Archive: done") and f"indexed {job.indexed:,}" in progress
+    await eventually(lambda: asyncio.sleep(0, bot.replies_to(ADMIN)),
+                     lambda sent: any(f"job {jid} (Archive) finished" in m.text for m in sent),
+                     what="the admins are told")
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+async def test_an_interrupted_job_resumes_in_a_new_process_with_no_gap_and_no_copy(make_bot, seed) -> None:
+    rnd = random.Random(seed)
+    crash = seed % 2 == 1  # odd seeds: the process dies; even ones: it is stopped
+    clock = FakeClock()
+    first = await make_bot(plugins=[IndexerPlugin], config=CONFIG + "read_batch = 50\n", admins=[ADMIN],
+                           clock=clock)
+    media = await fill_archive(first, 600)
+    stop_after = rnd.randint(2, 10)
+    interrupted = asyncio.Event()
+    plugin = first.plugin("indexer")
+
+    def on_call(call) -> None:
+        reads = len(first.fake.calls_of("get_messages"))
+        if call.method == "get_messages" and reads == stop_after and not interrupted.is_set():
+            interrupted.set()
+            if crash:
+                for task, _ in list(plugin.jobs.running.values()):
+                    task.cancel()  # dies at its next await: no release, no last checkpoint
+
+    first.fake.observe(on_call)
+    jid = job_id((await first.send("/index https://t.me/c/1555000111/600", user=ADMIN)).last.text)
+    await asyncio.wait_for(interrupted.wait(), 10)
+    left = await plugin.job(jid)  # the checkpoint only moves forward: the resume point is at least this
+    await first.app.stop("interrupted")
+    assert left.state == "running" and 1 < left.next_id <= 600
+
+    second = await make_bot(plugins=[IndexerPlugin], config=CONFIG + "read_batch = 50\n", admins=[ADMIN],
+                            clock=clock)
+    await fill_archive(second, 600)
+    job = await finished(second, jid)
+    assert job.state == "done" and job.fence == 2
+    assert await indexed_ids(second, 600) == expected_files(media)
+    reads = [i for c in second.fake.calls_of("get_messages") for i in c.params["message_ids"]]
+    assert min(reads) >= left.next_id  # resumed from the checkpoint, not from the start
+
+
+async def test_two_processes_never_run_the_same_job_at_once(make_bot) -> None:
+    # Real time: a virtual clock shared by two apps runs ahead while they wait on the
+    # database, which would expire leases that real time never would.
+    clock = MonotonicClock()
+    bots = [await make_bot(plugins=[IndexerPlugin], config=CONFIG + "job_poll = 0.05\nread_batch = 50\n",
+                           admins=[ADMIN], clock=clock) for _ in range(2)]
+    for bot in bots:
+        media = await fill_archive(bot, 600)
+    jid = job_id((await bots[0].send("/index @the_archive 1 600", user=ADMIN)).last.text)
+    job = await finished(bots[0], jid)
+    assert job.state == "done" and job.fence == 1  # claimed once, by one of them
+    readers = [b for b in bots if b.fake.calls_of("get_messages")]
+    assert len(readers) == 1
+    assert await indexed_ids(bots[0], 600) == expected_files(media)
+
+
+async def test_a_long_flood_wait_pauses_the_job_and_it_resumes_by_itself(make_bot) -> None:
+    bot = await make_bot(plugins=[IndexerPlugin], config=CONFIG, admins=[ADMIN])
+    media = await fill_archive(bot, 800)
+    bot.fake.inject("get_messages", FloodWait(value=600), after=2)
+    reply = (await bot.send("/index https://t.me/the_archive/800", user=ADMIN)).last
+    started = bot.clock.now()
+    job = await finished(bot, job_id(reply.text))
+    assert job.state == "done" and bot.clock.now() - started >= 600
+    assert await indexed_ids(bot, 800) == expected_files(media)
+    edits = [c.params["text"] for c in bot.fake.calls_of("edit_message_text") if c.params["message_id"] == reply.id]
+    assert any("paused" in t and "Telegram asked to wait 10 min 0 s" in t for t in edits)
+
+
+async def test_a_private_channel_ends_the_job_with_a_message_to_the_admin(make_bot) -> None:
+    bot = await make_bot(plugins=[IndexerPlugin], config=CONFIG, admins=[ADMIN, 2])
+    await fill_archive(bot, 300)
+    bot.fake.inject("get_messages", ChannelPrivate(), after=1)
+    reply = (await bot.send("/index @the_archive 1 300", user=ADMIN)).last
+    job = await finished(bot, job_id(reply.text))
+    assert job.state == "failed" and job.next_id == 201  # the first batch is kept
+    text = bot.fake.message(reply.chat.id, reply.id).text
+    assert "FAILED" in text and "the channel is private to it or the bot is not a member" in text
+    await eventually(lambda: asyncio.sleep(0, bot.replies_to(2)),
+                     lambda sent: any(f"job {job.id} (Archive) failed" in m.text for m in sent),
+                     what="every admin is told")
+
+
+async def test_an_admin_cancels_a_job(make_bot) -> None:
+    bot = await make_bot(plugins=[IndexerPlugin], config=CONFIG, admins=[ADMIN])
+    await fill_archive(bot, 400)
+    bot.fake.inject("get_messages", FloodWait(value=3600), after=1)
+    reply = (await bot.send("/index @the_archive 1 400", user=ADMIN)).last
+    jid = job_id(reply.text)
+    plugin = bot.plugin("indexer")
+    await eventually(lambda: plugin.job(jid), lambda j: j.state == "paused", what="paused")
+    assert (await bot.send(f"/index_cancel {jid}", user=ADMIN)).last.text.startswith(f"Job {jid} cancelled")
+    job = await finished(bot, jid)
+    assert job.state == "cancelled"
+    await eventually(lambda: asyncio.sleep(0, bot.fake.message(reply.chat.id, reply.id).text),
+                     lambda t: "Cancelled by an admin." in t, what="progress says cancelled")
+    assert (await bot.send(f"/index_cancel {jid}", user=ADMIN)).last.text == f"Job {jid} is already cancelled."
+
+
+@pytest.mark.parametrize("args, line", [
+    ("t.me/+abcdef", "'t.me/+abcdef' is not a channel."),
+    ("@the_archive 10 5", "FROM_ID (10) is after TO_ID (5)."),
+    ("https://t.me/c/1555000111/5 9", "FROM_ID (9) is after TO_ID (5)."),
+    ("@the_archive x", "FROM_ID must be a message id (a positive number), not 'x'."),
+    ("@nobody_knows_it", "Unknown channel: @nobody_knows_it. Is the bot an admin there?"),
+    ("@the_archive 1 2 3", "Too many arguments."),
+])
+async def test_malformed_index_arguments_get_a_usage_line_and_start_nothing(make_bot, args, line) -> None:
+    bot = await make_bot(plugins=[IndexerPlugin], config=CONFIG, admins=[ADMIN])
+    bot.fake.add_chat(ARCHIVE, "channel", title="Archive", username="the_archive")
+    replies = (await bot.send(f"/index {args}", user=ADMIN)).texts
+    assert replies[0].startswith(line), replies
+    assert replies[0].endswith("Usage: /index REF [FROM_ID] [TO_ID]")
+    assert await bot.plugin("indexer").store.active() == []
