@@ -12,6 +12,7 @@ import random
 from collections.abc import Iterator
 
 from mediabot.core.types import Media
+from mediabot.testing.tl import fake_file_id
 
 FILM_WORDS = [
     "Silent", "Harbor", "Winter", "Echoes", "Crimson", "Tide", "Last", "Orbit", "Northern", "Lights",
@@ -91,6 +92,9 @@ def demo_catalogue(n: int = 2400, seed: int = 7) -> Iterator[tuple[Media, str]]:
         seen.add(name)
         size = (dur * rng.randint(120_000, 900_000)) if kind == "video" else rng.randint(200_000, 40_000_000)
         uid = _uid(name)
-        yield Media(kind=kind, file_id=f"BQACAgIAAx0{uid[4:]}{len(seen):05d}", file_unique_id=uid,
+        # A well-formed file id the console's fake Telegram can send back: a
+        # pressed search result arrives in the console instead of failing as gone.
+        media_id = int.from_bytes(hashlib.blake2b(name.encode(), digest_size=7).digest(), "big") or 1
+        yield Media(kind=kind, file_id=fake_file_id(kind, media_id), file_unique_id=uid,
                     file_name=name, mime_type=mime, file_size=size, duration=dur or None,
                     width=w or None, height=h or None), caption

@@ -45,7 +45,7 @@ def test_config_show_prints_effective_values_and_masks_secrets(run_cli, tmp_path
     shown = tomllib.loads(result.stdout)  # the output is itself valid TOML
     assert shown["plugins"]["search"]["page_size"] == 7
     assert shown["plugins"]["search"]["cache_ttl"] == 42.5
-    assert shown["plugins"]["search"]["max_results"] == 500  # defaults are shown too
+    assert shown["plugins"]["search"]["inline_page_size"] == 20  # defaults are shown too
     assert shown["runtime"]["shutdown_deadline"] == 10.0
 
 

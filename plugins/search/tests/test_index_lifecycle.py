@@ -1,0 +1,98 @@
+"""Every process keeps its own index current; a missing, damaged or stale index is rebuilt, never fatal."""
+
+from __future__ import annotations
+
+import shutil
+
+from helpers import FAST, QUIET_KERNEL, eventually, release
+
+from mediabot_search import SearchPlugin
+from mediabot.testing import FakeClock
+
+
+def config(index_dir) -> str:
+    return FAST + f'index_dir = "{index_dir}"\n'
+
+
+async def names(bot, text):
+    return [f.file_name for f in (await bot.plugin("search").search(text)).files]
+
+
+async def test_a_file_inserted_by_one_process_is_found_by_another(make_bot):
+    clock = FakeClock()
+    writer = await make_bot(plugins=[SearchPlugin], config=FAST, clock=clock)
+    reader = await make_bot(plugins=[SearchPlugin], config=FAST, clock=clock)
+    await writer.app.files.insert_batch([release(1, "Station.Eleven.S01E03.1080p.mkv")])
+
+    async def found():
+        return await names(reader, "station eleven") == ["Station.Eleven.S01E03.1080p.mkv"]
+
+    await eventually(found, what="the other process finding the new file")
+    replies = await reader.send("station elevn", user=5)
+    assert "1–1 of 1" in replies.last.text
+
+
+async def test_a_restarted_process_catches_up_on_what_was_added_while_it_was_down(make_bot, tmp_path):
+    clock = FakeClock()
+    first = await make_bot(plugins=[SearchPlugin], config=config(tmp_path / "index"), clock=clock)
+    await first.app.files.insert_batch([release(1, "Paper.Moon.1973.mkv")])
+    await first.plugin("search").sync()
+    await first.stop()
+    writer = await make_bot(config=QUIET_KERNEL, clock=clock)  # no search plugin: only writes
+    await writer.app.files.insert_batch([release(n, f"Paper.Moon.Part.{n}.mkv") for n in range(2, 40)])
+    again = await make_bot(plugins=[SearchPlugin], config=config(tmp_path / "index"), clock=clock)
+    await again.plugin("search").sync()
+    assert (await again.plugin("search").search("paper moon")).total == 39
+    assert again.plugin("search").keeper.rebuilds == 0  # followed the stream from its checkpoint
+
+
+async def test_a_process_whose_checkpoint_was_trimmed_away_rebuilds_with_the_same_results(make_bot, tmp_path):
+    clock = FakeClock()
+    first = await make_bot(plugins=[SearchPlugin], config=config(tmp_path / "index"), clock=clock)
+    await first.app.files.insert_batch([release(1, "Iron.Valley.2001.mkv")])
+    await first.plugin("search").sync()
+    await first.stop()
+    writer = await make_bot(config=QUIET_KERNEL, clock=clock)
+    for n in range(2, 12):
+        await writer.app.files.insert_batch([release(n, f"Iron.Valley.{n}.mkv")])
+    await writer.app.files.remove([(await writer.app.files.get(release(1, "Iron.Valley.2001.mkv").file_unique_id)).id])
+    await writer.app.redis.xtrim(writer.app.changes.key, maxlen=2, approximate=False)  # the stream forgot what the index needs
+    again = await make_bot(plugins=[SearchPlugin], config=config(tmp_path / "index"), clock=clock)
+    await again.plugin("search").sync()
+    assert again.plugin("search").keeper.rebuilds == 1
+    found = await names(again, "iron valley")
+    assert sorted(found) == sorted(f"Iron.Valley.{n}.mkv" for n in range(2, 12))
+
+
+async def test_a_deleted_or_corrupted_index_is_rebuilt_and_search_keeps_answering(make_bot, tmp_path):
+    clock = FakeClock()
+    index = tmp_path / "index"
+    bot = await make_bot(plugins=[SearchPlugin], config=config(index), clock=clock)
+    await bot.app.files.insert_batch([release(n, f"Velvet.Storm.{2000 + n}.mkv") for n in range(1, 6)])
+    await bot.plugin("search").sync()
+    await bot.stop()
+    shutil.rmtree(index)
+    deleted = await make_bot(plugins=[SearchPlugin], config=config(index), clock=clock)
+    await deleted.plugin("search").sync()
+    assert (await deleted.plugin("search").search("velvet storm")).total == 5
+    await deleted.stop()
+    for segment in (index / "index").iterdir():
+        if segment.is_file() and segment.suffix in (".idx", ".term", ".store", ".json"):
+            segment.write_bytes(b"\x00garbage" * 64)
+    corrupted = await make_bot(plugins=[SearchPlugin], config=config(index), clock=clock)
+    reply = (await corrupted.send("velvet storm", user=5)).last  # answers even before the rebuild is done
+    assert reply.text
+    await corrupted.plugin("search").sync()
+    assert (await corrupted.plugin("search").search("velvet storm")).total == 5
+    assert corrupted.plugin("search").keeper.rebuilds == 1
+
+
+async def test_without_redis_the_catalogue_hooks_keep_the_index_current(make_bot, mongo_uri, mongo_db_name):
+    bot = await make_bot(plugins=[SearchPlugin], config=FAST, services=False,
+                         env={"MEDIABOT_MONGO_URI": mongo_uri, "MEDIABOT__MONGO__DATABASE": mongo_db_name})
+    assert bot.app.changes is None
+    await bot.plugin("search").sync()
+    await bot.app.files.insert_batch([release(1, "Wild.Heart.1999.mkv")])
+    assert await names(bot, "wild heart") == ["Wild.Heart.1999.mkv"]
+    await bot.app.files.remove([(await bot.plugin("search").search("wild heart")).files[0].id])
+    assert await names(bot, "wild heart") == []
