@@ -19,6 +19,7 @@ from mediabot.core.factory import create_app, open_app
 from mediabot.core.delivery import DeliveryReport
 from mediabot.core.plugin import EmptyConfig, PluginContext, PluginMeta, Secret, hookimpl, hookspec
 from mediabot.core.plugin_storage import PluginStorage, StorageUnavailable
+from mediabot.core.redis.ratelimit import Decision, Rate
 from mediabot.core.storage import DatabaseProvider
 from mediabot.core.telegram.clock import Clock
 from mediabot.core.telegram.exceptions import (
@@ -64,6 +65,7 @@ __all__ = [
     "ConfigError",
     "DatabaseProvider",
     "DatabaseUnavailable",
+    "Decision",
     "DeliveryReport",
     "EmptyConfig",
     "FileRepository",
@@ -87,6 +89,7 @@ __all__ = [
     "PluginMeta",
     "PluginStartupError",
     "PluginStorage",
+    "Rate",
     "Reservation",
     "Secret",
     "StorageUnavailable",

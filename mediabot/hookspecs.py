@@ -37,6 +37,7 @@ __all__ = [
     "mediabot_commands",
     "mediabot_database_provider",
     "mediabot_deep_link",
+    "mediabot_delivery_progress",
     "mediabot_delivery_reserve",
     "mediabot_delivery_settle",
     "mediabot_files_added",
@@ -225,6 +226,23 @@ def mediabot_delivery_reserve(app: App, user_id: int, count: int) -> Reservation
     (or none answering) means unlimited. An implementation that *raises*
     means refused: nothing is sent and the user gets an apology — a broken
     quota never means unlimited. Called by ``app.delivery.send``.
+    """
+
+
+@hookspec
+def mediabot_delivery_progress(app: App, reservation: Reservation, sent: int) -> None:
+    """*async* The ``sent``-th file of a reserved delivery is about to be sent.
+
+    :param app: the application.
+    :param reservation: what ``mediabot_delivery_reserve`` returned.
+    :param sent: how many files of the reservation may have reached the user once
+        this one is sent: those delivered so far, plus this one (a failed send
+        does not count, so the next call repeats the number).
+
+    Called by ``app.delivery.send`` before each send, only in the plugin whose
+    reservation it is, so that a crash before ``mediabot_delivery_settle``
+    never refunds a file that may have reached the user. Raising stops the
+    batch (nothing more is sent); implementing it is optional.
     """
 
 

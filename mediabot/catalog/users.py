@@ -171,6 +171,10 @@ class UserDirectory:
         await self._set_status(user_id, "deactivated")
 
     async def _set_status(self, user_id: int, status: UserStatus) -> None:
+        if user_id in self._due:
+            # A sighting not written yet would create the user as active after this
+            # write (or this write would find no user): write it first.
+            await self.flush()
         await self.collection.update_one({"_id": user_id, "status": {"$ne": "banned"}},
                                          {"$set": {"status": status}})
 

@@ -32,7 +32,7 @@ from mediabot.core.plugin_storage import PluginStorage
 from mediabot.core.storage import DatabaseProvider, SingleDatabase
 from mediabot.core.supervisor import DrainReport, SupervisorClosed, TaskSupervisor
 from mediabot.core.telegram.clock import Clock, MonotonicClock
-from mediabot.core.types import HealthReport, Update
+from mediabot.core.types import Button, HealthReport, Update
 
 log = logging.getLogger("mediabot.app")
 State = Literal["created", "starting", "running", "stopping", "stopped"]
@@ -155,6 +155,14 @@ class App:
         if found is None:
             found = self._storages[plugin] = PluginStorage(self, plugin)
         return found
+
+    def button(self, user_id: int | None, text: str, action: str, *args: object) -> Button:
+        """A signed button for ``action`` made outside a handler (e.g. in ``mediabot_update``).
+
+        :param user_id: only this user may press it; ``None``: anyone.
+        Same as ``ctx.button`` (see :class:`mediabot.Callback`).
+        """
+        return Button(text=text, callback=self.dispatcher.signer.sign(action, args, user_id=user_id))
 
     def deep_link(self, action: str, *args: object) -> str:
         """A signed ``t.me`` link that opens the bot's private chat with ``/start`` (see ``ctx.deep_link``)."""

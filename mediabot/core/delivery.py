@@ -11,6 +11,8 @@
    a file Telegram no longer has is marked dead in the catalogue and
    skipped; a user who blocked the bot, or a send that cannot go on
    (FloodWait too long, network), ends the batch;
+   before each send, the reserving plugin hears ``mediabot_delivery_progress``
+   (so a crash mid-batch never refunds a file that may have arrived);
 4. **settle** with exactly how many arrived (``mediabot_delivery_settle``, in
    the plugin that reserved), also when the task is cancelled mid-batch;
 5. **count** each delivered file in the catalogue (search ranks by it), and
@@ -53,7 +55,10 @@ class DeliveryReport(msgspec.Struct, kw_only=True):
     :param refused: why nothing was sent (a gate's text, or the refusal text), else ``None``.
     :param limited: the reservation's message when fewer than asked were granted.
     :param stopped: why the batch ended early (``blocked``, ``deactivated``,
-        ``flood``, ``network``, ``forbidden``, ``cancelled``), else ``None``.
+        ``flood``, ``network``, ``forbidden``, ``cancelled``, ``progress`` —
+        the reserving plugin could not record a send), else ``None``.
+    :param messages: ``(chat_id, message_id)`` of each file message sent, in order
+        (e.g. to delete them later).
     """
 
     asked: int
@@ -64,6 +69,7 @@ class DeliveryReport(msgspec.Struct, kw_only=True):
     refused: str | None = None
     limited: str | None = None
     stopped: str | None = None
+    messages: list[tuple[int, int]] = []
 
 
 def human_size(size: int | None) -> str:
@@ -145,7 +151,7 @@ class Delivery:
         if report.granted < len(files):
             report.limited = reservation.message or app.section("delivery").limit_text
         try:
-            await self._send_granted(target, uid, list(files[:report.granted]), report)
+            await self._send_granted(target, uid, list(files[:report.granted]), report, owner, reservation)
         finally:
             # Settled whatever happened, cancellation included: what was not
             # delivered goes back at once instead of waiting for the lease.
@@ -155,15 +161,22 @@ class Delivery:
             await self._say(target, report.limited)
         return report
 
-    async def _send_granted(self, target: int, uid: int, files: list[MediaFile], report: DeliveryReport) -> None:
+    async def _send_granted(self, target: int, uid: int, files: list[MediaFile], report: DeliveryReport,
+                            owner: str | None, reservation: Reservation) -> None:
         app = self._app
         cfg = app.section("delivery")
         bot = app.section("bot").name
         try:
             for i, f in enumerate(files):
+                # Counted as on its way before the send: after a crash it is never refunded.
+                if owner is not None and not await self._progress(owner, reservation, len(report.delivered) + 1):
+                    report.stopped = "progress"
+                    report.failed += [g.id for g in files[i:]]
+                    break
                 try:
-                    await app.telegram.send_media(target, f.file_id, caption=render_caption(cfg.caption, f, bot),
-                                                  protect_content=cfg.protect_content)
+                    sent = await app.telegram.send_media(target, f.file_id,
+                                                         caption=render_caption(cfg.caption, f, bot),
+                                                         protect_content=cfg.protect_content)
                 except PermanentTelegramError as exc:
                     if exc.reason == "file_gone":
                         report.gone.append(f.id)
@@ -180,6 +193,7 @@ class Delivery:
                     log.warning("delivery to %d stopped after %d of %d files: %s", uid, i, len(files), exc)
                     break
                 report.delivered.append(f.id)
+                report.messages.append((sent.chat.id, sent.id))
                 self._files.labels(outcome="delivered").inc()
         except asyncio.CancelledError:
             report.stopped = "cancelled"
@@ -203,6 +217,21 @@ class Delivery:
                 await files.count_delivered(report.delivered)
         except Exception as exc:  # noqa: BLE001 - the user has the files; counts are best effort
             log.warning("could not record a delivery in the catalogue: %s: %s", type(exc).__name__, exc)
+
+    async def _progress(self, owner: str, reservation: Reservation, sent: int) -> bool:
+        """Tell the reserving plugin the ``sent``-th file is about to go; ``False``: it could not record it.
+
+        Recorded *before* the send: after a crash, a file that may have
+        reached the user is never refunded (the user cannot exceed a limit).
+        """
+        if not self._app.host.implementers("mediabot_delivery_progress"):
+            return True
+        try:
+            await self._app.host.call_one(owner, "mediabot_delivery_progress", app=self._app,
+                                          reservation=reservation, sent=sent)
+        except PluginHookFailed:
+            return False
+        return True
 
     async def _settle(self, owner: str, reservation: Reservation, delivered: int) -> None:
         try:

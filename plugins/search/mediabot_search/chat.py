@@ -67,10 +67,9 @@ class ChatSearch:
         self.service = service
         self.limiter = limiter
 
-    # -- the button signer (kernel gap: mediabot_update has no context with ``button``) --
+    # mediabot_update has no handler context: buttons come from the app.
     def _button(self, user_id: int, text: str, action: str, *args: object) -> Button:
-        data = self.app.dispatcher.signer.sign(action, args, user_id=user_id)
-        return Button(text=text, callback=data)
+        return self.app.button(user_id, text, action, *args)
 
     # -- text messages ---------------------------------------------------------------
     async def on_message(self, message: Message) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 # The kernel's Rate is not part of the public API yet (see the plugin's report):
 # this is the one place that reaches for it.
-from mediabot.core.redis.ratelimit import Rate
+from mediabot import Rate
 
 __all__ = ["SearchLimiter", "parse_rate", "retry_text"]
 

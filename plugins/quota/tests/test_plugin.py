@@ -1,0 +1,152 @@
+"""The quota plugin in a running bot: deliveries within the quota, /quota, admin commands, search's Send all."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from mediabot import Command, MediaFile, PluginMeta, hookimpl
+from mediabot.testing import FakeClock
+from mediabot.testing.tl import FakeFile
+from mediabot_quota import QuotaPlugin
+
+CONFIG = """
+[catalog]
+ban_refresh = 3600.0
+[plugins.quota]
+plans = { free = 3, premium = 10 }
+timezone = "Asia/Kolkata"
+"""
+# The test's clock is virtual and jumps to the next sleeper whenever the bot waits on the
+# database: short leases would expire between two sends. The reaper test sets its own.
+REAPING = CONFIG + "lease_seconds = 60.0\nreap_interval = 30.0\n"
+
+
+def film(n: int) -> MediaFile:
+    fake = FakeFile(file_name=f"Office.Hours.S02E{n:02d}.1080p.mkv", media_id=n, size=900_000_000)
+    return MediaFile(file_unique_id=fake.file_unique_id, file_id=fake.file_id, kind="video",
+                     file_name=fake.file_name, size=fake.size, tokens=["office", "hours", f"s02e{n:02d}"])
+
+
+class Sender:
+    """``/get N`` delivers the first N catalogue files through app.delivery."""
+
+    meta = PluginMeta(name="sender", description="Delivers files.")
+
+    def __init__(self, ctx):
+        self.files: list[MediaFile] = []
+        self.reports = []
+
+    @hookimpl
+    def mediabot_commands(self):
+        return [Command(name="get", description="Get files", usage="N", handler=self.get)]
+
+    async def get(self, ctx):
+        self.reports.append(await ctx.app.delivery.send(ctx.user, self.files[:int(ctx.args)]))
+
+
+async def quota_bot(make_bot, config=CONFIG, **kw):
+    bot = await make_bot(plugins=[QuotaPlugin, Sender], config=config, admins=[1], **kw)
+    files = [film(n) for n in range(1, 11)]
+    await bot.app.files.insert_batch(files)
+    bot.plugin("sender").files = files
+    return bot
+
+
+def received(bot, user: int) -> int:
+    return sum(1 for m in bot.replies_to(user) if m.media is not None)
+
+
+async def test_a_delivery_within_the_quota_then_what_is_left_then_nothing(make_bot):
+    bot = await quota_bot(make_bot)
+    await bot.send("/get 2", user=5)
+    assert received(bot, 5) == 2
+    replies = await bot.send("/get 5", user=5)
+    assert received(bot, 5) == 3
+    assert replies.texts[-1].startswith("Sent 1 of 5: that was what was left of today's 3 files. "
+                                        "Your quota resets in ")
+    replies = await bot.send("/get 1", user=5)
+    assert received(bot, 5) == 3 and replies.texts[-1].startswith("You have received your 3 files for today.")
+    status = (await bot.send("/quota", user=5)).texts[0]
+    assert status.startswith("You have 0 of 3 files left today.\nPlan: free, 3 files a day.\nResets in ")
+
+
+async def test_failed_sends_are_given_back(make_bot):
+    bot = await quota_bot(make_bot)
+    bot.fake.forget_file(bot.plugin("sender").files[1].file_id)  # Telegram lost the second file
+    await bot.send("/get 3", user=5)
+    assert received(bot, 5) == 2
+    assert (await bot.send("/quota", user=5)).texts[0].startswith("You have 1 of 3 files left today.")
+
+
+async def test_admins_are_unlimited_and_see_anyones_quota(make_bot):
+    bot = await quota_bot(make_bot)
+    await bot.send("/get 10", user=1)
+    assert received(bot, 1) == 10
+    await bot.send("/get 1", user=5)
+    assert (await bot.send("/quota 5", user=1)).texts[0].startswith("User 5 has 2 of 3 files left today.")
+    refused = (await bot.send("/quota 1", user=5)).texts[0]
+    assert refused.startswith("Only admins can see another user's quota.")
+
+
+async def test_grants_overrides_and_their_mistakes(make_bot):
+    bot = await quota_bot(make_bot)
+    for bad, why in (("/grant 5 30x", "is not a duration"), ("/setlimit 5 -1", "is not a count"),
+                     ("/grant 5 30d gold", "PLAN is one of: premium."), ("/setlimit 0 5", "USER_ID")):
+        text = (await bot.send(bad, user=1)).texts[0]
+        assert why in text and "Usage: /" in text
+    assert (await bot.send("/quota", user=5)).texts[0].startswith("You have 3 of 3 files left today.")
+    assert (await bot.send("/grant 5 30d", user=7)).texts == ["This command is for admins only."]
+    assert (await bot.send("/setlimit 5 9", user=7)).texts == ["This command is for admins only."]
+    granted = (await bot.send("/grant 5 2h", user=1)).texts[0]
+    assert granted.startswith("User 5 has the premium plan (10 files a day) until ")
+    assert (await bot.send("/quota", user=5)).texts[0].startswith("You have 10 of 10 files left today.")
+    assert (await bot.send("/revoke 5", user=1)).texts == ["User 5 is back on the free plan."]
+    assert (await bot.send("/setlimit 5 6", user=1)).texts == ["User 5 may now receive 6 files a day."]
+    status = (await bot.send("/quota", user=5)).texts[0]
+    assert status.startswith("You have 6 of 6 files left today.\nPlan: free, 6 files a day (set by an admin).")
+
+
+async def test_a_grant_expires_at_its_time(make_bot):
+    clock = FakeClock()
+    bot = await quota_bot(make_bot, clock=clock)
+    await bot.send("/grant 5 1h", user=1)
+    assert (await bot.send("/quota", user=5)).texts[0].startswith("You have 10 of 10 files left today.")
+    clock.advance(3601)
+    assert (await bot.send("/quota", user=5)).texts[0].startswith("You have 3 of 3 files left today.")
+
+
+async def test_a_crash_mid_delivery_never_refunds_what_was_sent_and_returns_the_rest(make_bot):
+    clock = FakeClock()
+    bot = await quota_bot(make_bot, clock=clock)
+    quota = bot.plugin("quota")
+    grant = await quota.ledger.reserve(5, 3)
+    await quota.ledger.progress(grant.reservation_id, 1)  # the first file went; then the process died
+    clock.advance(601)  # the lease ran out
+    released = await quota.ledger.reap()
+    assert [(r.user_id, r.released) for r in released] == [(5, 2)]
+    assert (await bot.send("/quota", user=5)).texts[0].startswith("You have 2 of 3 files left today.")
+
+
+async def test_the_reaper_loop_returns_an_abandoned_reservation(make_bot):
+    clock = FakeClock()
+    bot = await quota_bot(make_bot, config=REAPING, clock=clock)
+    await bot.plugin("quota").ledger.reserve(6, 3)  # reserved, never settled: a dead process
+    deadline = time.monotonic() + 15
+    while (await bot.plugin("quota").ledger.status(6)).left != 3:
+        assert time.monotonic() < deadline, "the reaper never returned the reservation"
+        await clock.sleep(30)  # virtual: the lease (60 s) and the reaper's interval pass
+        await asyncio.sleep(0.01)
+
+
+async def test_send_all_in_search_delivers_what_is_left_and_says_why(make_bot):
+    from mediabot_search import SearchPlugin
+
+    bot = await make_bot(plugins=[QuotaPlugin, SearchPlugin], admins=[1],
+                         config=CONFIG + '[plugins.search]\nrate = "1000/min"\n')
+    await bot.app.files.insert_batch([film(n) for n in range(1, 11)])
+    await bot.plugin("search").sync()
+    reply = (await bot.send("office hours", user=5)).last
+    pressed = await bot.press(reply, "Send all on this page", user=5)
+    assert received(bot, 5) == 3
+    assert pressed.texts[-1].startswith("Sent 3 of 10: that was what was left of today's 3 files.")
