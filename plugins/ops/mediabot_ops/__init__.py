@@ -1,35 +1,110 @@
-"""mediabot-ops: health, metrics and operator tools."""
+"""mediabot-ops: what operators wire into their infrastructure, and what admins use from chat.
+
+- HTTP, in the bot's event loop (aiohttp): ``/healthz`` (alive), ``/readyz``
+  (Telegram connected, Redis reachable, no component down; 503 with the
+  reasons otherwise), ``/metrics`` (the app's Prometheus registry).
+- Admin commands: ``/health``, ``/stats``, ``/cache_stats``,
+  ``/cache_cleanup``, ``/logs``. There is no shell, eval or exec command.
+- ``mediabot health``: the same health from the command line, exit 0/1/3.
+- Hooks for other plugins: ``ops_stats`` and ``ops_stale_keys`` (:mod:`mediabot_ops.hooks`).
+
+See docs/ops.md.
+"""
 
 from __future__ import annotations
 
-import msgspec
+from typing import Any
 
-from mediabot import PluginContext, PluginMeta, Secret
+from mediabot import App, Callback, Command, HealthReport, PluginContext, PluginMeta, Secret, hookimpl
+from mediabot_ops.commands import AdminCommands
+from mediabot_ops.config import TOKEN_ENV, OpsConfig, require_token
+from mediabot_ops.health import Snapshot, collect, own_reports
+from mediabot_ops.hooks import OpsHooks
+from mediabot_ops.logring import LogRing, SecretMasker
+from mediabot_ops.server import OpsServer
 
-
-class OpsConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """Settings of ``[plugins.ops]``.
-
-    :param http_host: address of the health and metrics HTTP server (keep it private).
-    :param http_port: its port; ``0`` disables the server.
-    :param release_dir: where signed releases are unpacked for update and rollback.
-    """
-
-    http_host: str = "127.0.0.1"
-    http_port: int = 9464
-    release_dir: str = "releases"
+__all__ = ["OpsConfig", "OpsHooks", "OpsPlugin"]
 
 
 class OpsPlugin:
     meta = PluginMeta(
         name="ops",
-        description="/healthz, /readyz and Prometheus /metrics, admin tools, signed update and rollback.",
+        description="/healthz, /readyz and Prometheus /metrics over HTTP, admin health, stats, cache and logs.",
         config=OpsConfig,
-        secrets=(Secret(env="MEDIABOT_UPDATE_PUBLIC_KEY",
-                        description="public key that release signatures are verified with",
+        secrets=(Secret(env=TOKEN_ENV,
+                        description="bearer token of /metrics and /readyz; required when listen is not a "
+                                    "loopback address",
                         required=False),),
+        hookspecs=OpsHooks,
+        # Monitoring must never be the reason the bot is down: a port already taken
+        # disables ops with a warning (and /readyz is then missing, which probes notice).
         optional=True,
     )
 
     def __init__(self, ctx: PluginContext) -> None:
         self.config: OpsConfig = ctx.config
+        self.ctx = ctx
+        require_token(self.config, ctx.secrets, file=ctx.app.config.file_label)
+        self._token = ctx.secrets.get(TOKEN_ENV)
+        app = ctx.app
+        self.ring = LogRing(self.config.log_lines,
+                            SecretMasker.from_env(app.env, declared=[*app.secrets, TOKEN_ENV]))
+        self.server: OpsServer | None = None
+        self._started_at: float | None = None
+        self.admin = AdminCommands(app, self.config, self.ring, check=self.snapshot, uptime=self.uptime)
+
+    @property
+    def port(self) -> int | None:
+        """The port the HTTP server is bound to (``None`` when it is off or not started)."""
+        return self.server.port if self.server is not None else None
+
+    def uptime(self) -> float:
+        return 0.0 if self._started_at is None else self.ctx.clock.now() - self._started_at
+
+    async def snapshot(self) -> Snapshot:
+        """The app's health now: what ``/health`` and ``/readyz`` show."""
+        return await collect(self.ctx.app, timeout=self.config.probe_timeout)
+
+    # -- lifecycle --------------------------------------------------------------------
+    @hookimpl
+    async def mediabot_startup(self, app: App) -> None:
+        self._started_at = self.ctx.clock.now()
+        self.ring.attach()
+        address = self.config.address
+        if address is None:
+            return
+        server = OpsServer(app, address, token=self._token, check=self.snapshot)
+        try:
+            await server.start()
+        except BaseException:
+            self.ring.detach()
+            raise
+        self.server = server
+
+    @hookimpl
+    async def mediabot_shutdown(self) -> None:
+        # The endpoints stay up through the drain: /readyz says 503 ("the app is
+        # stopping") while in-flight work finishes, and goes away last.
+        if self.server is not None:
+            await self.server.stop()
+            self.server = None
+        self.ring.detach()
+
+    # -- hooks ------------------------------------------------------------------------
+    @hookimpl
+    async def mediabot_health(self, app: App) -> list[HealthReport]:
+        return await own_reports(app, timeout=self.config.probe_timeout)
+
+    @hookimpl
+    def mediabot_commands(self) -> list[Command]:
+        return self.admin.commands()
+
+    @hookimpl
+    def mediabot_callbacks(self) -> list[Callback]:
+        return self.admin.callbacks()
+
+    @hookimpl
+    def mediabot_cli(self, cli: Any, config: Any) -> None:
+        from mediabot_ops.cli import health_command
+
+        cli.add_command(health_command(config, self.config.probe_timeout * 2))
