@@ -8,6 +8,7 @@ slower of the two, not their sum.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import secrets
 import sys
@@ -31,6 +32,8 @@ def _dev_env(data_dir: Path, base: dict[str, str], config: str | None) -> dict[s
             secret_file.write_text(secrets.token_hex(32))
             secret_file.chmod(0o600)
         env["MEDIABOT_CALLBACK_SECRET"] = secret_file.read_text().strip()
+    # Plugin files (the search index...) live with the dev data, not beside plugins.toml.
+    env.setdefault("MEDIABOT__RUNTIME__DATA_DIR", json.dumps(str(data_dir / "data")))
     admins = list(load_raw(config, env).section("bot").admins)
     if ADMIN_ID not in admins:
         env["MEDIABOT__BOT__ADMINS"] = "[" + ", ".join(str(a) for a in [*admins, ADMIN_ID]) + "]"
