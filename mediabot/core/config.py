@@ -8,6 +8,7 @@ the environment variable it came from), the dotted key and the fix, with a
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import re
 import tomllib
@@ -305,6 +306,7 @@ def validate_table(raw: RawConfig, table: Any, schema: type[msgspec.Struct], key
         raise ConfigError(f"expected a table, got {_toml_type(table)}", file=raw.origin(key), key=key,
                           fix=f"write it as [{key}]")
     _check_unknown_keys(raw, table, schema, key)
+    _check_finite(raw, table, key)
     try:
         value = msgspec.convert(table, schema, strict=True)
     except msgspec.ValidationError as exc:
@@ -323,6 +325,19 @@ def validate_table(raw: RawConfig, table: Any, schema: type[msgspec.Struct], key
             full = f"{key}.{exc.key}" if exc.key else key
             raise ConfigError(exc.message, file=raw.origin(full), key=full, fix=exc.fix) from None
     return value
+
+
+def _check_finite(raw: RawConfig, value: Any, key: str) -> None:
+    """TOML has ``nan`` and ``inf``; no setting means either (``button_ttl = nan`` would crash startup)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{value} is not a usable number", file=raw.origin(key), key=key,
+                          fix="give a finite number")
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _check_finite(raw, v, f"{key}.{k}")
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _check_finite(raw, v, f"{key}[{i}]")
 
 
 def _check_unknown_keys(raw: RawConfig, table: dict[str, Any], schema: type, key: str) -> None:

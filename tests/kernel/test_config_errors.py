@@ -173,3 +173,14 @@ def test_valid_file_passes_and_lists_start_order(run_cli, tmp_path):
     result = run_cli("config", "check", "--dev", "--config", str(path))
     assert result.returncode == 0, result.stderr
     assert "ops, search" in result.stdout
+
+
+@pytest.mark.parametrize(("text", "key"), [
+    ("[bot]\nbutton_ttl = nan\n", "bot.button_ttl"),
+    ("[runtime]\nshutdown_deadline = inf\n", "runtime.shutdown_deadline"),
+    ("[plugins.search]\nenabled = true\ncache_ttl = -inf\n", "plugins.search.cache_ttl"),
+])
+def test_nan_and_infinity_are_config_errors_naming_the_key(run_cli, tmp_path, text, key):
+    path = write(tmp_path, text)
+    check_fails(run_cli("config", "check", "--dev", "--config", str(path)), key, "not a usable number",
+                "give a finite number")
