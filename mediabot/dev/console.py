@@ -46,7 +46,19 @@ DEMO_CHANNEL = -1001000000001  # a well-formed channel id (-100 + 10 digits)
 _SENDS = ("send_message", "send_cached_media", "copy_message")
 _EDITS = ("edit_message_text", "edit_message_reply_markup")
 
-HELP = __doc__.split("Input syntax", 1)[1].split("Every line", 1)[0]  # type: ignore[union-attr]
+def _help_table(doc: str) -> str:
+    """The module docstring's input table, without its reStructuredText markup."""
+    rows = doc.split("Input syntax", 1)[1].split("Every line", 1)[0]
+    out = ["Console directives:"]
+    for line in rows.splitlines()[1:]:
+        if not line.strip() or set(line.strip()) <= {"=", " "}:
+            continue
+        what, _, means = line.replace("``", "").strip().partition("  ")
+        out.append(f"  {what:<27} {means.strip()}")
+    return "\n".join(out)
+
+
+HELP = _help_table(__doc__ or "")
 
 
 class Transcript:
@@ -102,7 +114,15 @@ class DevConsole:
         return {USER_ID: "user", ADMIN_ID: "admin"}.get(self.identity, f"user {self.identity}")
 
     def _on_call(self, call: Call) -> None:
-        if not call.ok or call.params.get("chat_id") != self.identity:
+        if not call.ok:
+            return
+        # Answers to button presses carry no chat: a toast or alert is for whoever pressed.
+        if call.method == "answer_callback_query":
+            if call.params.get("text"):
+                kind = "alert" if call.params.get("show_alert") else "toast"
+                self.transcript.said(f"bot ({kind})", str(call.params["text"]))
+            return
+        if call.params.get("chat_id") != self.identity:
             return
         if call.method in _SENDS and call.result is not None:
             message = message_from_pyrogram(call.result)
@@ -112,9 +132,6 @@ class DevConsole:
             current = self.fake.message(self.identity, call.params["message_id"])
             if current is not None:
                 self.transcript.bot(current, edited=True)
-        elif call.method == "answer_callback_query" and call.params.get("text"):
-            kind = "alert" if call.params.get("show_alert") else "toast"
-            self.transcript.said(f"bot ({kind})", str(call.params["text"]))
 
     async def settle(self) -> None:
         await self.app.supervisor.wait_idle()
@@ -157,7 +174,10 @@ class DevConsole:
                 self.identity = target
                 role = self.app.role_of(target)
                 self.transcript.said("console", f"now talking as {self.who} (id {target}, role {role})")
-        elif name == "press" and args and args[0].isdigit():
+        elif name == "press":
+            if not args or not args[0].isdigit():
+                self.transcript.said("console", "usage: :press N (or #N): press button N of the latest message")
+                return True
             await self._press(int(args[0]))
         elif name == "post" and len(args) >= 2 and args[0].lstrip("-").isdigit():
             caption = " ".join(args[2:]) or None

@@ -106,3 +106,16 @@ def test_extra_databases_for_the_dbrouter_example(tmp_path, hello_installed):
     bad = subprocess.run([sys.executable, "-m", "mediabot", "dev", "--mongo-env", "db-a", "--script", "-"],
                          input="", capture_output=True, text=True, cwd=tmp_path, env=hello_installed, timeout=60)
     assert bad.returncode == 2 and "'db-a' is not an environment variable name" in bad.stderr
+
+
+def test_button_answers_show_and_help_is_a_readable_table(tmp_path, hello_installed):
+    result = run_dev(tmp_path, hello_installed, "/hello Ann\n:as 2000\n#1\n:press\n:help\n")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout.splitlines()
+    # Another user's press of a bound button: the toast Telegram shows is in the transcript.
+    assert "bot (toast) › This button has expired." in out
+    assert "console › usage: :press N (or #N): press button N of the latest message" in out
+    help_start = out.index("Console directives:")
+    assert out[help_start + 1].split() == ["text", "or", "/cmd", "send", "it", "as", "the", "current", "identity",
+                                           "in", "a", "private", "chat"]
+    assert not any("``" in line or line.startswith("====") for line in out)
