@@ -46,7 +46,10 @@ def make_ledger(collection: Any, clock: FakeClock, plans: dict[str, int]) -> Cal
     """``make_ledger(**options)``: a ledger on this test's collection; options override the defaults."""
 
     def make(**options: Any) -> QuotaLedger:
-        settings: dict[str, Any] = {"collection": collection, "clock": clock, "plans": plans, "lease_seconds": 60.0}
+        # A generous call timeout: 1,000 concurrent reservations queue on the single-threaded test
+        # server, and on a loaded machine the last ones wait seconds. Timeouts have their own test.
+        settings: dict[str, Any] = {"collection": collection, "clock": clock, "plans": plans, "lease_seconds": 60.0,
+                                    "timeout": 120.0}
         settings.update(options)
         return QuotaLedger(settings.pop("collection"), **settings)
 
