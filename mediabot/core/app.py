@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
+from mediabot.core.admission import Admission
 from mediabot.core.commands import Command
 from mediabot.core.compose import Composition, check_secrets
 from mediabot.catalog.changes import ChangeFeed
@@ -92,6 +93,13 @@ class App:
         self._cancelled = self.metrics.counter("mediabot_shutdown_cancelled_total",
                                                "In-flight work cancelled at the shutdown deadline")
         self._updates = self.metrics.counter("mediabot_updates_total", "Updates received", ["kind"])
+        dropped = self.metrics.counter("mediabot_updates_dropped_total",
+                                       "Updates dropped by the admission limits", ["reason"])
+        runtime = self.section("runtime")
+        self._admission = Admission(self._start_update, max_in_flight=runtime.max_in_flight,
+                                    max_waiting=runtime.max_waiting, per_user=runtime.max_in_flight_per_user,
+                                    per_user_waiting=runtime.max_waiting_per_user,
+                                    on_drop=lambda reason: dropped.labels(reason=reason).inc())
         self.instances: dict[str, Any] = {}
         self._storages: dict[str, PluginStorage] = {}
         #: calls hooks, the kernel's and those plugins publish (``app.hooks.collect(...)``)
@@ -396,13 +404,20 @@ class App:
 
     # -- work ----------------------------------------------------------------------
     def submit(self, update: Update) -> asyncio.Task[None] | None:
-        """Hand an update to the plugins as supervised in-flight work.
+        """Hand an update to the plugins as supervised in-flight work, within the admission limits.
 
-        Returns ``None`` when the app is shutting down (the update is not taken).
+        Returns its task when it started now; ``None`` when it waits for a
+        slot (see :mod:`mediabot.core.admission`), was dropped by the limits, or
+        the app is shutting down (the update is not taken).
         """
         if self.state != "running":
             return None
         self._updates.labels(kind=type(update).__name__).inc()
+        return self._admission.submit(update)
+
+    def _start_update(self, update: Update) -> asyncio.Task[None] | None:
+        if self.state != "running":
+            return None  # queued before the stop began: not taken
         try:
             return self.supervisor.spawn(self.dispatch(update), name=f"update:{type(update).__name__}",
                                          kind="work")

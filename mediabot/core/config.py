@@ -15,7 +15,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -57,12 +57,20 @@ class RuntimeSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     :param shutdown_deadline: seconds in-flight handlers and jobs get to finish after SIGTERM/SIGINT before they are cancelled.
     :param log_level: DEBUG, INFO, WARNING or ERROR.
     :param log_format: ``text`` for humans, ``json`` (one object per line) for log collectors.
+    :param max_in_flight: updates handled at once by this process; more wait (see ``max_waiting``).
+    :param max_waiting: updates waiting for a slot; beyond, new ones are dropped and counted in ``mediabot_updates_dropped_total`` (Telegram cannot be asked to slow down: this bounds memory under a flood).
+    :param max_in_flight_per_user: updates of one user handled at once; the user's next ones wait.
+    :param max_waiting_per_user: updates of one user waiting; beyond, the oldest is replaced by the newest (the latest search wins), so one user's flood never holds the others' turns.
     :param data_dir: directory for the deployment's files (each plugin gets ``<data_dir>/plugins/<name>``, created with mode 0700); a relative path is relative to the directory of ``plugins.toml``. Several processes on one host need one directory each.
     """
 
     shutdown_deadline: float = 10.0
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
+    max_in_flight: Annotated[int, msgspec.Meta(ge=1)] = 256
+    max_waiting: Annotated[int, msgspec.Meta(ge=0)] = 10_000
+    max_in_flight_per_user: Annotated[int, msgspec.Meta(ge=1)] = 2
+    max_waiting_per_user: Annotated[int, msgspec.Meta(ge=1)] = 3
     data_dir: str = "data"
 
 

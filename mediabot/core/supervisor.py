@@ -135,8 +135,13 @@ class TaskSupervisor:
         self._accepting = False
 
     async def wait_idle(self) -> None:
-        """Wait until no work task is running."""
-        await self._idle.wait()
+        """Wait until no work task is running (including work started as other work ended)."""
+        while True:
+            await self._idle.wait()
+            # A finished task's callbacks may start waiting work (admission): idle only if it stays so.
+            await asyncio.sleep(0)
+            if self._idle.is_set():
+                return
 
     async def drain(self, deadline: float) -> DrainReport:
         """Wait up to ``deadline`` seconds for work to finish; cancel the rest."""
