@@ -26,7 +26,7 @@ from mediabot.core.delivery import Delivery
 from mediabot.core.dispatch import Dispatcher
 from mediabot.core.gates import Gates
 from mediabot.core.errors import ConfigError, PluginLoadError, PluginStartupError
-from mediabot.core.host import Hooks, PluginHost
+from mediabot.core.host import Hooks, PluginHookFailed, PluginHost
 from mediabot.core.metrics import Metrics
 from mediabot.core.plugin import PluginContext, PluginMeta
 from mediabot.core.plugin_storage import PluginStorage
@@ -201,8 +201,7 @@ class App:
                                           sleep=self.clock.sleep)
         try:
             await self._open_resources()
-            self.database = await self.host.first("mediabot_database_provider", app=self) or \
-                self._default_provider()
+            self.database = await self._database_provider()
             order = self.kernel_plugins + [p.meta.name for p in self.composition.plugins]
             async for name, err in self._start_plugins(order):
                 if err is None:
@@ -264,8 +263,7 @@ class App:
                                           sleep=self.clock.sleep)
         try:
             await self._open_resources()
-            self.database = await self.host.first("mediabot_database_provider", app=self) or \
-                self._default_provider()
+            self.database = await self._database_provider()
             async for name, err in self._start_plugins(self.kernel_plugins):
                 if err is not None:
                     raise PluginStartupError(name, err)
@@ -318,6 +316,18 @@ class App:
         elif "mongo" in needs:
             raise ConfigError("MEDIABOT_MONGO_URI is not set", file="environment", key="MEDIABOT_MONGO_URI",
                               fix="export MEDIABOT_MONGO_URI=mongodb://host:27017")
+
+    async def _database_provider(self) -> DatabaseProvider | None:
+        """The first plugin's provider, else the default; a provider that raises stops the start.
+
+        Silently falling back would run the bot on the wrong database (or none:
+        no catalogue, no bans), so the failure names the plugin instead.
+        """
+        try:
+            answer = await self.host.first_strict("mediabot_database_provider", app=self)
+        except PluginHookFailed as exc:
+            raise PluginStartupError(exc.plugin, exc.error) from exc.error
+        return answer[1] if answer is not None else self._default_provider()
 
     def _default_provider(self) -> DatabaseProvider | None:
         if self.mongo is None:

@@ -196,3 +196,21 @@ async def test_an_update_arriving_while_the_gateway_connects_is_handled(config_f
     await gateway.task
     assert [u.text for u in app.plugin("echo").seen] == ["early"]
     await app.stop()
+
+
+async def test_a_database_provider_that_raises_stops_the_start_naming_the_plugin(config_file):
+    class BrokenRouter:
+        meta = PluginMeta(name="brokenrouter", description="Cannot build its router.")
+
+        def __init__(self, ctx):
+            pass
+
+        @hookimpl
+        def mediabot_database_provider(self):
+            raise ValueError("bad URI in MEDIABOT_MONGO_URI_A")
+
+    app = create_app(config_file("[plugins.brokenrouter]\nenabled = true\n"), env={}, plugins=[BrokenRouter])
+    with pytest.raises(PluginStartupError) as raised:
+        await app.start()
+    assert raised.value.plugin == "brokenrouter" and "bad URI" in str(raised.value)
+    assert app.state == "stopped"
