@@ -178,10 +178,14 @@ class UserDirectory:
         await self.collection.update_one({"_id": user_id, "status": {"$ne": "banned"}},
                                          {"$set": {"status": status}})
 
-    async def iter_active_ids(self, *, batch: int = 1000, after: int | None = None) -> AsyncIterator[int]:
-        """Ids of active users in ascending order, by id cursor (resume with ``after``)."""
+    async def iter_active_ids(self, *, batch: int = 1000, after: int | None = None,
+                              seen_since: datetime | None = None) -> AsyncIterator[int]:
+        """Ids of active users in ascending order, by id cursor (resume with ``after``).
+
+        :param seen_since: only users who wrote to the bot at or after this time.
+        """
         while True:
-            query: dict[str, Any] = {"status": "active"}
+            query = self._active_query(seen_since)
             if after is not None:
                 query["_id"] = {"$gt": after}
             ids = [d["_id"] async for d in self.collection.find(query, {"_id": 1})
@@ -191,6 +195,17 @@ class UserDirectory:
             if len(ids) < batch:
                 return
             after = ids[-1]
+
+    async def count_active(self, *, seen_since: datetime | None = None) -> int:
+        """How many users :meth:`iter_active_ids` would yield with the same ``seen_since``."""
+        return int(await self.collection.count_documents(self._active_query(seen_since)))
+
+    @staticmethod
+    def _active_query(seen_since: datetime | None) -> dict[str, Any]:
+        query: dict[str, Any] = {"status": "active"}
+        if seen_since is not None:
+            query["last_seen"] = {"$gte": seen_since}
+        return query
 
     # -- reading -------------------------------------------------------------------
     async def get(self, user_id: int) -> BotUser | None:

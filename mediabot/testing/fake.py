@@ -48,6 +48,7 @@ from pyrogram.errors import (
     MediaCaptionTooLong,
     MessageEmpty,
     MessageNotModified,
+    MessageIdInvalid,
     MessageTooLong,
     QueryIdInvalid,
     ResultIdDuplicate,
@@ -81,7 +82,8 @@ from mediabot.testing.tl import FakeChatKind, FakeFile, TLWorld
 __all__ = ["Call", "CallbackAnswer", "FakeTelegram", "InlineAnswer"]  # records re-exported for tests
 
 # Methods that send a message: they share Telegram's send limits and waits.
-SEND_METHODS = frozenset({"send_message", "send_cached_media", "copy_message"})
+SEND_METHODS = frozenset({"send_message", "send_cached_media", "copy_message", "copy_media_group",
+                          "pin_chat_message"})
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
 MAX_READ_IDS = 200
@@ -99,9 +101,10 @@ class FakeTelegram:
 
     #: The ``pyrogram.Client`` methods this fake implements (checked against the real signatures).
     CLIENT_METHODS = (
-        "add_handler", "answer_callback_query", "answer_inline_query", "copy_message", "delete_messages",
-        "edit_message_reply_markup", "edit_message_text", "get_chat", "get_chat_member", "get_me",
-        "get_messages", "remove_handler", "send_cached_media", "send_message", "set_bot_commands", "start", "stop",
+        "add_handler", "answer_callback_query", "answer_inline_query", "copy_media_group", "copy_message",
+        "delete_messages", "edit_message_reply_markup", "edit_message_text", "get_chat", "get_chat_member",
+        "get_me", "get_media_group", "get_messages", "pin_chat_message", "remove_handler", "send_cached_media",
+        "send_message", "set_bot_commands", "start", "stop",
     )
 
     def __init__(self, clock: Clock | None = None, *, latency: float = 0.0, limits: bool = True,
@@ -128,6 +131,11 @@ class FakeTelegram:
         self.gone_files: set[str] = set()
         #: chat id -> ids of its members (:meth:`set_member`); the bot is in every chat it knows
         self.members: dict[int, set[int]] = {}
+        #: chat id -> ids of its pinned messages, latest last
+        self.pinned: dict[int, list[int]] = {}
+        #: (chat id, message id) of messages sent with ``disable_notification``
+        self.silent: set[tuple[int, int]] = set()
+        self._next_group = 1
 
     # == test controls ================================================================
     def inject(self, method: str | Iterable[str], error: BaseException | type[BaseException], *,
@@ -207,15 +215,19 @@ class FakeTelegram:
     # == the other side of the chat ===================================================
     async def user_message(self, user_id: int, text: str | None = None, *, chat_id: int | None = None,
                            file: FakeFile | None = None, caption: str | None = None,
-                           reply_to: int | None = None) -> pt.Message:
-        """``user_id`` writes in a private chat (default) or the group ``chat_id``; handlers run."""
+                           reply_to: int | None = None, grouped_id: int | None = None) -> pt.Message:
+        """``user_id`` writes in a private chat (default) or the group ``chat_id``; handlers run.
+
+        :param grouped_id: messages with the same value form one album (media group).
+        """
         if text is None and file is None:
             raise ValueError("a message needs text or a file")
         self.world.user(user_id)
         target = user_id if chat_id is None else chat_id
         self.chats.ensure(target)
         stored = await self.chats.add(target, from_id=user_id, out=False, text=text if file is None else caption,
-                                      media=self.world.media(file) if file else None, reply_to=reply_to)
+                                      media=self.world.media(file) if file else None, reply_to=reply_to,
+                                      grouped_id=grouped_id)
         await self._dispatch(MessageHandler, stored.parsed)
         return stored.parsed
 
@@ -320,7 +332,8 @@ class FakeTelegram:
                            reply_parameters: pt.ReplyParameters | None = None,
                            reply_markup: Any = None) -> pt.Message:
         async with self._call("send_message", chat_id=chat_id, text=text, parse_mode=parse_mode,
-                              reply_parameters=reply_parameters, reply_markup=reply_markup) as call:
+                              reply_parameters=reply_parameters, reply_markup=reply_markup,
+                              disable_notification=disable_notification) as call:
             target = self.chats.writable(chat_id)
             parsed_text = await self._parser.parse(text, parse_mode)
             body = parsed_text["message"]
@@ -332,6 +345,7 @@ class FakeTelegram:
             stored = await self.chats.add(target, from_id=self.world.bot_id, out=True, text=body,
                                           entities=parsed_text["entities"], markup=await self._markup(reply_markup),
                                           reply_to=_reply_id(reply_parameters))
+            self._note_silent(target, stored.parsed.id, disable_notification)
             call.result = stored.parsed
         return call.result
 
@@ -343,7 +357,8 @@ class FakeTelegram:
                                 reply_markup: Any = None) -> pt.Message:
         async with self._call("send_cached_media", chat_id=chat_id, file_id=file_id, caption=caption,
                               parse_mode=parse_mode, reply_parameters=reply_parameters,
-                              protect_content=protect_content, reply_markup=reply_markup) as call:
+                              protect_content=protect_content, reply_markup=reply_markup,
+                              disable_notification=disable_notification) as call:
             target = self.chats.writable(chat_id)
             if file_id in self.gone_files:
                 raise MediaEmpty()
@@ -356,6 +371,7 @@ class FakeTelegram:
                                           text=parsed_caption["message"], entities=parsed_caption["entities"],
                                           media=media, markup=await self._markup(reply_markup),
                                           reply_to=_reply_id(reply_parameters))
+            self._note_silent(target, stored.parsed.id, disable_notification)
             call.result = stored.parsed
         return call.result
 
@@ -365,7 +381,8 @@ class FakeTelegram:
                            reply_parameters: pt.ReplyParameters | None = None,
                            reply_markup: Any = object) -> pt.Message | None:
         async with self._call("copy_message", chat_id=chat_id, from_chat_id=from_chat_id,
-                              message_id=message_id, caption=caption, reply_markup=reply_markup) as call:
+                              message_id=message_id, caption=caption, reply_markup=reply_markup,
+                              disable_notification=disable_notification) as call:
             source = self.chats.get(self.chats.known(from_chat_id), message_id)
             target = self.chats.writable(chat_id)
             if source is None:
@@ -384,8 +401,53 @@ class FakeTelegram:
             stored = await self.chats.add(target, from_id=self.world.bot_id, out=True, text=body,
                                           entities=entities, media=media, markup=markup,
                                           reply_to=_reply_id(reply_parameters))
+            self._note_silent(target, stored.parsed.id, disable_notification)
             call.result = stored.parsed
         return call.result
+
+    async def copy_media_group(self, chat_id: int | str, from_chat_id: int | str, message_id: int,
+                               captions: list[str] | str | None = None,
+                               disable_notification: bool | None = None,
+                               reply_parameters: pt.ReplyParameters | None = None) -> list[pt.Message]:
+        async with self._call("copy_media_group", chat_id=chat_id, from_chat_id=from_chat_id,
+                              message_id=message_id, captions=captions,
+                              disable_notification=disable_notification) as call:
+            album = self._album(self.chats.known(from_chat_id), message_id)
+            target = self.chats.writable(chat_id)
+            # Telegram counts every message of the album against the global limit.
+            if self.limits is not None:
+                self.limits.take_send(target, messages=len(album))
+            group = self._next_group
+            self._next_group += 1
+            out = []
+            for i, source in enumerate(album):
+                body, entities = source.raw.message, source.raw.entities
+                caption = captions if isinstance(captions, str) and i == 0 else (
+                    captions[i] if isinstance(captions, list) and i < len(captions) else None)
+                if caption is not None:
+                    body, entities = caption, None
+                stored = await self.chats.add(target, from_id=self.world.bot_id, out=True, text=body,
+                                              entities=entities, media=source.raw.media, grouped_id=group,
+                                              reply_to=_reply_id(reply_parameters))
+                self._note_silent(target, stored.parsed.id, disable_notification)
+                out.append(stored.parsed)
+            call.result = out
+        return call.result
+
+    async def pin_chat_message(self, chat_id: int | str, message_id: int, disable_notification: bool = False,
+                               both_sides: bool = False) -> pt.Message | None:
+        async with self._call("pin_chat_message", chat_id=chat_id, message_id=message_id,
+                              disable_notification=disable_notification, both_sides=both_sides) as call:
+            target = self.chats.writable(chat_id)
+            if self.chats.get(target, message_id) is None:
+                raise MessageIdInvalid()
+            self._take_send(target)  # pinning posts a service message in the chat
+            pins = self.pinned.setdefault(target, [])
+            if message_id in pins:
+                pins.remove(message_id)
+            pins.append(message_id)
+            call.result = None
+        return None
 
     # == pyrogram.Client: editing and deleting ========================================
     async def edit_message_text(self, chat_id: int | str, message_id: int, text: str | None = None,
@@ -494,6 +556,11 @@ class FakeTelegram:
             call.result = out[0] if single else out
         return call.result
 
+    async def get_media_group(self, chat_id: int | str, message_id: int) -> list[pt.Message]:
+        async with self._call("get_media_group", chat_id=chat_id, message_id=message_id) as call:
+            call.result = [m.parsed for m in self._album(self.chats.known(chat_id), message_id)]
+        return call.result
+
     async def get_chat_member(self, chat_id: int | str, user_id: int | str) -> pt.ChatMember:
         async with self._call("get_chat_member", chat_id=chat_id, user_id=user_id) as call:
             target = self.chats.known(chat_id)
@@ -537,6 +604,18 @@ class FakeTelegram:
         finally:
             for observer in self._observers:
                 observer(call)
+
+    def _album(self, chat_id: int, message_id: int) -> list[Any]:
+        source = self.chats.get(chat_id, message_id)
+        group = getattr(source.raw, "grouped_id", None) if source is not None else None
+        if group is None:
+            # pyrogram's own words when the message is in no media group (or gone).
+            raise ValueError("The message doesn't belong to a media group")
+        return [m for m in self.chats.messages(chat_id) if getattr(m.raw, "grouped_id", None) == group]
+
+    def _note_silent(self, chat_id: int, message_id: int, disable_notification: bool | None) -> None:
+        if disable_notification:
+            self.silent.add((chat_id, message_id))
 
     def _take_send(self, chat_id: int) -> None:
         if self.limits is not None:

@@ -71,11 +71,15 @@ class TelegramLimits:
         else:
             self._chat_until[chat_id] = max(self._chat_until.get(chat_id, -math.inf), until)
 
-    def take_send(self, chat_id: int) -> None:
-        """Count one message to ``chat_id``; raise ``FloodWait`` (and start the wait) if over a limit."""
+    def take_send(self, chat_id: int, messages: int = 1) -> None:
+        """Count one call to ``chat_id``; raise ``FloodWait`` (and start the wait) if over a limit.
+
+        :param messages: messages the call sends at once (an album): each
+            counts against the global limit, the chat's limits count the call once.
+        """
         now = self.clock.now()
         self._expire(self._global, now - 1.0)
-        if len(self._global) >= self.global_per_second:
+        if len(self._global) + messages > self.global_per_second:
             wait = self._global[0] + 1.0 - now
             self.impose("send", wait)
             raise FloodWait(value=_whole(wait))
@@ -95,7 +99,7 @@ class TelegramLimits:
                 self.impose("send", wait, chat_id)
                 raise FloodWait(value=_whole(wait))
             window.append(now)
-        self._global.append(now)
+        self._global.extend([now] * messages)
 
     @staticmethod
     def _expire(window: deque[float], horizon: float) -> None:

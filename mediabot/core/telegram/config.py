@@ -27,6 +27,8 @@ class FloodConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_on
     :param global_rate: messages per second across all chats. Telegram allows about 30; staying below leaves room for sends made outside the pacer.
     :param private_chat_rate: messages per second to one private chat (Telegram: about 1).
     :param group_per_minute: messages per minute to one group or channel (Telegram: about 20).
+    :param bulk_share: the fraction of ``global_rate`` bulk sends (broadcasts) may use at most; they only ever take slots replies leave free, so users are answered first.
+    :param shared_budget: with Redis, book global send slots in Redis (``<key_prefix>:{telegram}:sendbudget``) so every process of the bot together stays under ``global_rate``; while Redis is down each process paces alone.
     :param max_flood_wait: longest FloodWait, in seconds, a call waits out. A longer one is raised at once as ``FloodWaitTooLong`` so the caller can reschedule the work.
     :param max_retries: retries of one call after FloodWaits; one more FloodWait raises ``FloodWaitTooLong``.
     :param transient_retries: retries of one call after network errors or Telegram 5xx answers; one more failure raises ``TransientTelegramError``.
@@ -38,6 +40,8 @@ class FloodConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_on
     read_concurrency: _PositiveInt = 4
     download_concurrency: _PositiveInt = 2
     global_rate: _PositiveFloat = 25.0
+    bulk_share: Annotated[float, msgspec.Meta(gt=0, le=1)] = 0.8
+    shared_budget: bool = True
     private_chat_rate: _PositiveFloat = 1.0
     group_per_minute: _PositiveInt = 20
     max_flood_wait: _PositiveFloat = 60.0

@@ -34,7 +34,7 @@ from mediabot.core.telegram.errors import (
     is_chat_flood,
     permanent_reason,
 )
-from mediabot.core.telegram.pacing import ChatTurn, SendPacer
+from mediabot.core.telegram.pacing import ChatTurn, Priority, SendPacer
 
 __all__ = [
     "DOMAINS",
@@ -152,14 +152,15 @@ class FloodControl:
         }
         self.pacer = SendPacer(self.clock, global_rate=cfg.global_rate,
                                private_chat_rate=cfg.private_chat_rate,
-                               group_per_minute=cfg.group_per_minute)
+                               group_per_minute=cfg.group_per_minute, bulk_share=cfg.bulk_share)
 
     def paused_for(self, domain: str) -> float:
         """Seconds the domain stays paused by a FloodWait (0 when running), for health."""
         return self._lane(domain).pause.remaining()
 
     async def call(self, domain: str, fn: Callable[[], Awaitable[T]], *,
-                   chat_id: int | None = None, method: str = "") -> T:
+                   chat_id: int | None = None, method: str = "", priority: Priority = "reply",
+                   weight: int = 1) -> T:
         """Run ``fn()`` in ``domain``; retry what is worth retrying; raise typed errors.
 
         ``fn`` is a zero-argument factory, called once per attempt, so each
@@ -173,6 +174,9 @@ class FloodControl:
         :param domain: one of :data:`DOMAINS`.
         :param chat_id: the target chat; ``None`` when there is none (inline answers).
         :param method: the Telegram method, for error messages and logs.
+        :param priority: for ``send``: ``reply`` (a user waits) or ``bulk``
+            (a broadcast: only the slots replies leave, see :mod:`.pacing`).
+        :param weight: for ``send``: messages the call sends at once (an album).
         :raises FloodWaitTooLong: Telegram asked for a longer wait than
             ``max_flood_wait``, the domain is already paused that long, or
             FloodWaits outlasted ``max_retries``.
@@ -182,7 +186,7 @@ class FloodControl:
         lane = self._lane(domain)
         if domain == "send":
             async with self.pacer.turn(chat_id) as turn:
-                return await self._run(domain, lane, fn, turn, method)
+                return await self._run(domain, lane, fn, turn, method, priority, weight)
         return await self._run(domain, lane, fn, None, method)
 
     def _lane(self, domain: str) -> _Lane:
@@ -193,12 +197,12 @@ class FloodControl:
                              f"{', '.join(DOMAINS)}") from None
 
     async def _run(self, domain: str, lane: _Lane, fn: Callable[[], Awaitable[T]],
-                   turn: ChatTurn | None, method: str) -> T:
+                   turn: ChatTurn | None, method: str, priority: Priority = "reply", weight: int = 1) -> T:
         cfg = self.config
         floods = transients = 0
         while True:
             try:
-                return await self._attempt(lane, fn, turn, method)
+                return await self._attempt(lane, fn, turn, method, priority, weight)
             except TelegramError as exc:
                 # Raised by our own waits (a pause already longer than the cap).
                 if isinstance(exc, FloodWaitTooLong):
@@ -225,7 +229,8 @@ class FloodControl:
                     raise
 
     async def _attempt(self, lane: _Lane, fn: Callable[[], Awaitable[T]],
-                       turn: ChatTurn | None, method: str) -> T:
+                       turn: ChatTurn | None, method: str, priority: Priority = "reply",
+                       weight: int = 1) -> T:
         # The pause may be up to FLOOD_JITTER longer than the FloodWait that
         # set it; that must not turn an accepted wait into a refusal.
         longest = self.config.max_flood_wait + FLOOD_JITTER
@@ -242,15 +247,35 @@ class FloodControl:
             raise FloodWaitTooLong(held_back, method, limit=self.config.max_flood_wait,
                                    domain="send")
         await turn.ready()
-        async with lane.semaphore:
+        if priority == "bulk":
+            # Bulk sends wait for their slot *before* taking a permit: waiting
+            # broadcasts must not hold the permits replies need. A slot that
+            # went stale while waiting for a permit is not used: the send
+            # would land on top of later ones. It asks for a fresh one.
             while True:
-                await lane.pause.wait_open(longest, method=method)
-                await turn.take_slot()
-                # A FloodWait may have arrived while we waited for the slot;
-                # nothing is attempted in a paused domain.
-                if lane.pause.is_open():
+                await self._take_open_slot(lane, turn, longest, method, priority, weight)
+                granted = self.clock.now()
+                await lane.semaphore.acquire()
+                if self.clock.now() - granted <= self.pacer.local_budget.interval and lane.pause.is_open():
                     break
+                lane.semaphore.release()
+            try:
+                return await fn()
+            finally:
+                lane.semaphore.release()
+        async with lane.semaphore:
+            await self._take_open_slot(lane, turn, longest, method, priority, weight)
             return await fn()
+
+    async def _take_open_slot(self, lane: _Lane, turn: ChatTurn, longest: float, method: str,
+                              priority: Priority, weight: int) -> None:
+        while True:
+            await lane.pause.wait_open(longest, method=method)
+            await turn.take_slot(priority, weight)
+            # A FloodWait may have arrived while we waited for the slot;
+            # nothing is attempted in a paused domain.
+            if lane.pause.is_open():
+                return
 
     async def _after_flood(self, exc: Exception, domain: str, lane: _Lane,
                            turn: ChatTurn | None, method: str, floods: int) -> None:
@@ -272,6 +297,9 @@ class FloodControl:
                 await self.clock.sleep(wait)
         else:
             change = lane.pause.pause(wait)
+            if domain == "send" and change != "unchanged":
+                # Other processes of the bot share the account's limit: hold them too.
+                await self.pacer.budget.hold(wait)
             if change == "paused":
                 self._emit("domain_paused", domain)
             elif change == "extended":

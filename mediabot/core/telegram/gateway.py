@@ -14,7 +14,11 @@ Errors a caller may see (all :class:`~mediabot.core.telegram.errors.TelegramErro
 ``reason``: ``blocked``, ``deactivated``, ``peer_invalid``...; never
 retried), ``TransientTelegramError`` (Telegram unreachable after retries).
 
-Domains: ``send`` for messages, files and copies (paced per chat);
+Domains: ``send`` for messages, files, copies and pins (paced per chat and
+globally, by priority: ``priority="reply"`` (default) for what a user waits
+for, ``priority="bulk"`` for broadcasts, which only use the slots replies
+leave, up to ``[telegram] bulk_share``; with Redis the global slots are
+shared by every process of the bot, see :mod:`.budget`);
 ``edit`` for edits, deletions, callback and inline answers and command
 menus; ``read`` for channel reads and chat resolution.
 
@@ -62,6 +66,7 @@ from mediabot.core.telegram.convert import (
 )
 from mediabot.core.telegram.errors import PermanentTelegramError, TelegramError
 from mediabot.core.telegram.flood import FloodConfig, FloodControl
+from mediabot.core.telegram.pacing import Priority
 from mediabot.core.types import Chat, InlineResult, Keyboard, Message, User
 
 if TYPE_CHECKING:
@@ -106,6 +111,9 @@ class Gateway:
         self._client_started = False
         self._events: Any = None
         self._requests: Any = None
+        #: FloodWaits Telegram answered to sends of this process; a bulk
+        #: sender compares it between sends to slow down (they are retried here).
+        self.send_flood_waits = 0
 
     # -- lifecycle -------------------------------------------------------------------
     async def start(self, app: App) -> None:
@@ -116,6 +124,7 @@ class Gateway:
             self.flood = FloodControl(cfg, clock=self._clock, on_event=self._on_flood_event, rng=self._rng)
             self.call_timeout = cfg.call_timeout
         self.bind_metrics(app.metrics)
+        self._share_budget(app)
         # Handlers before connecting: pyrogram drops updates nobody handles.
         self._handlers = [MessageHandler(self._on_message), CallbackQueryHandler(self._on_callback),
                           InlineQueryHandler(self._on_inline), EditedMessageHandler(self._on_edited),
@@ -128,6 +137,17 @@ class Gateway:
         me = await self._call("read", "get_me", lambda: self.client.get_me())
         self.me = user_from_pyrogram(me)
         log.info("connected to Telegram as @%s (%d)", self.me.username, self.me.id)
+
+    def _share_budget(self, app: App) -> None:
+        """Book global send slots in Redis, shared by every process of the bot (``[telegram] shared_budget``)."""
+        redis = getattr(app, "redis", None)  # a stand-in app without resources paces locally
+        if redis is None or not getattr(self.flood.config, "shared_budget", True):
+            return
+        from mediabot.core.telegram.budget import SharedBudget  # needs redis-py: only with Redis
+
+        pacer = self.flood.pacer
+        pacer.budget = SharedBudget(redis, getattr(app, "redis_health", None), prefix=app.section("redis").key_prefix,
+                                    local=pacer.local_budget, clock=self.flood.clock)
 
     def bind_metrics(self, metrics: Metrics) -> None:
         """Count flood events and calls in ``metrics`` (done by :meth:`start`)."""
@@ -156,25 +176,32 @@ class Gateway:
 
     # -- sending ---------------------------------------------------------------------
     async def send_text(self, chat_id: int, text: str, *, keyboard: Keyboard | None = None,
-                        reply_to: int | None = None, html: bool = False) -> Message:
+                        reply_to: int | None = None, html: bool = False, silent: bool = False,
+                        priority: Priority = "reply") -> Message:
         """Send a text message.
 
         :param html: read ``text`` as Telegram HTML (``<b>``, ``<a href>``...);
             otherwise it is sent exactly as given, with no formatting.
         :param reply_to: id of the message in ``chat_id`` to reply to.
+        :param silent: deliver without a notification sound.
+        :param priority: ``reply`` (a user waits for it) or ``bulk`` (a broadcast).
         """
         markup = keyboard_to_pyrogram(keyboard)
         result = await self._call("send", "send_message", lambda: self.client.send_message(
             chat_id=chat_id, text=text, parse_mode=_mode(html), reply_markup=markup,
-            reply_parameters=_reply(reply_to)), chat_id=chat_id)
+            reply_parameters=_reply(reply_to), disable_notification=silent or None),
+            chat_id=chat_id, priority=priority)
         return self._message(result, "send_message")
 
     async def send_media(self, chat_id: int, file_id: str, *, caption: str | None = None,
                          keyboard: Keyboard | None = None, html: bool = False,
-                         protect_content: bool = False) -> Message:
+                         protect_content: bool = False, silent: bool = False,
+                         priority: Priority = "reply") -> Message:
         """Send a file Telegram already has, by ``file_id`` (no upload).
 
         :param protect_content: the receiver cannot forward or save it.
+        :param silent: deliver without a notification sound.
+        :param priority: ``reply`` (a user waits for it) or ``bulk`` (a broadcast).
         :raises mediabot.PermanentTelegramError: with reason ``file_gone`` when
             Telegram no longer has the file (or ``file_id`` is malformed).
         """
@@ -184,30 +211,74 @@ class Gateway:
             try:
                 return await self.client.send_cached_media(
                     chat_id=chat_id, file_id=file_id, caption=caption or "", parse_mode=_mode(html),
-                    protect_content=protect_content or None, reply_markup=markup)
+                    protect_content=protect_content or None, reply_markup=markup,
+                    disable_notification=silent or None)
             except ValueError as exc:  # pyrogram's verdict on a malformed file_id
                 raise PermanentTelegramError("file_gone", exc, method="send_cached_media") from exc
 
-        return self._message(await self._call("send", "send_cached_media", send, chat_id=chat_id),
-                             "send_cached_media")
+        return self._message(await self._call("send", "send_cached_media", send, chat_id=chat_id,
+                                              priority=priority), "send_cached_media")
 
     async def copy_message(self, chat_id: int, from_chat_id: int, message_id: int, *,
-                           caption: str | None = None, keyboard: Keyboard | None = None) -> Message:
+                           caption: str | None = None, keyboard: Keyboard | None = None,
+                           keep_keyboard: bool = False, silent: bool = False,
+                           priority: Priority = "reply") -> Message:
         """Copy a message (e.g. a catalogue post) into ``chat_id`` without a "forwarded from" header.
 
-        The copy carries ``keyboard`` (or none: the source's buttons are not
-        copied). ``caption`` replaces a file's caption; a text is copied as is.
+        The copy carries ``keyboard``; without one it carries the source's
+        buttons with ``keep_keyboard=True``, none otherwise. ``caption``
+        replaces a file's caption; a text is copied as is.
 
+        :param silent: deliver without a notification sound.
+        :param priority: ``reply`` (a user waits for it) or ``bulk`` (a broadcast).
         :raises PermanentTelegramError: ``message_empty`` when the source is gone.
         """
-        markup = keyboard_to_pyrogram(keyboard)
+        # pyrogram's default (the ``object`` class itself) means "the source's markup".
+        markup: Any = object if keyboard is None and keep_keyboard else keyboard_to_pyrogram(keyboard)
         result = await self._call("send", "copy_message", lambda: self.client.copy_message(
             chat_id=chat_id, from_chat_id=from_chat_id, message_id=message_id, caption=caption,
-            reply_markup=markup), chat_id=chat_id)
+            reply_markup=markup, disable_notification=silent or None), chat_id=chat_id, priority=priority)
         if result is None:
             # pyrogram copies nothing (and returns None) for a deleted or service message.
             raise PermanentTelegramError("message_empty", method="copy_message")
         return self._message(result, "copy_message")
+
+    async def copy_album(self, chat_id: int, from_chat_id: int, message_id: int, *, size: int = 10,
+                         silent: bool = False, priority: Priority = "reply") -> list[Message]:
+        """Copy the whole album (media group) ``message_id`` belongs to, captions included.
+
+        :param size: how many messages the album holds (:meth:`album` tells):
+            paced as that many sends, since Telegram counts each. The default,
+            10, is the most an album can hold.
+        :raises PermanentTelegramError: ``message_empty`` when the source is
+            gone or is not part of an album.
+        """
+
+        async def copy() -> Any:
+            try:
+                return await self.client.copy_media_group(chat_id=chat_id, from_chat_id=from_chat_id,
+                                                          message_id=message_id,
+                                                          disable_notification=silent or None)
+            except ValueError as exc:  # pyrogram: "the message doesn't belong to a media group"
+                raise PermanentTelegramError("message_empty", exc, method="copy_media_group") from exc
+
+        result = await self._call("send", "copy_media_group", copy, chat_id=chat_id, priority=priority,
+                                  weight=max(1, min(size, 10)))
+        return [self._message(m, "copy_media_group") for m in result or []]
+
+    async def pin(self, chat_id: int, message_id: int, *, silent: bool = True,
+                  priority: Priority = "reply") -> None:
+        """Pin a message in ``chat_id`` (in a private chat, for the user too).
+
+        Paced like a send: pinning posts a service message in the chat.
+
+        :param silent: pin without notifying the chat's members.
+        """
+        both = chat_id > 0  # a private chat: pin on the user's side, not only the bot's
+
+        await self._call("send", "pin_chat_message", lambda: self.client.pin_chat_message(
+            chat_id=chat_id, message_id=message_id, disable_notification=silent, both_sides=both),
+            chat_id=chat_id, priority=priority)
 
     # -- editing ---------------------------------------------------------------------
     async def edit_text(self, chat_id: int, message_id: int, text: str, *, keyboard: Keyboard | None = None,
@@ -325,6 +396,24 @@ class Gateway:
                     out.append(converted)
         return out
 
+    async def album(self, chat_id: int, message_id: int) -> list[Message]:
+        """The messages of the album (media group) ``message_id`` belongs to, in order.
+
+        A message that is not part of an album is returned alone.
+        """
+        if message_id <= 0:
+            return []
+        try:
+            found = await self._call("read", "get_media_group",
+                                     lambda: self.client.get_media_group(chat_id=chat_id, message_id=message_id))
+        except ValueError:  # pyrogram: not part of a media group
+            return self._drop_none(await self.read_channel(chat_id, [message_id]))
+        return self._drop_none([message_from_pyrogram(m) for m in found or []])
+
+    @staticmethod
+    def _drop_none(messages: list[Message | None]) -> list[Message]:
+        return [m for m in messages if m is not None]
+
     async def is_member(self, chat_id: int | str, user_id: int) -> bool:
         """Whether ``user_id`` is in ``chat_id`` now (a member, admin or owner; not left, banned or restricted out).
 
@@ -353,7 +442,7 @@ class Gateway:
 
     # -- internals -------------------------------------------------------------------
     async def _call(self, domain: str, method: str, fn: Callable[[], Awaitable[T]],
-                    *, chat_id: int | None = None) -> T:
+                    *, chat_id: int | None = None, priority: Priority = "reply", weight: int = 1) -> T:
         timeout = self.call_timeout
 
         async def attempt() -> T:
@@ -363,7 +452,8 @@ class Gateway:
                 return await fn()
 
         try:
-            result = await self.flood.call(domain, attempt, chat_id=chat_id, method=method)
+            result = await self.flood.call(domain, attempt, chat_id=chat_id, method=method,
+                                           priority=priority, weight=weight)
         except TelegramError as exc:
             self._count(method, type(exc).__name__)
             raise
@@ -378,6 +468,8 @@ class Gateway:
             self._requests.labels(method=method, outcome=outcome).inc()
 
     def _on_flood_event(self, event: str, domain: str) -> None:
+        if event == "flood_wait" and domain == "send":
+            self.send_flood_waits += 1
         if self._events is not None:
             self._events.labels(event=event, domain=domain).inc()
 

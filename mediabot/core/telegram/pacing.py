@@ -16,6 +16,15 @@ Nobody polls. A send passes two gates:
 
 The chat gate is waited for first and separately, so a busy group never
 holds back sends to other chats beyond the global rate.
+
+Global slots have a **priority** (:data:`Priority`). A ``reply`` (anything a
+user is waiting for) books the next free slot, first come, first served. A
+``bulk`` send (a broadcast) never books ahead: it takes a slot only when one
+is free *now* and its own, slower schedule (``bulk_share`` of the rate)
+allows it, otherwise it waits and asks again. So bulk sends use only what
+replies leave, and a reply waits at most one slot behind them.
+:class:`LocalBudget` does this for one process; :mod:`.budget` does the same
+in Redis for every process of the bot, and falls back to the local one.
 """
 
 from __future__ import annotations
@@ -26,10 +35,16 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Literal, Protocol
 
 from mediabot.core.telegram.clock import Clock
 
-__all__ = ["ChatTurn", "IntervalScheduler", "SendPacer"]
+__all__ = ["PRIORITIES", "ChatTurn", "GlobalBudget", "IntervalScheduler", "LocalBudget", "Priority",
+           "SendPacer", "slot_span"]
+
+Priority = Literal["reply", "bulk"]
+"""``reply``: a user waits for it (the default). ``bulk``: a broadcast; only uses what replies leave."""
+PRIORITIES: tuple[Priority, ...] = ("reply", "bulk")
 
 # Idle chats examined per new turn. Two per arrival is enough to keep the
 # table at (recently used + busy) chats: each arrival adds at most one entry
@@ -64,6 +79,87 @@ class IntervalScheduler:
         if delay > 0:
             await self._clock.sleep(delay)
         return slot
+
+
+def slot_span(weight: int) -> tuple[int, int]:
+    """For a call carrying ``weight`` messages at once (an album): (slots before it goes, slots it holds).
+
+    Telegram counts each message of an album, and they all arrive at one
+    instant. Keeping ``weight - 1`` slots free before *and* after the burst
+    means no one-second window holds more than the paced rate.
+    """
+    if weight < 1:
+        raise ValueError(f"weight must be >= 1, got {weight!r}")
+    return weight - 1, 2 * weight - 1
+
+
+class GlobalBudget(Protocol):
+    """The bot's global send slots: local to the process or shared in Redis."""
+
+    async def take(self, priority: Priority, weight: int = 1) -> float:
+        """Wait for a slot of ``priority`` worth ``weight`` messages; return the clock time it was granted for."""
+        ...
+
+    async def hold(self, seconds: float) -> None:
+        """No slot for anyone during the next ``seconds`` (Telegram answered FloodWait)."""
+        ...
+
+
+class LocalBudget:
+    """Prioritised global slots of one process.
+
+    :param clock: time source.
+    :param rate: messages per second, all priorities together.
+    :param bulk_share: the fraction of ``rate`` bulk sends may use at most.
+    """
+
+    def __init__(self, clock: Clock, rate: float, bulk_share: float = 0.8) -> None:
+        if not rate > 0:
+            raise ValueError(f"rate must be > 0, got {rate!r}")
+        if not 0 < bulk_share <= 1:
+            raise ValueError(f"bulk_share must be in (0, 1], got {bulk_share!r}")
+        self.clock = clock
+        self.interval = 1.0 / rate
+        self.bulk_interval = self.interval / bulk_share
+        self._next_free = -math.inf      # first free slot for anyone
+        self._next_bulk = -math.inf      # first slot the bulk schedule allows
+        # Bulk senders ask one at a time: woken together, N waiters would all
+        # race for the one free slot and N-1 of them would ask again.
+        self._bulk_turn = asyncio.Lock()
+
+    def try_bulk(self, weight: int = 1) -> float:
+        """Book a bulk slot if one is free now: return its delay (>= 0), or minus the seconds to wait."""
+        now = self.clock.now()
+        ready = max(self._next_free, self._next_bulk)
+        if ready > now:
+            return -(ready - now)
+        before, held = slot_span(weight)
+        self._next_free = now + held * self.interval
+        self._next_bulk = now + weight * self.bulk_interval
+        return before * self.interval
+
+    def book_reply(self, weight: int = 1) -> float:
+        """Book the next free slot for a reply and return its time."""
+        before, held = slot_span(weight)
+        start = max(self.clock.now(), self._next_free)
+        self._next_free = start + held * self.interval
+        return start + before * self.interval
+
+    async def take(self, priority: Priority, weight: int = 1) -> float:
+        if priority == "reply":
+            slot = self.book_reply(weight)
+        else:
+            async with self._bulk_turn:
+                while (delay := self.try_bulk(weight)) < 0:
+                    await self.clock.sleep(-delay)
+            slot = self.clock.now() + delay
+        wait = slot - self.clock.now()
+        if wait > 0:
+            await self.clock.sleep(wait)
+        return slot
+
+    async def hold(self, seconds: float) -> None:
+        self._next_free = max(self._next_free, self.clock.now() + seconds)
 
 
 @dataclass(slots=True, eq=False)
@@ -102,9 +198,12 @@ class ChatTurn:
         if delay > 0:
             await self._pacer.clock.sleep(delay)
 
-    async def take_slot(self) -> None:
-        """Wait for a global send slot and count it against this chat."""
-        slot = await self._pacer.global_schedule.wait()
+    async def take_slot(self, priority: Priority = "reply", weight: int = 1) -> None:
+        """Wait for a global send slot of ``priority`` and count it against this chat.
+
+        :param weight: messages the call sends at once (an album's size).
+        """
+        slot = await self._pacer.budget.take(priority, weight)
         if self._state is not None:
             # Measured from the slot actually used, not from when the chat
             # became ready, so a long global wait cannot squeeze two sends to
@@ -136,16 +235,21 @@ class SendPacer:
     :param global_rate: messages per second across all chats.
     :param private_chat_rate: messages per second to one private chat (``chat_id > 0``).
     :param group_per_minute: messages per minute to one group or channel (``chat_id < 0``).
+    :param bulk_share: the fraction of ``global_rate`` bulk sends may use at most.
+    :param budget: global slots shared with other processes (:class:`~.budget.SharedBudget`);
+        default: this process's own :class:`LocalBudget`.
     """
 
     def __init__(self, clock: Clock, *, global_rate: float = 25.0,
-                 private_chat_rate: float = 1.0, group_per_minute: float = 20) -> None:
+                 private_chat_rate: float = 1.0, group_per_minute: float = 20,
+                 bulk_share: float = 0.8, budget: GlobalBudget | None = None) -> None:
         for name, value in (("global_rate", global_rate), ("private_chat_rate", private_chat_rate),
                             ("group_per_minute", group_per_minute)):
             if not value > 0:
                 raise ValueError(f"{name} must be > 0, got {value!r}")
         self.clock = clock
-        self.global_schedule = IntervalScheduler(clock, 1.0 / global_rate)
+        self.local_budget = LocalBudget(clock, global_rate, bulk_share)
+        self.budget: GlobalBudget = budget if budget is not None else self.local_budget
         self.private_interval = 1.0 / private_chat_rate
         self.group_interval = 60.0 / group_per_minute
         # Insertion order is the sweep order; see _sweep.
@@ -173,14 +277,14 @@ class SendPacer:
         finally:
             state.users -= 1
 
-    async def acquire(self, chat_id: int | None = None) -> None:
+    async def acquire(self, chat_id: int | None = None, priority: Priority = "reply") -> None:
         """Wait until one message to ``chat_id`` may be sent now, and count it.
 
         For callers that send outside :class:`~mediabot.core.telegram.flood.FloodControl`.
         """
         async with self.turn(chat_id) as turn:
             await turn.ready()
-            await turn.take_slot()
+            await turn.take_slot(priority)
 
     @property
     def tracked_chats(self) -> int:
