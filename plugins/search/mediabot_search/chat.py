@@ -13,6 +13,7 @@ file is ever posted into the group.
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 from typing import Any
@@ -21,6 +22,7 @@ import msgspec
 
 from mediabot import Button, CallbackContext, CommandContext, Keyboard, MediaFile, Message, User
 
+from mediabot_search.autodelete import AutoDelete, deletion_notice
 from mediabot_search.config import SearchConfig
 from mediabot_search.limits import SearchLimiter
 from mediabot_search.render import file_label, hint_text, nothing_text, summary_text
@@ -33,6 +35,7 @@ PAGE_ACTION = "search.p"
 SEND_ALL_ACTION = "search.a"
 #: deep link action: deliver one catalogue file in the private chat (argument: its 24-hex id)
 DEEP_LINK_FILE = "sf"
+log = logging.getLogger("mediabot.plugin.search.chat")
 SESSION = "search"
 RECENT = 5
 GONE = "This file is no longer available."
@@ -61,11 +64,13 @@ def meaningful_length(text: str) -> int:
 class ChatSearch:
     """The private-chat and group surface (see the module docstring)."""
 
-    def __init__(self, app: Any, config: SearchConfig, service: SearchService, limiter: SearchLimiter) -> None:
+    def __init__(self, app: Any, config: SearchConfig, service: SearchService, limiter: SearchLimiter,
+                 auto_delete: AutoDelete | None = None) -> None:
         self.app = app
         self.config = config
         self.service = service
         self.limiter = limiter
+        self.auto_delete = auto_delete
 
     # mediabot_update has no handler context: buttons come from the app.
     def _button(self, user_id: int, text: str, action: str, *args: object) -> Button:
@@ -201,10 +206,22 @@ class ChatSearch:
 
     async def _deliver(self, user: User, files: list[MediaFile]) -> None:
         report = await self.app.delivery.send(user, files)
+        if report.messages and self.auto_delete is not None:
+            await self._schedule_deletion(user.id, report.messages)
         if report.gone:
             # Delivery marked them dead (they leave every index); the user should know why nothing came.
             await self._say(user.id, GONE if len(files) == 1 else
                             f"{len(report.gone)} of these files are no longer available.")
+
+    async def _schedule_deletion(self, chat_id: int, messages: list[tuple[int, int]]) -> None:
+        assert self.auto_delete is not None
+        try:
+            await self.auto_delete.schedule(messages)
+        except Exception as exc:  # noqa: BLE001 - the files arrived; only the notice would now be wrong
+            log.error("auto-delete: could not schedule %d delivered messages: %s: %s", len(messages),
+                      type(exc).__name__, exc)
+            return
+        await self._say(chat_id, deletion_notice(self.auto_delete.after, len(messages)))
 
     async def _live_file(self, file_id: str) -> MediaFile | None:
         if not _CATALOGUE_ID.match(file_id) or self.app.files is None:

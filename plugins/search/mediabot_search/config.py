@@ -23,9 +23,10 @@ class SearchConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     :param send_all: offer "Send all on this page" under a result list.
     :param index_lag: seconds within which a catalogue change reaches this process's index (stream mode).
     :param cache_ttl: seconds a cached result page lives in Redis (0: no result cache).
-    :param invalidation_interval: at most one cache version bump per this many seconds across the deployment, however fast files arrive; keep it at most ``index_lag``.
+    :param invalidation_interval: at most one cache version bump per this many seconds across the deployment, however fast files arrive. A new file can wait for the next bump, then for the follower's next poll (``min(0.25, index_lag / 4)``): keep the sum at most ``index_lag``.
     :param rebuild_batch: files read from the catalogue per batch while the index is rebuilt.
     :param index_dir: where this process keeps its index; empty: ``<data_dir>/plugins/search/index``. A relative path is relative to the data directory.
+    :param auto_delete: seconds after which files the plugin delivered are deleted from the user's chat (0: never; at most 172800, Telegram's 48 h limit for a bot deleting its messages). Needs Redis.
     """
 
     page_size: int = 10
@@ -37,11 +38,13 @@ class SearchConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     send_all: bool = True
     index_lag: float = 1.0
     cache_ttl: float = 600.0
-    invalidation_interval: float = 1.0
+    invalidation_interval: float = 0.5
     rebuild_batch: int = 1000
     index_dir: str = ""
+    auto_delete: float = 0.0
 
     def validate(self) -> None:
+        from mediabot_search.autodelete import MAX_AUTO_DELETE
         from mediabot_search.limits import parse_rate
 
         if not 1 <= self.page_size <= 20:
@@ -64,3 +67,7 @@ class SearchConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
                               key="invalidation_interval")
         if not 10 <= self.rebuild_batch <= 10_000:
             raise ConfigError("rebuild_batch must be between 10 and 10000", key="rebuild_batch")
+        if not 0 <= self.auto_delete <= MAX_AUTO_DELETE:
+            raise ConfigError(f"auto_delete must be between 0 and {MAX_AUTO_DELETE} seconds (48 h: Telegram "
+                              "lets a bot delete its messages for 48 hours)", key="auto_delete",
+                              fix="e.g. auto_delete = 600 (10 minutes), or 0 to keep delivered files")

@@ -36,6 +36,7 @@ from mediabot import CatalogChange, MediaFile
 
 from mediabot_search.cache import ResultCache, stream_id_at_least
 from mediabot_search.engine import TantivyEngine
+from mediabot_search.tasks import honour_cancellation
 
 __all__ = ["IndexKeeper"]
 
@@ -206,6 +207,7 @@ class IndexKeeper:
             return
         poll = max(0.01, min(MAX_POLL, self.lag / 4))
         while True:
+            honour_cancellation()
             async with self._rebuild_lock:  # a requested rebuild pauses the follower
                 pass
             assert self.position is not None
