@@ -115,7 +115,8 @@ class SearchPlugin:
                                 sleep=app.clock.sleep, now=app.clock.now, metrics=app.metrics)
         keeper.cache = cache
         self.service = SearchService(lambda: app.files, keeper.engine, cache, self._engine_queries.inc,
-                                     before_engine=lambda: keeper.fresh(self.config.index_lag))
+                                     before_engine=lambda: keeper.fresh(self.config.index_lag),
+                                     incomplete=keeper.incomplete)
         limiter = SearchLimiter(app, self.config.rate)
         if self.config.auto_delete > 0 and app.redis is not None:
             self.auto_delete = AutoDelete(app, app.redis, self.ctx.storage.key("autodelete"),

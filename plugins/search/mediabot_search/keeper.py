@@ -73,6 +73,8 @@ class IndexKeeper:
         #: the stream position the index has applied and committed (``None``: not yet / rebuilding)
         self.position: str | None = None
         self.rebuilding = False
+        #: while an empty or unusable index is rebuilt: (files indexed so far, files expected)
+        self.filling: tuple[int, int] | None = None
         #: why the index must be rebuilt before it can follow the stream (``None``: it can)
         self.rebuild_reason: str | None = None
         self.rebuilds = 0
@@ -156,6 +158,8 @@ class IndexKeeper:
             # A usable index keeps answering until the final commit; an empty one fills in batch by batch.
             visible_progress = self.engine.needs_rebuild
             expected = await app.files.count()
+            if visible_progress:
+                self.filling = (0, expected)
             self.log.info("search index: rebuilding from the catalogue (%s); about %d files", reason, expected)
             await asyncio.to_thread(self.engine.clear)
             done = 0
@@ -165,6 +169,8 @@ class IndexKeeper:
                 if len(batch) >= self.batch:
                     done += await self._index_batch(batch, commit=visible_progress)
                     batch = []
+                    if visible_progress:
+                        self.filling = (done, expected)
                     self.log.info("search index: %d of about %d files indexed", done, expected)
                     if progress is not None:
                         progress(done, expected)
@@ -184,6 +190,15 @@ class IndexKeeper:
             return done
         finally:
             self.rebuilding = False
+            self.filling = None
+
+    def incomplete(self) -> str | None:
+        """What a user is told while an empty index fills up (a usable one answers as before)."""
+        if self.filling is None:
+            return None
+        done, expected = self.filling
+        return (f"The search index is being rebuilt ({done:,} of about {expected:,} files so far): "
+                "results may be missing. Try again in a minute.")
 
     async def _index_batch(self, files: list[MediaFile], *, commit: bool) -> int:
         def work() -> int:

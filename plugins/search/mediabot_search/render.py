@@ -47,12 +47,16 @@ def summary_text(text: str, page: SearchPage) -> str:
     lines = [f"Results for “{shown_query(text)}”: {first}–{last} of {page.total_text}"]
     if page.notice:
         lines.append(page.notice)
+    if page.incomplete:
+        lines.append(page.incomplete)
     return "\n".join(lines)
 
 
 def nothing_text(text: str, page: SearchPage) -> str:
     if page.total and not page.files:
         return f"No more results for “{shown_query(text)}”."
+    if page.incomplete:
+        return f"Nothing found for “{shown_query(text)}” yet. {page.incomplete}"
     return f"Nothing found for “{shown_query(text)}”. Check the spelling, or try fewer words."
 
 

@@ -39,6 +39,7 @@ class SearchPage(msgspec.Struct, kw_only=True):
     :param corrected: misspelled words and what they were read as.
     :param notice: one sentence for the user about ``relaxed``/``corrected``, or ``None``.
     :param words: the title words the text was read as.
+    :param incomplete: the index is being rebuilt: what to tell the user (results may be missing).
     """
 
     files: list[MediaFile]
@@ -52,6 +53,7 @@ class SearchPage(msgspec.Struct, kw_only=True):
     corrected: dict[str, str] = {}
     notice: str | None = None
     words: list[str] = []
+    incomplete: str | None = None
 
     @property
     def total_text(self) -> str:
@@ -96,11 +98,14 @@ class SearchService:
     :param cache: the shared result cache, or ``None`` (no Redis, or ``cache_ttl = 0``).
     :param on_engine_query: called once per engine search (a metric, tests count it).
     :param before_engine: awaited before each engine search (the index catching up on the stream).
+    :param incomplete: what to tell the user while the index is being rebuilt (``None``: it is complete).
     """
 
     def __init__(self, files: Callable[[], object], engine: TantivyEngine, cache: ResultCache | None,
                  on_engine_query: Callable[[], None],
-                 before_engine: Callable[[], Awaitable[None]] | None = None) -> None:
+                 before_engine: Callable[[], Awaitable[None]] | None = None,
+                 incomplete: Callable[[], str | None] | None = None) -> None:
+        self._incomplete = incomplete
         self._files = files
         self.engine = engine
         self.cache = cache
@@ -122,7 +127,7 @@ class SearchService:
             next=str(end) if end < min(result.total, RESULT_CAP) else None,
             previous=str(max(0, offset - limit)) if offset > 0 else None,
             relaxed=result.relaxed, corrected=result.corrected, notice=notice_for(result),
-            words=list(result.query.words))
+            words=list(result.query.words), incomplete=self._incomplete() if self._incomplete else None)
 
     async def _result(self, text: str, limit: int, offset: int, filters: SearchFilters | None) -> SearchResult:
         async def compute() -> SearchResult:

@@ -96,3 +96,19 @@ async def test_without_redis_the_catalogue_hooks_keep_the_index_current(make_bot
     assert await names(bot, "wild heart") == ["Wild.Heart.1999.mkv"]
     await bot.app.files.remove([(await bot.plugin("search").search("wild heart")).files[0].id])
     assert await names(bot, "wild heart") == []
+
+
+async def test_while_an_empty_index_fills_up_users_are_told_results_may_be_missing(make_bot):
+    bot = await make_bot(plugins=[SearchPlugin], config=FAST)
+    await bot.app.files.insert_batch([release(n, f"Quiet.River.{2000 + n}.mkv") for n in range(1, 7)])
+    await bot.plugin("search").sync()
+    keeper = bot.plugin("search").keeper
+    keeper.filling = (2, 6)  # what a rebuild of an empty index says after its first batch
+    reply = (await bot.send("unknown words here", user=5)).last
+    assert reply.text == ("Nothing found for “unknown words here” yet. The search index is being rebuilt "
+                          "(2 of about 6 files so far): results may be missing. Try again in a minute.")
+    partial = (await bot.send("quiet river", user=5)).last
+    assert partial.text.splitlines()[1].startswith("The search index is being rebuilt")
+    keeper.filling = None
+    reply = (await bot.send("quiet river 2003", user=5)).last
+    assert "rebuilt" not in reply.text
