@@ -16,7 +16,7 @@ from mediabot.core.commands import Command
 from mediabot.core.context import CallbackContext, CommandContext, UsageError
 from mediabot.core.errors import ConfigError, MediabotError, PluginLoadError, PluginStartupError
 from mediabot.core.factory import create_app, open_app
-from mediabot.core.delivery import DeliveryReport
+from mediabot.core.delivery import DeliveryReport, human_size
 from mediabot.core.plugin import EmptyConfig, PluginContext, PluginMeta, Secret, hookimpl, hookspec
 from mediabot.core.plugin_storage import PluginStorage, StorageUnavailable
 from mediabot.core.redis.ratelimit import Decision, Rate
@@ -102,6 +102,7 @@ __all__ = [
     "create_app",
     "open_app",
     "hookimpl",
+    "human_size",
     "hookspec",
     "search_tokens",
     "tokenize",

@@ -193,12 +193,7 @@ class App:
     # -- lifecycle -----------------------------------------------------------------
     async def start(self) -> None:
         """Start everything; on failure, undo what was started and raise."""
-        if self.state != "created":
-            raise RuntimeError(f"cannot start an app that is {self.state}")
-        self.state = "starting"
-        self._stop_requested = asyncio.Event()
-        self._supervisor = TaskSupervisor(on_crash=lambda owner, _n, _e: self._crashes.labels(owner).inc(),
-                                          sleep=self.clock.sleep)
+        self._begin("start")
         try:
             await self._open_resources()
             self.database = await self._database_provider()
@@ -232,6 +227,14 @@ class App:
             raise
         log.info("started with plugins: %s", ", ".join(self.started) or "(none)")
 
+    def _begin(self, what: str) -> None:
+        if self.state != "created":
+            raise RuntimeError(f"cannot {what} an app that is {self.state}")
+        self.state = "starting"
+        self._stop_requested = asyncio.Event()
+        self._supervisor = TaskSupervisor(on_crash=lambda owner, _n, _e: self._crashes.labels(owner).inc(),
+                                          sleep=self.clock.sleep)
+
     async def _start_plugins(self, order: list[str]) -> AsyncIterator[tuple[str, BaseException | None]]:
         """Each plugin in order: its declared indexes, then its ``mediabot_startup``."""
         for name in order:
@@ -255,12 +258,7 @@ class App:
         ``app.storage(name)`` works; no plugin starts its loops. Undo with
         :meth:`stop`.
         """
-        if self.state != "created":
-            raise RuntimeError(f"cannot open an app that is {self.state}")
-        self.state = "starting"
-        self._stop_requested = asyncio.Event()
-        self._supervisor = TaskSupervisor(on_crash=lambda owner, _n, _e: self._crashes.labels(owner).inc(),
-                                          sleep=self.clock.sleep)
+        self._begin("open")
         try:
             await self._open_resources()
             self.database = await self._database_provider()

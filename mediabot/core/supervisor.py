@@ -170,20 +170,18 @@ class TaskSupervisor:
         shutdown hook: a task that closes clients in its ``finally`` keeps them
         open for the hooks.
         """
-        tasks = [t for t, e in self._tasks.items() if e.owner == owner and e.loop]
-        for task in tasks:
-            task.cancel()
-        if not tasks:
-            return []
-        _, pending = await asyncio.wait(tasks, timeout=timeout)
-        return [t.get_name() for t in pending]
+        return await _cancel([t for t, e in self._tasks.items() if e.owner == owner and e.loop], timeout)
 
     async def cancel_background(self, timeout: float = 5.0) -> list[str]:
         """Cancel every remaining task; return the names that did not stop in time."""
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        if not tasks:
-            return []
-        _, pending = await asyncio.wait(tasks, timeout=timeout)
-        return [t.get_name() for t in pending]
+        return await _cancel(list(self._tasks), timeout)
+
+
+async def _cancel(tasks: list[asyncio.Task[Any]], timeout: float) -> list[str]:
+    """Cancel ``tasks``, wait up to ``timeout``; the names of those still running."""
+    for task in tasks:
+        task.cancel()
+    if not tasks:
+        return []
+    _, pending = await asyncio.wait(tasks, timeout=timeout)
+    return [t.get_name() for t in pending]

@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-from mediabot import MediaFile
+from mediabot import MediaFile, human_size
 
 from mediabot_search.service import SearchPage
 
-__all__ = ["file_label", "hint_text", "human_size", "nothing_text", "shown_query", "summary_text"]
+__all__ = ["file_label", "hint_text", "nothing_text", "shown_query", "summary_text"]
 
 LABEL_NAME_CHARS = 48
 SHOWN_QUERY_CHARS = 60
-
-
-def human_size(size: int | None) -> str:
-    """``1.4 GB``, ``700 MB``, ``12 KB``; ``""`` when unknown."""
-    if not size or size < 0:
-        return ""
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit in ("B", "KB") or value >= 100 else f"{value:.1f} {unit}"
-        value /= 1024
-    return ""  # pragma: no cover - the loop always returns
 
 
 def _cut(text: str, limit: int) -> str:
