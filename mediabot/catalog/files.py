@@ -99,6 +99,9 @@ class FileRepository:
             return []
         if report.inserted == len(unique) and not report.deferred:
             return unique
+        if report.stored is not None:  # the placement said which keys it stored: no read back
+            stored = set(report.stored)
+            return [f for f in unique if f.file_unique_id in stored]
         # Mixed: a stored file kept the catalogue id it was built with; a
         # duplicate's key maps to the older document's id.
         stored = await self.by_ids([f.id for f in unique])

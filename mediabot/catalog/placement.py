@@ -54,12 +54,15 @@ class InsertReport(msgspec.Struct, kw_only=True):
     :param deferred: keys not stored *yet*: another writer holds them right
         now or the database holding them is unreachable. Retry them later.
     :param databases: documents stored per database name.
+    :param stored: the keys this call stored, when the placement knows them
+        (``None``: it does not say; the catalogue then reads back which are new).
     """
 
     inserted: int = 0
     duplicates: int = 0
     deferred: list[str] = []
     databases: dict[str, int] = {}
+    stored: list[Any] | None = None
 
     @classmethod
     def for_batch(cls, docs: list[dict[str, Any]], key: str) -> tuple[InsertReport, dict[Any, dict[str, Any]]]:
@@ -77,6 +80,7 @@ class InsertReport(msgspec.Struct, kw_only=True):
         return report, batch
 
     def merge(self, other: InsertReport) -> None:
+        self.stored = None if self.stored is None or other.stored is None else [*self.stored, *other.stored]
         self.inserted += other.inserted
         self.duplicates += other.duplicates
         self.deferred.extend(other.deferred)
@@ -168,15 +172,21 @@ class SimplePlacement:
                 for v in values:
                     if unique.pop(v, None) is not None:
                         report.duplicates += 1
+        keys = list(unique)
+        report.stored = []
         if not unique:
             return report
         try:
             await target[collection].insert_many(list(unique.values()), ordered=False)
             report.inserted += len(unique)
+            report.stored = keys
         except BulkWriteError as exc:
             inserted, dups = count_duplicate_errors(exc)
             report.inserted += inserted
             report.duplicates += len(dups)
+            # An unordered insert_many stores every document but those it reports.
+            rejected = set(dups)
+            report.stored = [k for i, k in enumerate(keys) if i not in rejected]
         report.databases[target.name] = report.inserted
         return report
 
