@@ -44,6 +44,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from mediabot_dbrouter.alerts import Alerts
+from mediabot_dbrouter.build import build_router
+from mediabot_dbrouter.config import DatabaseEntry, DbRouterConfig
 from pymongo import AsyncMongoClient, WriteConcern
 from pymongo.monitoring import CommandListener
 
@@ -51,9 +54,6 @@ from mediabot.catalog.files import FILE_INDEXES
 from mediabot.catalog.models import MediaFile, to_document
 from mediabot.catalog.tokens import search_tokens
 from mediabot.testing.servers import MongoServer
-from mediabot_dbrouter.alerts import Alerts
-from mediabot_dbrouter.build import build_router
-from mediabot_dbrouter.config import DatabaseEntry, DbRouterConfig
 
 CAPACITY_COMMANDS = {"dbStats", "dbstats", "count", "collStats", "aggregate"}
 WARMUP = 5

@@ -65,13 +65,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from mediabot_indexer import IndexerPlugin
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from mediabot import Chat, Media, MediaFile, Message, PluginMeta, create_app, hookimpl
 from mediabot.catalog.files import FILE_INDEXES
 from mediabot.catalog.models import to_document
 from mediabot.testing.servers import MongoServer, RedisServer
-from mediabot_indexer import IndexerPlugin
 
 SOURCE = -1001000000001  # the indexer's channel
 NAIVE = -1001000000002  # the naive indexer's channel
@@ -300,7 +300,7 @@ async def measure(app: Any, total: int, rounds: int, window: int, profile: bool,
                 spans.enabled = True
                 t0 = clock()
                 pauses += await feed(app, messages(SOURCE, first, last), window, live.buffer)
-                await until(lambda: live.buffer.stats.accepted >= target  # noqa: B023 - awaited here
+                await until(lambda: live.buffer.stats.accepted >= target
                             and live.consumer.stats.acked >= live.buffer.stats.accepted,
                             "the pipeline to write the round")
                 elapsed = clock() - t0

@@ -38,11 +38,11 @@ import time
 from collections import defaultdict
 from typing import Any
 
+from mediabot_quota.ledger import LEDGER_INDEXES, QuotaLedger
 from pymongo import AsyncMongoClient, ReturnDocument
 
 from mediabot.core.telegram.clock import MonotonicClock
 from mediabot.testing.servers import MongoServer
-from mediabot_quota.ledger import LEDGER_INDEXES, QuotaLedger
 
 USERS = 100
 WARMUP = 3

@@ -64,11 +64,12 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+from mediabot_search import SearchPlugin
+from mediabot_search.service import SearchService
+
 from mediabot import MediaFile, create_app
 from mediabot.catalog.models import from_document
 from mediabot.testing.servers import MongoServer, RedisServer
-from mediabot_search import SearchPlugin
-from mediabot_search.service import SearchService
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "plugins" / "search" / "tests"))

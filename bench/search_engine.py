@@ -36,15 +36,15 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from mediabot_search.engine import TantivyEngine
 from pymongo import MongoClient
 
 from mediabot.catalog.models import to_document
 from mediabot.testing.servers import MongoServer
-from mediabot_search.engine import TantivyEngine
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "plugins" / "search" / "tests"))
-from release_catalogue import build_catalogue, generated_names, make_file  # noqa: E402
-from relevance_set import expected_file, labelled_queries  # noqa: E402
+from release_catalogue import build_catalogue, generated_names, make_file
+from relevance_set import expected_file, labelled_queries
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -14,9 +14,9 @@ from mediabot.core.app import App
 from mediabot.core.callbacks import Callback, CallbackDataTooLong
 from mediabot.core.commands import Command
 from mediabot.core.context import CallbackContext, CommandContext, UsageError
+from mediabot.core.delivery import DeliveryReport, human_size
 from mediabot.core.errors import ConfigError, MediabotError, PluginLoadError, PluginStartupError
 from mediabot.core.factory import create_app, open_app
-from mediabot.core.delivery import DeliveryReport, human_size
 from mediabot.core.plugin import EmptyConfig, PluginContext, PluginMeta, Secret, hookimpl, hookspec
 from mediabot.core.plugin_storage import PluginStorage, StorageUnavailable
 from mediabot.core.redis.ratelimit import Decision, Rate
@@ -54,12 +54,12 @@ __all__ = [
     "Button",
     "Callback",
     "CallbackContext",
-    "CatalogChange",
-    "ChangeFeed",
-    "Clock",
     "CallbackDataTooLong",
     "CallbackQuery",
+    "CatalogChange",
+    "ChangeFeed",
     "Chat",
+    "Clock",
     "Command",
     "CommandContext",
     "ConfigError",
@@ -100,10 +100,10 @@ __all__ = [
     "User",
     "UserDirectory",
     "create_app",
-    "open_app",
     "hookimpl",
-    "human_size",
     "hookspec",
+    "human_size",
+    "open_app",
     "search_tokens",
     "tokenize",
 ]

@@ -151,9 +151,9 @@ def plugins_cmd(ctx: click.Context, config_path: str | None) -> None:
     headers = ("NAME", "DISTRIBUTION", "ENABLED", "KIND", "COMMANDS", "HOOKS")
     widths = [max(len(headers[i]), *(len(r[i]) for r in rows)) if rows else len(headers[i])
               for i in range(len(headers))]
-    click.echo("  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip())
+    click.echo("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())
     for r in rows:
-        click.echo("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+        click.echo("  ".join(c.ljust(w) for c, w in zip(r[:len(widths)], widths, strict=True)).rstrip())
         if r[6]:
             click.echo(f"    {r[6]}")
     if not rows:
@@ -187,7 +187,7 @@ def config_show(ctx: click.Context, config_path: str | None) -> None:
     comp = compose(raw, discover())
     out: dict[str, Any] = {name: msgspec.to_builtins(raw.section(name)) for name in KERNEL_SECTIONS}
     out["plugins"] = {p.meta.name: {"enabled": True, **msgspec.to_builtins(p.config)} for p in comp.plugins}
-    for name, table in raw.plugin_tables().items():
+    for name in raw.plugin_tables():
         if name not in out["plugins"]:
             out["plugins"][name] = {"enabled": False}
     click.echo(f"# effective configuration from {raw.file_label}")

@@ -23,10 +23,10 @@ from mediabot.core.plugin import hookspec
 if TYPE_CHECKING:
     import click
 
+    from mediabot.catalog.models import MediaFile
     from mediabot.core.app import App
     from mediabot.core.callbacks import Callback
     from mediabot.core.commands import Command
-    from mediabot.catalog.models import MediaFile
     from mediabot.core.config import RawConfig
     from mediabot.core.context import CommandContext
     from mediabot.core.types import GateRefusal, HealthReport, Reservation, Update, User

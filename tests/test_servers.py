@@ -274,7 +274,7 @@ def test_start_failure_names_the_cause_from_the_server_log() -> None:
         squatter.listen()
         server = RedisServer(port=squatter.getsockname()[1], start_timeout=10)
 
-        with pytest.raises(ServerStartError, match="(?i)address already in use"):
+        with pytest.raises(ServerStartError, match=r"(?i)address already in use"):
             server.start()
 
     assert not server.is_running

@@ -212,10 +212,7 @@ class FileRepository:
             if unsets:
                 change["$unset"] = unsets
 
-            async def one(db: Any, oid: Any = ObjectId(f.id), change: dict[str, Any] = change) -> None:
-                await db[FILES].update_one({"_id": oid}, change)
-
-            await self._each_database(one)
+            await self._each_database(_updater(ObjectId(f.id), change))
             updated.append(msgspec.structs.replace(f, **fields))
         if self.changes is not None:
             await self.changes.committed(token, "update", updated)
@@ -341,6 +338,15 @@ class FileRepository:
 
         results, _ = await self.placement.read_each(one)
         return sum(results)
+
+
+def _updater(oid: Any, change: dict[str, Any]) -> Any:
+    """``op(db)`` applying ``change`` to document ``oid`` (one per file: a closure in a loop would share them)."""
+
+    async def one(db: Any) -> None:
+        await db[FILES].update_one({"_id": oid}, change)
+
+    return one
 
 
 async def _create_file_indexes(db: Any) -> None:

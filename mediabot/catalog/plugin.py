@@ -165,7 +165,7 @@ class CatalogPlugin:
             await _sleep_unless_cancelled(self.flush_interval)
             try:
                 await self.users.flush()
-            except Exception:  # noqa: BLE001, S110 - flush logged it; the next one retries
+            except Exception:  # noqa: BLE001 - flush logged it; the next one retries
                 pass
 
     @hookimpl
@@ -173,7 +173,7 @@ class CatalogPlugin:
         if self.users is not None and self.users.pending:
             try:
                 await self.users.flush()
-            except Exception:  # noqa: BLE001, S110 - logged by flush; shutdown goes on
+            except Exception:  # noqa: BLE001 - logged by flush; shutdown goes on
                 pass
 
     @hookimpl

@@ -19,8 +19,8 @@ posts, deletions) count against the global limits only.
 from __future__ import annotations
 
 from collections import OrderedDict, deque
-from itertools import islice
 from collections.abc import Callable
+from itertools import islice
 from typing import Any
 
 __all__ = ["Admission"]

@@ -18,14 +18,14 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
+from mediabot.catalog.changes import ChangeFeed
 from mediabot.core.admission import Admission
 from mediabot.core.commands import Command
 from mediabot.core.compose import Composition, check_secrets
-from mediabot.catalog.changes import ChangeFeed
 from mediabot.core.delivery import Delivery
 from mediabot.core.dispatch import Dispatcher
-from mediabot.core.gates import Gates
 from mediabot.core.errors import ConfigError, PluginLoadError, PluginStartupError
+from mediabot.core.gates import Gates
 from mediabot.core.host import Hooks, PluginHookFailed, PluginHost
 from mediabot.core.metrics import Metrics
 from mediabot.core.plugin import PluginContext, PluginMeta
@@ -125,7 +125,7 @@ class App:
                 instance = sel.factory(ctx)
             except ConfigError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - a plugin's constructor is its code
+            except Exception as exc:
                 raise PluginLoadError(name, f"constructor failed: {type(exc).__name__}: {exc}") from exc
             self.host.register(name, instance)
             self.instances[name] = instance

@@ -129,7 +129,7 @@ def _find_cycle(graph: Mapping[str, tuple[str, ...]]) -> list[str]:
             if nxt is None:
                 break
             if nxt in seen:
-                return path[path.index(nxt):] + [nxt]
+                return [*path[path.index(nxt):], nxt]
             path.append(nxt)
             seen.add(nxt)
             node = nxt

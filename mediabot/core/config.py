@@ -285,7 +285,7 @@ def parse_env_value(text: str) -> Any:
 
 def _validate_kernel(raw: RawConfig) -> None:
     known = [*KERNEL_SECTIONS, "plugins"]
-    for name, value in raw.data.items():
+    for name in raw.data:
         if name not in known:
             raise ConfigError(f"unknown section [{name}]{did_you_mean(name, known)}",
                               file=raw.origin(name), key=name,

@@ -44,7 +44,7 @@ class Candidate:
             assert self.entry_point is not None
             try:
                 self.factory = self.entry_point.load()
-            except Exception as exc:  # noqa: BLE001 - any import failure is the plugin's
+            except Exception as exc:
                 raise PluginLoadError(self.name, f"cannot import {self.entry_point.value}: "
                                       f"{type(exc).__name__}: {exc}",
                                       fix=f"reinstall {self.distribution} or disable the plugin") from exc

@@ -113,7 +113,7 @@ class PluginContext:
     name: str
     config: Any
     log: logging.Logger
-    app: "App"
+    app: App
     secrets: dict[str, str] = field(default_factory=dict, repr=False)  # never in a repr or a log line
 
     @property

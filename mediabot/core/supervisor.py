@@ -102,7 +102,7 @@ class TaskSupervisor:
                     return
                 except asyncio.CancelledError:
                     raise
-                except Exception as exc:  # noqa: BLE001 - a loop must survive its own bugs
+                except Exception as exc:
                     log.error("background task %s of %s crashed: %s", name, owner, exc, exc_info=exc)
                     if self._on_crash:
                         self._on_crash(owner, name, exc)

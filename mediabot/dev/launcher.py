@@ -49,7 +49,7 @@ def main_dev(config: str | None, demo: bool, script: str | None, data_dir: str,
     root = Path(data_dir).resolve()
     root.mkdir(parents=True, exist_ok=True)
     # The terminal is the chat: logs go to a file next to the dev data.
-    setup_logging("INFO", "text", stream=open(root / "dev.log", "a", encoding="utf-8"))  # noqa: SIM115
+    setup_logging("INFO", "text", stream=open(root / "dev.log", "a", encoding="utf-8"))
     logging.getLogger("mediabot").propagate = False
     env = _dev_env(root, base_env, config)
     services = EmbeddedServices(root, env, extra_mongo=mongo_envs)
@@ -63,7 +63,7 @@ def main_dev(config: str | None, demo: bool, script: str | None, data_dir: str,
         if script == "-":
             stream = sys.stdin
         elif script:
-            stream = open(script, encoding="utf-8")  # noqa: SIM115 - closed below
+            stream = open(script, encoding="utf-8")
         return asyncio.run(run_console(config=config, demo=demo, script=stream, env=env))
     finally:
         services.stop()

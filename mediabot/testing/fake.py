@@ -36,25 +36,24 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from pyrogram import enums
+from pyrogram import enums, raw, utils
 from pyrogram import types as pt
 from pyrogram.errors import (
     BotCommandDescriptionInvalid,
-    MediaEmpty,
-    UserNotParticipant,
     BotCommandInvalid,
     FloodWait,
     LimitInvalid,
     MediaCaptionTooLong,
+    MediaEmpty,
     MessageEmpty,
-    MessageNotModified,
     MessageIdInvalid,
+    MessageNotModified,
     MessageTooLong,
     QueryIdInvalid,
     ResultIdDuplicate,
     ResultsTooMuch,
+    UserNotParticipant,
 )
-from pyrogram import raw, utils
 from pyrogram.handlers import (
     CallbackQueryHandler,
     DeletedMessagesHandler,

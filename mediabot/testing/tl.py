@@ -275,7 +275,7 @@ class TLWorld:
         """
         try:
             decoded = FileId.decode(file_id)
-        except Exception as exc:  # noqa: BLE001 - the same check and message as pyrogram's
+        except Exception as exc:
             raise ValueError(f'Failed to decode "{file_id}". The value does not represent an existing '
                              "local file, HTTP URL, or valid file id.") from exc
         known = self.files.get(decoded.media_id)

@@ -17,13 +17,13 @@ class CommandLog(CommandListener):
     def __init__(self) -> None:
         self.names: list[str] = []
 
-    def started(self, event) -> None:  # noqa: ANN001 - pymongo's event types
+    def started(self, event) -> None:
         self.names.append(event.command_name)
 
-    def succeeded(self, event) -> None:  # noqa: ANN001
+    def succeeded(self, event) -> None:
         pass
 
-    def failed(self, event) -> None:  # noqa: ANN001
+    def failed(self, event) -> None:
         pass
 
     def count(self, *names: str) -> int:

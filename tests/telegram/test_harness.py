@@ -168,7 +168,7 @@ async def test_the_bot_runs_on_the_real_servers(make_bot):
 
 async def test_a_bot_that_never_finishes_fails_the_test_with_what_is_stuck(make_bot):
     bot = await make_bot(plugins=[Stuck], config="[runtime]\nshutdown_deadline = 0.1\n", timeout=0.3)
-    with pytest.raises(AssertionError, match="still busy.*update:Message"):
+    with pytest.raises(AssertionError, match=r"still busy.*update:Message"):
         await bot.send("hello", user=1)
 
 
@@ -177,7 +177,7 @@ async def test_link_buttons_cannot_be_pressed(make_bot):
     sent = await bot.gateway.send_text(3, "see", keyboard=[[Button(text="Site", url="https://example.org")]])
     with pytest.raises(AssertionError, match="cannot be pressed"):
         await bot.press(sent, "Site", user=3)
-    with pytest.raises(AssertionError, match="no button 'Nope'.*'Site'"):
+    with pytest.raises(AssertionError, match=r"no button 'Nope'.*'Site'"):
         await bot.press(sent, "Nope", user=3)
 
 

@@ -18,8 +18,8 @@ from typing import Any
 import pyrogram
 import pytest
 from pyrogram import raw
-from pyrogram.handlers import RawUpdateHandler
 from pyrogram import types as pt
+from pyrogram.handlers import RawUpdateHandler
 from pyrogram.raw.core import TLObject
 
 from mediabot import CallbackQuery, ConfigError, InlineQuery, Message, create_app

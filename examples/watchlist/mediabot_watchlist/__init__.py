@@ -10,8 +10,7 @@ import asyncio
 import click
 import msgspec
 
-from mediabot import (Callback, Command, HealthReport, PluginMeta, hookimpl, hookspec, open_app,
-                      search_tokens, tokenize)
+from mediabot import Callback, Command, HealthReport, PluginMeta, hookimpl, hookspec, open_app, search_tokens, tokenize
 
 
 class WatchlistConfig(msgspec.Struct, forbid_unknown_fields=True):

@@ -3,10 +3,11 @@ import subprocess
 import sys
 import time
 
-from mediabot import MediaFile
-from mediabot.testing import FakeClock
 from mediabot_trending import Trending
 from mediabot_watchlist import Watchlist
+
+from mediabot import MediaFile
+from mediabot.testing import FakeClock
 
 
 async def test_watch_page_and_get_told_when_the_title_arrives(make_bot):

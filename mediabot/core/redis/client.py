@@ -15,7 +15,6 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 
-
 def connect(url: str, *, socket_timeout: float = 0.5, max_connections: int = 64) -> redis.asyncio.Redis:
     """A client for ``url`` (``redis://host:port/db``); no I/O until the first call.
 

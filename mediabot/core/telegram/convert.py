@@ -37,10 +37,10 @@ from mediabot.core.types import (
 )
 
 __all__ = [
-    "deleted_from_pyrogram",
-    "edited_from_pyrogram",
     "callback_from_pyrogram",
     "chat_from_pyrogram",
+    "deleted_from_pyrogram",
+    "edited_from_pyrogram",
     "inline_from_pyrogram",
     "inline_result_to_pyrogram",
     "keyboard_from_pyrogram",
@@ -257,7 +257,7 @@ def inline_result_to_pyrogram(result: InlineResult) -> Any:
     assert result.file_id is not None  # InlineResult guarantees one of the two
     try:
         file_type = FileId.decode(result.file_id).file_type
-    except Exception as exc:  # noqa: BLE001 - pyrogram raises assorted errors for garbage
+    except Exception as exc:
         raise ValueError(f"inline result {result.id!r}: invalid file_id {result.file_id!r}") from exc
     common: dict[str, Any] = dict(id=result.id, caption=result.caption or "",
                                   parse_mode=enums.ParseMode.DISABLED, reply_markup=markup)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Literal, Protocol, TypeVar, get_args
 
 from mediabot.core.telegram.clock import Clock, MonotonicClock
+
 # Defined without pyrogram so the config loader can import it cheaply; re-exported here.
 from mediabot.core.telegram.config import FloodConfig
 from mediabot.core.telegram.errors import (

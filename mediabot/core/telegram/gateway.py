@@ -73,7 +73,7 @@ if TYPE_CHECKING:
     from mediabot.core.app import App
     from mediabot.core.metrics import Metrics
 
-__all__ = ["Gateway", "READ_BATCH"]
+__all__ = ["READ_BATCH", "Gateway"]
 
 log = logging.getLogger("mediabot.telegram")
 T = TypeVar("T")
@@ -498,7 +498,7 @@ class Gateway:
             return
         try:
             updates = deleted_from_pyrogram(messages)
-        except Exception:  # noqa: BLE001 - one odd update must not stop the others
+        except Exception:
             log.exception("could not convert a deleted-messages update; dropped")
             return
         for update in updates:
@@ -509,7 +509,7 @@ class Gateway:
             return
         try:
             update = convert(raw_update)
-        except Exception:  # noqa: BLE001 - one odd update must not stop the others
+        except Exception:
             log.exception("could not convert a %s update; dropped", type(raw_update).__name__)
             return
         if update is not None:

@@ -28,11 +28,10 @@ from mediabot import (
     UsageError,
     hookimpl,
 )
-
+from mediabot_broadcast import texts
 from mediabot_broadcast.config import BroadcastConfig
 from mediabot_broadcast.runner import Runner
 from mediabot_broadcast.store import ACTIVE, Job, JobSpec, JobStore
-from mediabot_broadcast import texts
 
 __all__ = ["BroadcastConfig", "BroadcastPlugin"]
 

@@ -18,7 +18,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from mediabot import FloodWaitTooLong, PermanentTelegramError, TelegramError
-
 from mediabot_broadcast.config import BroadcastConfig
 from mediabot_broadcast.pace import StepRate
 from mediabot_broadcast.store import Job, JobStore, Outcome
@@ -163,7 +162,7 @@ class Runner:
             user = await self._queue.get()
             try:
                 await self._one(user)
-            except Exception:  # noqa: BLE001 - a bug with one user must not stop the others
+            except Exception:
                 log.exception("broadcast %s: user %s", self.job.id, user)
             finally:
                 self._inflight -= 1

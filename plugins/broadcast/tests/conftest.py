@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+from mediabot_broadcast import BroadcastPlugin
 
 from mediabot.core.telegram.clock import FakeClock
 from mediabot.testing import BotHarness
-from mediabot_broadcast import BroadcastPlugin
 
 ADMIN = 9
 START = datetime(2026, 3, 7, 12, 0, tzinfo=UTC)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from mediabot.core.telegram.clock import FakeClock
+import itertools
+
 from mediabot_broadcast.pace import StepRate
 from mediabot_broadcast.store import JobSpec, JobStore
+
+from mediabot.core.telegram.clock import FakeClock
 
 ADMIN = 9
 # Virtual time jumps to the next sleeper while a task waits on real Redis/MongoDB I/O,
@@ -148,4 +151,4 @@ async def test_sends_are_spaced_at_the_current_rate():
         await rate.wait()
         times.append(clock.now())
 
-    assert [round(b - a, 6) for a, b in zip(times, times[1:])] == [0.1] * 4
+    assert [round(b - a, 6) for a, b in itertools.pairwise(times)] == [0.1] * 4

@@ -136,7 +136,7 @@ class CircuitBreaker:
         if self.on_change is not None:
             try:
                 self.on_change(self.name, old, new)
-            except Exception as exc:  # noqa: BLE001 - a listener must not break the breaker
+            except Exception as exc:
                 log.error("breaker %s: state listener failed: %s", self.name, exc, exc_info=exc)
 
     def trip(self) -> None:

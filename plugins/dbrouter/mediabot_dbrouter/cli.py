@@ -11,13 +11,12 @@ from collections.abc import Mapping
 import click
 
 from mediabot import ConfigError
-
 from mediabot_dbrouter.build import build_router
 from mediabot_dbrouter.config import DbRouterConfig
+from mediabot_dbrouter.homes import MoveReport, move_home
 from mediabot_dbrouter.member import Member, MemberUnavailable
 from mediabot_dbrouter.router import DatabaseRouter
 from mediabot_dbrouter.status import format_status
-from mediabot_dbrouter.homes import MoveReport, move_home
 from mediabot_dbrouter.views import format_views, read_views, running
 
 __all__ = ["db_group", "probe"]

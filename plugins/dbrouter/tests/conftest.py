@@ -10,15 +10,15 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+from mediabot_dbrouter.alerts import Alerts
+from mediabot_dbrouter.build import build_router
+from mediabot_dbrouter.config import DatabaseEntry, DbRouterConfig
+from mediabot_dbrouter.router import DatabaseRouter
 from pymongo import MongoClient
 from pymongo.monitoring import CommandListener
 
 from mediabot import FileRepository, MediaFile
 from mediabot.testing.servers import MongoServer
-from mediabot_dbrouter.alerts import Alerts
-from mediabot_dbrouter.build import build_router
-from mediabot_dbrouter.config import DatabaseEntry, DbRouterConfig
-from mediabot_dbrouter.router import DatabaseRouter
 
 NAMES = ("a", "b", "c")
 # Short timeouts and fast probes: a dead or hung server is noticed in about a second.

@@ -6,7 +6,6 @@ import asyncio
 import textwrap
 
 from click.testing import CliRunner
-
 from mediabot_dbrouter import DbRouterPlugin
 from mediabot_dbrouter.cli import db_group
 from mediabot_dbrouter.config import DatabaseEntry, DbRouterConfig

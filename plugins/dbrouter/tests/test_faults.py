@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from mediabot_dbrouter.reconcile import Reconciler
 
 from mediabot import DatabaseUnavailable
-from mediabot_dbrouter.reconcile import Reconciler
 
 
 def journal_of(router, name: str) -> list[str]:

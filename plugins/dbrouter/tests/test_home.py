@@ -5,15 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from mediabot_dbrouter import writes
+from mediabot_dbrouter.build import check_config, home_of
+from mediabot_dbrouter.config import DatabaseEntry, DbRouterConfig
+from mediabot_dbrouter.status import format_status
+from mediabot_dbrouter.writes import UniqueWriter, cut_pays
 from pymongo import MongoClient
 from pymongo.monitoring import CommandListener
 
 from mediabot import ConfigError
-from mediabot_dbrouter.build import check_config, home_of
-from mediabot_dbrouter.config import DatabaseEntry, DbRouterConfig
-from mediabot_dbrouter import writes
-from mediabot_dbrouter.status import format_status
-from mediabot_dbrouter.writes import UniqueWriter, cut_pays
 
 
 def config(roles: str, home: str = "") -> DbRouterConfig:

@@ -6,12 +6,12 @@ import asyncio
 
 import pytest
 from click.testing import CliRunner
-
-from mediabot import UserDirectory
 from mediabot_dbrouter.cli import db_group
 from mediabot_dbrouter.config import DatabaseEntry, DbRouterConfig
 from mediabot_dbrouter.homes import HomeMoved, check_home
 from mediabot_dbrouter.views import ViewPublisher
+
+from mediabot import UserDirectory
 
 
 def cli(kit, trio, *args: str, home: str = ""):

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from mediabot_dbrouter.reconcile import Reconciler
+from mediabot_dbrouter.writes import utcnow
 from pymongo import MongoClient
 
 from mediabot.catalog.models import to_document
-from mediabot_dbrouter.reconcile import Reconciler
-from mediabot_dbrouter.writes import utcnow
 
 
 def raw(server, kit, collection: str = "files"):

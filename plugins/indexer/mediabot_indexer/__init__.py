@@ -29,7 +29,6 @@ from mediabot import (
     PluginMeta,
     hookimpl,
 )
-
 from mediabot_indexer.alerts import Alerts, Monitor
 from mediabot_indexer.backfill import Backfill
 from mediabot_indexer.commands import IndexerCommands

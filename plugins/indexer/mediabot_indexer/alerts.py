@@ -16,7 +16,6 @@ from typing import Any
 from redis.exceptions import RedisError
 
 from mediabot import TelegramError
-
 from mediabot_indexer.config import IndexerConfig
 
 __all__ = ["Alerts", "Monitor"]

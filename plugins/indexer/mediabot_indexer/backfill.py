@@ -17,7 +17,6 @@ from typing import Any
 from redis.exceptions import RedisError
 
 from mediabot import FloodWaitTooLong, PermanentTelegramError, TelegramError
-
 from mediabot_indexer.config import READ_BATCH_MAX
 from mediabot_indexer.live import LiveIngest
 from mediabot_indexer.metrics import IndexerMetrics

@@ -18,7 +18,6 @@ from typing import Any
 import click
 
 from mediabot import MediabotError, create_app
-
 from mediabot_indexer.jobstore import ACTIVE, Job
 from mediabot_indexer.progress import describe
 from mediabot_indexer.refs import parse_ref

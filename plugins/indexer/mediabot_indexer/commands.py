@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from mediabot import Command, CommandContext, UsageError
-
 from mediabot_indexer.jobs import JobManager
 from mediabot_indexer.jobstore import Job, new_job_id
 from mediabot_indexer.progress import describe

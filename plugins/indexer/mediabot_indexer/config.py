@@ -8,7 +8,7 @@ import msgspec
 
 from mediabot import ConfigError
 
-__all__ = ["IndexerConfig", "READ_BATCH_MAX"]
+__all__ = ["READ_BATCH_MAX", "IndexerConfig"]
 
 #: Telegram answers at most 200 message ids per ``get_messages`` call.
 READ_BATCH_MAX = 200

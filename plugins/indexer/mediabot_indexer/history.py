@@ -36,7 +36,6 @@ from mediabot import (
     PermanentTelegramError,
     TelegramError,
 )
-
 from mediabot_indexer.config import IndexerConfig
 from mediabot_indexer.jobstore import Job, JobStore
 from mediabot_indexer.live import MediaFilter
@@ -259,7 +258,7 @@ class HistoryRun:
     async def _call_end(self, job: Job) -> None:
         try:
             await self._on_end(job)
-        except Exception:  # noqa: BLE001 - an alert that failed must not fail the job
+        except Exception:
             log.exception("indexer: reporting the end of job %s failed", job.id)
 
     # -- helpers ---------------------------------------------------------------------

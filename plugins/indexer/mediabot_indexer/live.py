@@ -13,7 +13,6 @@ from collections.abc import Iterable
 from typing import Any
 
 from mediabot import InsertReport, MediaFile, Message, MessageEdited, MessagesDeleted
-
 from mediabot_indexer.buffer import IngestBuffer
 from mediabot_indexer.config import IndexerConfig
 from mediabot_indexer.consumer import StreamConsumer

@@ -9,7 +9,7 @@ __all__ = ["Rate", "describe", "duration"]
 
 def duration(seconds: float) -> str:
     """``42 s``, ``3 min 5 s``, ``2 h 10 min``."""
-    s = int(round(max(0.0, seconds)))
+    s = round(max(0.0, seconds))
     if s < 60:
         return f"{s} s"
     if s < 3600:

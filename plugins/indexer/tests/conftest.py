@@ -8,13 +8,13 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
+from mediabot_indexer.gaps import GapLog
+from mediabot_indexer.posts import Post, encode_post
+from mediabot_indexer.queue import StreamQueue
 
 from mediabot import MediaFile
 from mediabot.core.redis import connect
 from mediabot.core.telegram.clock import FakeClock
-from mediabot_indexer.gaps import GapLog
-from mediabot_indexer.posts import Post, encode_post
-from mediabot_indexer.queue import StreamQueue
 
 CHANNEL = -1001234567890
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from mediabot.core.telegram.clock import FakeClock
 from mediabot_indexer.buffer import IngestBuffer
 from mediabot_indexer.consumer import StreamConsumer
 from mediabot_indexer.gaps import GapLog
+
+from mediabot.core.telegram.clock import FakeClock
 
 BURST = 50_000
 

@@ -6,9 +6,10 @@ import asyncio
 import os
 import sys
 
+from mediabot_indexer import IndexerPlugin
+
 from mediabot.core.telegram.clock import MonotonicClock
 from mediabot.testing.tl import FakeFile
-from mediabot_indexer import IndexerPlugin
 
 ARCHIVE = -1001555000222
 

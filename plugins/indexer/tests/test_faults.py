@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
-from mediabot.core.redis import connect
-from mediabot.core.telegram.clock import MonotonicClock
 from mediabot_indexer.buffer import IngestBuffer
 from mediabot_indexer.consumer import StreamConsumer
 from mediabot_indexer.gaps import GapLog
 from mediabot_indexer.queue import StreamQueue
+
+from mediabot.core.redis import connect
+from mediabot.core.telegram.clock import MonotonicClock
 
 PREFIX = "mb:{indexer}:"
 

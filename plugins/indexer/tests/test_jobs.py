@@ -7,11 +7,11 @@ import random
 import re
 
 import pytest
+from mediabot_indexer import IndexerPlugin
 from pyrogram.errors import ChannelPrivate, FloodWait
 
 from mediabot.core.telegram.clock import FakeClock, MonotonicClock
 from mediabot.testing.tl import FakeFile
-from mediabot_indexer import IndexerPlugin
 
 ARCHIVE = -1001555000111
 ADMIN = 1
@@ -104,13 +104,12 @@ async def test_an_interrupted_job_resumes_in_a_new_process_with_no_gap_and_no_co
         reads = len(first.fake.calls_of("get_messages"))
         if call.method == "get_messages" and reads == stop_after and not interrupted.is_set():
             interrupted.set()
+            # Telegram stops answering this process: without it the job (or, after a crash, the
+            # scheduler resuming it here) could finish before app.stop() on a fast or a slow machine.
+            first.fake.inject("get_messages", FloodWait(value=3600), times=None)
             if crash:
                 for task, _ in list(plugin.jobs.running.values()):
                     task.cancel()  # dies at its next await: no release, no last checkpoint
-            else:
-                # Telegram stops answering until the stop: without it the job could finish
-                # between this point and app.stop() on a fast (or a slow) machine.
-                first.fake.inject("get_messages", FloodWait(value=3600), times=None)
 
     first.fake.observe(on_call)
     jid = job_id((await first.send("/index https://t.me/c/1555000111/600", user=ADMIN)).last.text)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from mediabot.testing.tl import FakeFile
 from mediabot_indexer import IndexerPlugin
+
+from mediabot.testing.tl import FakeFile
 
 SOURCE = -1001000000001
 OTHER = -1001000000002

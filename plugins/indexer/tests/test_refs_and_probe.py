@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import msgspec
 import pytest
-
-from mediabot import ConfigError
 from mediabot_indexer.config import IndexerConfig
 from mediabot_indexer.probe import find_last_id
 from mediabot_indexer.refs import ChannelRef, parse_ref
+
+from mediabot import ConfigError
 
 
 @pytest.mark.parametrize("text, ref", [

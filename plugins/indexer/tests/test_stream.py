@@ -6,11 +6,12 @@ import asyncio
 import contextlib
 from typing import Any
 
+from mediabot_indexer.consumer import StreamConsumer
+from mediabot_indexer.queue import StreamQueue
+
 from mediabot import DatabaseUnavailable, InsertReport, MediaFile
 from mediabot.core.redis import connect
 from mediabot.core.telegram.clock import FakeClock, MonotonicClock
-from mediabot_indexer.consumer import StreamConsumer
-from mediabot_indexer.queue import StreamQueue
 
 
 async def crash(task: asyncio.Task[Any]) -> None:

@@ -5,12 +5,11 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
-
-from mediabot import Chat, Media, MediaFile, Message
 from mediabot_indexer.batching import BatchSizer, dedup
 from mediabot_indexer.gaps import GapDetector, GapLog, id_ranges
 from mediabot_indexer.posts import Post, decode_post, encode_post
 
+from mediabot import Chat, Media, MediaFile, Message
 
 CHANNEL = -1001234567890
 

@@ -174,7 +174,7 @@ class CacheInspector:
             pipe.memory_usage(key)
             pipe.pttl(key)
         answers = await pipe.execute()
-        for size, ttl in zip(answers[::2], answers[1::2]):
+        for size, ttl in zip(answers[::2], answers[1::2], strict=True):
             if size is None:  # expired or deleted since the scan
                 continue
             ns.sampled += 1

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from ops_kit import ADMIN, USER
 
 from mediabot import HealthReport
-from ops_kit import ADMIN, USER
 
 REFUSED = "This command is for admins only."
 TOKEN = "ops-token-that-must-never-show"

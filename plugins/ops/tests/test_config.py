@@ -6,10 +6,10 @@ import subprocess
 import sys
 
 import pytest
-
-from mediabot import ConfigError
 from mediabot_ops import OpsPlugin
 from mediabot_ops.config import parse_listen
+
+from mediabot import ConfigError
 
 
 async def test_listening_beyond_loopback_without_a_token_is_a_config_error_naming_the_key(make_bot):

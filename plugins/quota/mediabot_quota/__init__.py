@@ -19,9 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mediabot import (Command, CommandContext, HealthReport, PluginContext, PluginMeta, Reservation, UsageError,
-                      hookimpl)
-
+from mediabot import Command, CommandContext, HealthReport, PluginContext, PluginMeta, Reservation, UsageError, hookimpl
 from mediabot_quota.config import QuotaConfig
 from mediabot_quota.durations import format_remaining, parse_count, parse_duration
 from mediabot_quota.ledger import LEDGER_INDEXES, QuotaLedger

@@ -7,7 +7,6 @@ from typing import Annotated, Literal
 import msgspec
 
 from mediabot import ConfigError
-
 from mediabot_quota.days import load_zone
 from mediabot_quota.plans import Plans
 

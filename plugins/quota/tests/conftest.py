@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+from mediabot_quota.ledger import QuotaLedger
 from pymongo import AsyncMongoClient
 
 from mediabot.core.telegram.clock import FakeClock
-from mediabot_quota.ledger import QuotaLedger
 
 PLANS = {"free": 10, "premium": 100}
 # Noon on a Saturday, far from any midnight or DST change: tests that care about those set their own start.

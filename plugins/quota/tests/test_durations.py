@@ -7,7 +7,6 @@ from datetime import timedelta
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from mediabot_quota.durations import MAX_COUNT, MAX_DURATION, format_remaining, parse_count, parse_duration
 
 

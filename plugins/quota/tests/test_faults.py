@@ -8,14 +8,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from pymongo import AsyncMongoClient, ReturnDocument
-
-from mediabot.core.telegram.clock import FakeClock
-from mediabot.testing.servers import MongoServer
 from mediabot_quota.ledger import QuotaLedger
 from mediabot_quota.models import QuotaUnavailable
 from mediabot_quota.pipelines import cancel_pipeline, reserve_pipeline
 from mediabot_quota.plans import Plans
+from pymongo import AsyncMongoClient, ReturnDocument
+
+from mediabot.core.telegram.clock import FakeClock
+from mediabot.testing.servers import MongoServer
 
 
 async def wait_for(condition: Callable[[], object], *, deadline: float = 15.0) -> bool:

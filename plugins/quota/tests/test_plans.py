@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-
-from mediabot.core.telegram.clock import FakeClock
 from mediabot_quota.durations import parse_duration
 from mediabot_quota.ledger import QuotaLedger
+
+from mediabot.core.telegram.clock import FakeClock
 
 
 async def test_a_premium_grant_raises_the_limit_until_it_expires(ledger: QuotaLedger, clock: FakeClock) -> None:

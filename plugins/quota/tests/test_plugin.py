@@ -6,11 +6,12 @@ import asyncio
 import time
 from datetime import timedelta
 
+from mediabot_quota import QuotaPlugin
+
 from mediabot import Command, MediaFile, PluginMeta, hookimpl
 from mediabot.core.telegram.clock import MonotonicClock
 from mediabot.testing import FakeClock
 from mediabot.testing.tl import FakeFile
-from mediabot_quota import QuotaPlugin
 
 CONFIG = """
 [catalog]

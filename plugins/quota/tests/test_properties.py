@@ -9,7 +9,6 @@ from collections import defaultdict
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from mediabot_quota.ledger import QuotaLedger
 
 # Several users, their own limits (0 included), requests of random sizes in

@@ -9,10 +9,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
-from pymongo import AsyncMongoClient
-
 from mediabot_quota.ledger import QuotaLedger
 from mediabot_quota.models import Grant
+from pymongo import AsyncMongoClient
 
 FREE = 10  # the free plan's daily limit in conftest's plans
 

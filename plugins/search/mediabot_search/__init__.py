@@ -30,7 +30,6 @@ from mediabot import (
     PluginMeta,
     hookimpl,
 )
-
 from mediabot_search.autodelete import AutoDelete
 from mediabot_search.cache import ResultCache
 from mediabot_search.chat import DEEP_LINK_FILE, FILE_ACTION, PAGE_ACTION, SEND_ALL_ACTION, ChatSearch

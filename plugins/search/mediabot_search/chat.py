@@ -21,14 +21,13 @@ from typing import Any
 import msgspec
 
 from mediabot import Button, CallbackContext, CommandContext, Keyboard, MediaFile, Message, User
-
 from mediabot_search.autodelete import AutoDelete, deletion_notice
 from mediabot_search.config import SearchConfig
 from mediabot_search.limits import SearchLimiter
 from mediabot_search.render import file_label, hint_text, nothing_text, summary_text
 from mediabot_search.service import SearchPage, SearchService
 
-__all__ = ["ChatSearch", "DEEP_LINK_FILE", "FILE_ACTION", "PAGE_ACTION", "SEND_ALL_ACTION"]
+__all__ = ["DEEP_LINK_FILE", "FILE_ACTION", "PAGE_ACTION", "SEND_ALL_ACTION", "ChatSearch"]
 
 FILE_ACTION = "search.f"
 PAGE_ACTION = "search.p"

@@ -30,7 +30,7 @@ from typing import Protocol, runtime_checkable
 import msgspec
 import tantivy
 
-from mediabot import MediaFile, MediabotError
+from mediabot import MediabotError, MediaFile
 from mediabot_search import schema as f
 from mediabot_search.checkpoint import read_checkpoint, remove_checkpoint, write_checkpoint
 from mediabot_search.query import ParsedQuery, SearchFilters, build_query, parse_query, typo_budget

@@ -19,7 +19,6 @@ from __future__ import annotations
 from typing import Any
 
 from mediabot import Button, InlineQuery, InlineResult, MediaFile, human_size
-
 from mediabot_search.chat import DEEP_LINK_FILE, meaningful_length
 from mediabot_search.config import SearchConfig
 from mediabot_search.limits import SearchLimiter

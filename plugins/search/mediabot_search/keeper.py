@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import Any
 
 from mediabot import CatalogChange, MediaFile
-
 from mediabot_search.cache import ResultCache, stream_id_at_least
 from mediabot_search.engine import TantivyEngine
 from mediabot_search.tasks import honour_cancellation

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from mediabot import MediaFile, human_size
-
 from mediabot_search.service import SearchPage
 
 __all__ = ["file_label", "hint_text", "nothing_text", "shown_query", "summary_text"]

@@ -15,7 +15,6 @@ import msgspec
 from redis.exceptions import RedisError
 
 from mediabot import MediaFile
-
 from mediabot_search.cache import ResultCache
 from mediabot_search.engine import RESULT_CAP, Relaxation, SearchFilters, SearchResult, TantivyEngine
 from mediabot_search.query import parse_query

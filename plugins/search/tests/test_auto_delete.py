@@ -7,10 +7,10 @@ from collections import Counter
 
 import pytest
 from helpers import FAST, release
+from mediabot_search import SearchConfig, SearchPlugin
 
 from mediabot import ConfigError
 from mediabot.testing import FakeClock
-from mediabot_search import SearchConfig, SearchPlugin
 
 TEN_MINUTES = FAST + "auto_delete = 600\n"
 FILES = [release(n, f"Quiet.Harbour.S01E{n:02d}.1080p.mkv") for n in range(1, 5)]

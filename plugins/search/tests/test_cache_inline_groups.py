@@ -6,9 +6,9 @@ import asyncio
 from urllib.parse import parse_qs, urlparse
 
 from helpers import FAST, eventually, release
+from mediabot_search import SearchPlugin
 
 from mediabot import GateRefusal, PluginMeta, Reservation, hookimpl
-from mediabot_search import SearchPlugin
 
 GROUP = -1009876543210
 

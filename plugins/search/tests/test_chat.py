@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from helpers import FAST, eventually, release
+from mediabot_search import SearchPlugin
 
 from mediabot import PluginMeta, Reservation, hookimpl
 from mediabot.testing import FakeClock
-from mediabot_search import SearchPlugin
 
 SMALL_PAGES = FAST + "page_size = 3\n"
 

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from mediabot_search.engine import Engine, IndexLocked, SearchFilters, TantivyEngine
 
 from mediabot import MediaFile, search_tokens
 from mediabot.catalog.tokens import parse_release
-from mediabot_search.engine import Engine, IndexLocked, SearchFilters, TantivyEngine
 
 START = datetime(2024, 1, 1, tzinfo=UTC)
 

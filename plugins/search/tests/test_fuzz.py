@@ -10,12 +10,11 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from mediabot_search.engine import SearchFilters, TantivyEngine
 from release_catalogue import build_catalogue
 
 # Tantivy query syntax, regex syntax, and words that mean something to a parser.
-SYNTAX = list(':"()[]{}^~*?\\+-!&|/<>=.$#@%\'`,;') + [
+SYNTAX = [*':"()[]{}^~*?\\+-!&|/<>=.$#@%\'`,;',
     "AND", "OR", "NOT", "TO", "*:*", "name:", "words:dune", ".*", "(?i)", "\\d+", "[a-z]+", "a{1,1000}",
     "(a+)+$", "IN [", "~2", "^10", "\"unterminated", "s01e", "s99999e99999", "1080p", "2160p", "4k", "1x",
 ]

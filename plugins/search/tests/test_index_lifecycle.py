@@ -5,8 +5,8 @@ from __future__ import annotations
 import shutil
 
 from helpers import FAST, QUIET_KERNEL, eventually, release
-
 from mediabot_search import SearchPlugin
+
 from mediabot.testing import FakeClock
 
 

@@ -10,11 +10,11 @@ acronyms, over a catalogue of about 2,000 release names (``release_catalogue.py`
 from __future__ import annotations
 
 import pytest
-
-from release_catalogue import build_catalogue
-from mediabot import tokenize
 from mediabot_search.engine import TantivyEngine
+from release_catalogue import build_catalogue
 from relevance_set import LabelledQuery, expected_file, labelled_queries
+
+from mediabot import tokenize
 
 TOP = 5
 REQUIRED_RECALL = 0.95
