@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from mediabot.testing.fake import CallbackAnswer, FakeTelegram, InlineAnswer
     from mediabot.testing.harness import BotHarness, Replies
     from mediabot.testing.tl import FakeFile, fake_file_id
+    from mediabot.testing.waiting import eventually
 
 _WHERE = {
     "BotHarness": "mediabot.testing.harness",
@@ -32,6 +33,7 @@ _WHERE = {
     "FakeTelegram": "mediabot.testing.fake",
     "InlineAnswer": "mediabot.testing.fake",
     "Replies": "mediabot.testing.harness",
+    "eventually": "mediabot.testing.waiting",
     "fake_file_id": "mediabot.testing.tl",
 }
 

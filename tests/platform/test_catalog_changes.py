@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-
 from mediabot import MediaFile, MessageEdited, MessagesDeleted, PluginMeta, hookimpl
-from mediabot.testing import FakeClock
+from mediabot.testing import FakeClock, eventually
 
 CHANNEL = -1001234567890
 
@@ -38,16 +35,6 @@ class Recorder:
     @hookimpl
     def mediabot_update(self, update):
         self.updates.append(update)
-
-
-async def eventually(condition, *, deadline: float = 10.0, what: str = "condition"):
-    start = time.monotonic()
-    while True:
-        result = await condition()
-        if result:
-            return result
-        assert time.monotonic() - start < deadline, f"{what}: not true within {deadline}s"
-        await asyncio.sleep(0.02)
 
 
 async def test_files_added_fires_once_per_insert_with_only_the_new_files(make_bot):

@@ -1,16 +1,12 @@
-"""What the ops tests share: the Films plugin, user ids, URLs and waiting on a condition."""
+"""What the ops tests share: the Films plugin, user ids and URLs."""
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from mediabot import Command, HealthReport, PluginMeta, hookimpl
 
 ADMIN, USER = 9, 1
-
 
 
 class Films:
@@ -55,14 +51,3 @@ class Films:
 
 def url(bot: Any, path: str) -> str:
     return f"http://127.0.0.1:{bot.plugin('ops').port}{path}"
-
-
-async def eventually(condition: Callable[[], Awaitable[Any]], *, deadline: float = 10.0, what: str = "it") -> Any:
-    """Ask ``condition`` until it answers truthy, for at most ``deadline`` real seconds."""
-    start = time.monotonic()
-    while True:
-        result = await condition()
-        if result:
-            return result
-        assert time.monotonic() - start < deadline, f"{what}: not true within {deadline}s"
-        await asyncio.sleep(0.05)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from ops_kit import USER, eventually, url
+from ops_kit import USER, url
 from prometheus_client.parser import text_string_to_metric_families
 
 from mediabot import HealthReport
+from mediabot.testing import eventually
 
 TOKEN = "a-long-random-ops-token-0123456789"
 

@@ -1,17 +1,13 @@
-"""Shared pieces of the plugin tests: catalogue files and waiting on conditions."""
+"""Shared pieces of the plugin tests: catalogue files and quiet settings."""
 
 from __future__ import annotations
-
-import asyncio
-import time
 
 from mediabot import MediaFile, tokenize
 from mediabot.testing.tl import FakeFile
 
 CHANNEL = -1001234567890
-# The kernel's catalogue loops sleep on the virtual clock, which jumps whenever the
-# loop waits on real I/O: long intervals keep them from hammering the test MongoDB
-# while a test waits for the index (the search follower still polls every 0.25 s).
+# Long kernel upkeep intervals keep the test MongoDB quiet while a test waits for the
+# index (the search follower still polls every 0.25 s).
 QUIET_KERNEL = "[catalog]\nban_refresh = 3600.0\nflush_interval = 3600.0\noutbox_grace = 3600.0\n"
 FAST = QUIET_KERNEL + '[plugins.search]\nrate = "1000/min"\n'
 
@@ -21,14 +17,3 @@ def release(n: int, name: str, size: int = 1_500_000_000) -> MediaFile:
     fake = FakeFile(file_name=name, size=size, media_id=n)
     return MediaFile(file_unique_id=fake.file_unique_id, file_id=fake.file_id, kind="video", file_name=name,
                      size=size, chat_id=CHANNEL, message_id=n, tokens=tokenize(name))
-
-
-async def eventually(condition, *, deadline: float = 10.0, what: str = "condition"):
-    """Poll ``condition`` (async) until it is truthy, for at most ``deadline`` real seconds."""
-    start = time.monotonic()
-    while True:
-        result = await condition()
-        if result:
-            return result
-        assert time.monotonic() - start < deadline, f"{what}: not true within {deadline}s"
-        await asyncio.sleep(0.02)

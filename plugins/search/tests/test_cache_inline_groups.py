@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 from urllib.parse import parse_qs, urlparse
 
-from helpers import FAST, eventually, release
+from helpers import FAST, release
 from mediabot_search import SearchPlugin
 
 from mediabot import GateRefusal, PluginMeta, Reservation, hookimpl
+from mediabot.testing import eventually
 
 GROUP = -1009876543210
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from helpers import FAST, eventually, release
+from helpers import FAST, release
 from mediabot_search import SearchPlugin
 
 from mediabot import PluginMeta, Reservation, hookimpl
-from mediabot.testing import FakeClock
+from mediabot.testing import FakeClock, eventually
 
 SMALL_PAGES = FAST + "page_size = 3\n"
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import shutil
 
-from helpers import FAST, QUIET_KERNEL, eventually, release
+from helpers import FAST, QUIET_KERNEL, release
 from mediabot_search import SearchPlugin
 
-from mediabot.testing import FakeClock
+from mediabot.testing import FakeClock, eventually
 
 
 def config(index_dir) -> str:
