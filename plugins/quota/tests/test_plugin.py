@@ -144,3 +144,29 @@ async def test_send_all_in_search_delivers_what_is_left_and_says_why(make_bot):
     pressed = await bot.press(reply, "Send all on this page", user=5)
     assert received(bot, 5) == 3
     assert pressed.texts[-1].startswith("Sent 3 of 10: that was what was left of today's 3 files.")
+
+
+async def test_two_bots_reserving_for_the_same_users_at_once_never_exceed_the_limit(make_bot):
+    first, second = await quota_bot(make_bot), await quota_bot(make_bot)  # one deployment, two processes
+    ledgers = [first.plugin("quota").ledger, second.plugin("quota").ledger]
+    grants = await asyncio.gather(*(ledgers[i % 2].reserve(100 + i % 4, 1 + i % 2) for i in range(200)))
+    by_user: dict[int, int] = {}
+    for grant in grants:
+        by_user[grant.user_id] = by_user.get(grant.user_id, 0) + grant.granted
+    assert by_user == {100: 3, 101: 3, 102: 3, 103: 3}  # each user's limit, exactly, across both processes
+
+
+async def test_a_paused_database_refuses_the_delivery_and_charges_nothing(make_bot, mongo_factory):
+    server = mongo_factory()
+    bot = await quota_bot(make_bot, config=CONFIG + "timeout = 1.0\n",
+                          env={"MEDIABOT_MONGO_URI": server.uri})
+    server.pause()  # SIGSTOP: the quota database does not answer
+    try:
+        replies = await bot.send("/get 2", user=5)
+    finally:
+        server.resume()
+    assert received(bot, 5) == 0
+    assert replies.texts == [bot.app.section("delivery").refused_text]
+    ledger = bot.plugin("quota").ledger
+    await ledger.reserve(5, 1)  # the next call that gets through cancels what the paused one may have left
+    assert (await ledger.status(5)).used == 1
