@@ -112,3 +112,42 @@ async def test_while_an_empty_index_fills_up_users_are_told_results_may_be_missi
     keeper.filling = None
     reply = (await bot.send("quiet river 2003", user=5)).last
     assert "rebuilt" not in reply.text
+
+
+async def test_a_process_stopped_while_10000_files_were_added_catches_up_on_start(make_bot, tmp_path):
+    clock = FakeClock()
+    first = await make_bot(plugins=[SearchPlugin], config=config(tmp_path / "index"), clock=clock)
+    await first.app.files.insert_batch([release(1, "Amber.Coast.S01E0001.mkv")])
+    await first.plugin("search").sync()
+    await first.stop()
+    writer = await make_bot(config=QUIET_KERNEL, clock=clock)  # another process writes meanwhile
+    for start in range(2, 10_002, 1000):
+        await writer.app.files.insert_batch([release(n, f"Amber.Coast.S01E{n:04d}.mkv")
+                                             for n in range(start, min(start + 1000, 10_002))])
+    again = await make_bot(plugins=[SearchPlugin], config=config(tmp_path / "index"), clock=clock, timeout=120)
+    await again.plugin("search").sync()
+    assert again.plugin("search").keeper.rebuilds == 0  # caught up from its checkpoint, no rebuild
+    assert again.plugin("search").keeper.engine.stats().documents == 10_001
+
+
+async def test_paging_forwards_and_back_over_1000_results_visits_each_once(make_bot):
+    bot = await make_bot(plugins=[SearchPlugin], config=FAST)
+    files = [release(n, f"Lantern.Road.S01E{n:04d}.mkv") for n in range(1, 1001)]
+    await bot.app.files.insert_batch(files)
+    search = bot.plugin("search")
+    await search.sync()
+    pages, after = [], None
+    while True:
+        page = await search.search("lantern road", limit=50, after=after)
+        pages.append([f.id for f in page.files])
+        if page.next is None:
+            break
+        after = page.next
+    forward = [i for p in pages for i in p]
+    assert len(forward) == 1000 and set(forward) == {f.id for f in files}
+    back, before = [], page.previous
+    while before is not None:
+        page = await search.search("lantern road", limit=50, after=before)
+        back.append([f.id for f in page.files])
+        before = page.previous
+    assert back == pages[-2::-1]  # the same pages, in reverse
