@@ -18,8 +18,19 @@ __all__ = ["search_group"]
 _NEEDED = ("search", "dbrouter")
 
 
+class _RichProgress:
+    """A ``rich`` progress bar, for a terminal."""
+
+    def __init__(self, bar: Any) -> None:
+        self._bar = bar
+        self._task = bar.add_task("indexing", total=None)
+
+    def __call__(self, done: int, expected: int) -> None:
+        self._bar.update(self._task, completed=done, total=max(expected, done) or None)
+
+
 class _Progress:
-    """Plain progress lines (``rich`` is not a dependency): at most one every second, and the last."""
+    """Plain progress lines (output not a terminal: logs, scripts): at most one a second, and the last."""
 
     def __init__(self) -> None:
         self._last = 0.0
@@ -72,7 +83,15 @@ async def _reindex(config: Any) -> tuple[int, float]:
     await app.start()
     try:
         started = time.monotonic()
-        count = await plugin.keeper.rebuild("requested with `mediabot search reindex`", progress=_Progress())
+        reason = "requested with `mediabot search reindex`"
+        if sys.stdout.isatty():
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+            with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                          TimeRemainingColumn()) as bar:
+                count = await plugin.keeper.rebuild(reason, progress=_RichProgress(bar))
+        else:
+            count = await plugin.keeper.rebuild(reason, progress=_Progress())
         return count, time.monotonic() - started
     finally:
         await app.stop("reindex done")

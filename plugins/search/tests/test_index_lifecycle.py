@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 
 from helpers import FAST, QUIET_KERNEL, release
@@ -151,3 +152,26 @@ async def test_paging_forwards_and_back_over_1000_results_visits_each_once(make_
         back.append([f.id for f in page.files])
         before = page.previous
     assert back == pages[-2::-1]  # the same pages, in reverse
+
+
+async def test_mediabot_search_reindex_rebuilds_the_index_from_the_catalogue(make_bot, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    bot = await make_bot(config=QUIET_KERNEL)  # a deployment's catalogue, written by some other process
+    await bot.app.files.insert_batch([release(n, f"Glass.Harbor.{2000 + n}.mkv") for n in range(1, 26)])
+    index = tmp_path / "reindexed"
+    path = tmp_path / "plugins.toml"
+    path.write_text(f'[plugins.search]\nenabled = true\nindex_dir = "{index}"\n')
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("MEDIABOT")}, **bot.app.env}
+    result = await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-m", "mediabot", "--config", str(path), "search", "reindex"],
+        capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1].startswith("search index rebuilt: 25 files in ")
+    assert "indexed 25 of about 25 files (100%)" in result.stdout  # plain progress lines off a terminal
+    again = await make_bot(plugins=[SearchPlugin], config=config(index))
+    await again.plugin("search").sync()
+    assert again.plugin("search").keeper.rebuilds == 0  # the rebuilt index is used as it is
+    assert (await again.plugin("search").search("glass harbor")).total == 25
