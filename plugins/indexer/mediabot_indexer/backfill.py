@@ -47,6 +47,7 @@ class Backfill:
     async def run(self) -> None:
         """The loop (``ctx.spawn_loop``)."""
         while True:
+            await self._live.save_marks()
             await self.round()
             await self._app.clock.sleep(self._interval)
 

@@ -256,6 +256,7 @@ class GapDetector:
     def __init__(self, gaps: GapLog) -> None:
         self._gaps = gaps
         self._highest: dict[int, int] = {}
+        self._moved: set[int] = set()  # channels whose mark moved since the last save
 
     def highest(self, channel: int) -> int | None:
         """The highest message id seen of ``channel``, if any."""
@@ -268,5 +269,26 @@ class GapDetector:
             if top is not None and message_id > top + 1:
                 self._gaps.record(channel, top + 1, message_id - 1)
             self._highest[channel] = message_id
+            self._moved.add(channel)
             return False
         return True
+
+    def seed(self, marks: dict[int, int]) -> None:
+        """Start from saved marks (the highest ids seen before a restart, by any process).
+
+        The first post after the restart then reveals the posts that arrived
+        while no process was listening: the jump is recorded as a gap and re-read.
+        """
+        for channel, mark in marks.items():
+            if mark > self._highest.get(channel, 0):
+                self._highest[channel] = mark
+
+    def moved(self) -> dict[int, int]:
+        """The marks that moved since the last call (to save them)."""
+        out = {c: self._highest[c] for c in self._moved}
+        self._moved.clear()
+        return out
+
+    def unsaved(self, marks: dict[int, int]) -> None:
+        """Marks a save could not write: saved with the next ones."""
+        self._moved.update(marks)

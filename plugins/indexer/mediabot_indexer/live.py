@@ -17,6 +17,13 @@ from mediabot_indexer.buffer import IngestBuffer
 from mediabot_indexer.config import IndexerConfig
 from mediabot_indexer.consumer import StreamConsumer
 from mediabot_indexer.gaps import GapLog
+
+# HSET only when higher: two processes saving at once keep the larger mark.
+_SAVE_MARK = """
+local current = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+if tonumber(ARGV[2]) > current then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+return 1
+"""
 from mediabot_indexer.metrics import IndexerMetrics
 from mediabot_indexer.posts import Post
 from mediabot_indexer.queue import StreamQueue
@@ -62,6 +69,10 @@ class LiveIngest:
         self.filter = MediaFilter(config.kinds, config.min_size)
         self.queue = StreamQueue(app.redis, prefix)
         self.gaps = GapLog(app.redis, prefix)
+        self._redis = app.redis
+        # The highest message id seen per channel, kept across restarts (see save_marks).
+        self._marks_key = f"{prefix}marks"
+        self._save_mark = app.redis.register_script(_SAVE_MARK)
         self.buffer = IngestBuffer(self.queue, self.gaps, app.clock, capacity=config.buffer_capacity)
         self.consumer = StreamConsumer(self.queue, self._write, app.clock, min_batch=config.min_batch,
                                        max_batch=config.max_batch, claim_idle_ms=int(config.claim_idle * 1000))
@@ -73,13 +84,31 @@ class LiveIngest:
         return report
 
     async def start(self) -> None:
-        """Create the consumer group and start the flusher and the consumer (both owned here)."""
+        """Create the consumer group, load the id marks, start the flusher and the consumer (owned here)."""
         try:
             await self.queue.ensure_group()
         except Exception as exc:  # noqa: BLE001 - the consumer creates it again once Redis answers
             log.warning("indexer: could not create the stream's consumer group yet (%s)", exc)
+        try:
+            marks = await self._redis.hgetall(self._marks_key)
+            self.buffer.detector.seed({int(c): int(m) for c, m in marks.items()})
+        except Exception as exc:  # noqa: BLE001 - without marks a hole across the restart goes unseen
+            log.warning("indexer: could not load the channels' last ids (%s): posts sent while the bot "
+                        "was down are found only by /index", exc)
         self.buffer.start()
         self.consumer.start()
+
+    async def save_marks(self) -> None:
+        """Save the highest id seen per channel (a maximum: several processes may save at once)."""
+        moved = self.buffer.detector.moved()
+        if not moved:
+            return
+        try:
+            for channel, mark in moved.items():
+                await self._save_mark(keys=[self._marks_key], args=[channel, mark])
+        except Exception as exc:  # noqa: BLE001 - kept for the next save
+            self.buffer.detector.unsaved(moved)
+            log.warning("indexer: could not save the channels' last ids yet (%s)", exc)
 
     async def stop(self, timeout: float) -> None:
         """Write what the buffer holds to the stream, then let the consumer finish its batch.
@@ -89,6 +118,7 @@ class LiveIngest:
         """
         await self.buffer.close(timeout)
         await self.consumer.stop(timeout)
+        await self.save_marks()
 
     # -- updates ---------------------------------------------------------------------
     def on_post(self, message: Message) -> bool:

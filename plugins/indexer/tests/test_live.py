@@ -107,3 +107,23 @@ async def test_a_dropped_post_is_read_again_by_the_backfill(make_bot) -> None:
     await files_of(bot, SOURCE, {first.id, fourth.id} | lost_ids)
     assert plugin.backfill.rounds >= 1
     assert not await plugin.live.gaps.take(SOURCE, 10)
+
+
+async def test_posts_sent_while_no_process_was_listening_are_found_after_a_restart(make_bot) -> None:
+    cfg = config(SOURCE, extra="backfill_interval = 1.0\n")
+    first = await make_bot(plugins=[IndexerPlugin], config=cfg, admins=[ADMIN])
+    seen = [await first.post(SOURCE, media=f"Before.Part.{n}.mkv") for n in range(1, 4)]
+    await files_of(first, SOURCE, {m.id for m in seen})
+    await first.app.stop("restart")  # the bot is down...
+    second = await make_bot(plugins=[IndexerPlugin], config=cfg, admins=[ADMIN])
+    second.fake.add_chat(SOURCE, "channel")
+    for n in range(1, 4):  # the channel as Telegram keeps it: what the first process saw...
+        await second.fake.chats.add(SOURCE, from_id=None, out=False, text=f"part {n}",
+                                    media=second.fake.world.media(FakeFile(file_name=f"Before.Part.{n}.mkv")))
+    for n in range(4, 8):  # ...and four posts sent while no process was running
+        await second.fake.chats.add(SOURCE, from_id=None, out=False, text=f"missed {n}",
+                                    media=second.fake.world.media(FakeFile(file_name=f"Missed.Part.{n}.mkv")))
+    after = await second.post(SOURCE, media="After.Restart.mkv")  # id 8: the jump from the saved mark (3)
+    assert after.id == 8
+    found = await files_of(second, SOURCE, set(range(1, 9)))  # 4-7 re-read by the backfill
+    assert found[5].file_name == "Missed.Part.5.mkv"
