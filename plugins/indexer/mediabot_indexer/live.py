@@ -17,6 +17,12 @@ from mediabot_indexer.buffer import IngestBuffer
 from mediabot_indexer.config import IndexerConfig
 from mediabot_indexer.consumer import StreamConsumer
 from mediabot_indexer.gaps import GapLog
+from mediabot_indexer.metrics import IndexerMetrics
+from mediabot_indexer.posts import Post
+from mediabot_indexer.queue import StreamQueue
+from mediabot_indexer.sources import Sources
+
+__all__ = ["LiveIngest", "MediaFilter"]
 
 # HSET only when higher: two processes saving at once keep the larger mark.
 _SAVE_MARK = """
@@ -24,12 +30,6 @@ local current = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
 if tonumber(ARGV[2]) > current then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
 return 1
 """
-from mediabot_indexer.metrics import IndexerMetrics
-from mediabot_indexer.posts import Post
-from mediabot_indexer.queue import StreamQueue
-from mediabot_indexer.sources import Sources
-
-__all__ = ["LiveIngest", "MediaFilter"]
 
 log = logging.getLogger("mediabot.plugin.indexer")
 
