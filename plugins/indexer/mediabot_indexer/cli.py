@@ -37,8 +37,13 @@ def _line(job: Job) -> str:
             f"duplicates {job.duplicates:,} · skipped {job.skipped:,} · errors {job.errors:,}")
 
 
-async def follow(store: Any, job_id: str, *, every: float, echo: Any, sleep: Any = asyncio.sleep) -> Job | None:
-    """Print a progress line whenever the job moved, until it ends; returns it as it ended."""
+async def follow(store: Any, job_id: str, *, every: float, echo: Any, sleep: Any = asyncio.sleep,
+                 show: Any = None) -> Job | None:
+    """Report the job whenever it moved, until it ends; returns it as it ended.
+
+    :param echo: prints a progress line (logs, scripts).
+    :param show: instead of lines, called with the job (a terminal's progress bar).
+    """
     last = ""
     while True:
         job = await store.get(job_id)
@@ -46,11 +51,29 @@ async def follow(store: Any, job_id: str, *, every: float, echo: Any, sleep: Any
             return None
         line = _line(job)
         if line != last:
-            echo(line)
+            if show is not None:
+                show(job)
+            else:
+                echo(line)
             last = line
         if job.state not in ACTIVE:
             return job
         await sleep(every)
+
+
+class _Bar:
+    """A ``rich`` progress bar over the job's id range, for a terminal."""
+
+    def __init__(self, bar: Any) -> None:
+        self._bar = bar
+        self._task = bar.add_task("queued", total=None)
+
+    def __call__(self, job: Job) -> None:
+        total = (job.to_id - job.from_id + 1) if job.to_id is not None else None
+        done = max(0, job.next_id - job.from_id)
+        self._bar.update(self._task, total=total, completed=min(done, total or done),
+                         description=f"job {job.id} {job.state} · indexed {job.indexed:,} · "
+                                     f"duplicates {job.duplicates:,} · errors {job.errors:,}")
 
 
 def index_command(config: Any) -> click.Command:
@@ -107,6 +130,12 @@ async def _run(config: Any, ref: str, chat_id: int | None, from_id: int, to_id: 
         if detach:
             return job
         started = time.monotonic()
+        if sys.stdout.isatty():
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+            with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                          TimeRemainingColumn()) as bar:
+                return await follow(plugin.store, job.id, every=every, echo=click.echo, show=_Bar(bar))
         return await follow(plugin.store, job.id, every=every, echo=lambda s: click.echo(
             f"[{time.monotonic() - started:6.0f}s] {s}"))
     finally:

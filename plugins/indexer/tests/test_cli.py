@@ -35,3 +35,21 @@ async def test_the_cli_queues_a_job_that_the_running_bot_does_and_shows_progress
     assert text.startswith("queued job ")
     assert "done 100% ids 300/300 · indexed 300" in text
     assert await bot.app.files.count({"chat_id": ARCHIVE}) == 300
+
+
+def test_in_a_terminal_the_cli_shows_the_job_as_a_progress_bar():
+    import io
+
+    from mediabot_indexer.cli import _Bar
+    from mediabot_indexer.jobstore import Job
+    from rich.console import Console
+    from rich.progress import Progress
+
+    out = io.StringIO()
+    with Progress(console=Console(file=out, force_terminal=True, width=120)) as bar:
+        show = _Bar(bar)
+        show(Job(id="a1b2c3", ref="@films", chat_id=-1001, title="Films", from_id=1, to_id=400, next_id=101,
+                 state="running", indexed=90, duplicates=3))
+        task = bar.tasks[0]
+        assert (task.completed, task.total) == (100, 400)
+        assert "job a1b2c3 running · indexed 90 · duplicates 3" in task.description
