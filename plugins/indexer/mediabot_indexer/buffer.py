@@ -40,10 +40,12 @@ class BufferStats(msgspec.Struct, kw_only=True):
     :param xadd_batches: pipelined ``XADD`` round trips that succeeded.
     :param xadd_failures: round trips that failed (Redis down or slow); their posts stay buffered.
     :param peak_depth: the most posts the buffer ever held.
+    :param over_cap: posts the full stream could not take (``max_stream``), each recorded as a gap.
     """
 
     accepted: int = 0
     dropped: int = 0
+    over_cap: int = 0
     written: int = 0
     xadd_batches: int = 0
     xadd_failures: int = 0
@@ -62,7 +64,8 @@ class IngestBuffer:
     """
 
     def __init__(self, queue: StreamQueue, gaps: GapLog, clock: Any, *, capacity: int = 10_000,
-                 flush_batch: int = 500, retry_initial: float = 0.05, retry_max: float = 2.0) -> None:
+                 flush_batch: int = 500, retry_initial: float = 0.05, retry_max: float = 2.0,
+                 max_stream: int = 0) -> None:
         if capacity < 1 or flush_batch < 1:
             raise ValueError("capacity and flush_batch must be at least 1")
         self._queue = queue
@@ -72,6 +75,9 @@ class IngestBuffer:
         self._flush_batch = flush_batch
         self._retry_initial = retry_initial
         self._retry_max = retry_max
+        # Entries the stream may hold (0: no bound). Beyond, posts become gaps instead of
+        # Redis memory: with the consumers down for long, the stream must not grow forever.
+        self.max_stream = max_stream
         self._posts: deque[Post] = deque()
         self._wake = asyncio.Event()
         self._closed = False
@@ -145,6 +151,24 @@ class IngestBuffer:
                       "they are lost unless the backfill finds them as id jumps", self._gaps.unpersisted)
         return leftover
 
+    async def _within_cap(self, batch: list[Post]) -> list[Post]:
+        """The part of ``batch`` the stream has room for; the rest leaves the buffer as recorded gaps."""
+        room = max(0, self.max_stream - await self._queue.length())
+        if room >= len(batch):
+            return batch
+        kept, refused = batch[:room], batch[room:]
+        for post in refused:
+            self._gaps.record(post.channel, post.message_id)
+        # The batch is the buffer's head: take it out, put back what still goes to the stream.
+        for _ in batch:
+            self._posts.popleft()
+        self._posts.extendleft(reversed(kept))
+        self.stats.over_cap += len(refused)
+        if refused:
+            log.warning("indexer: the stream holds %d entries (max_stream_length); %d posts recorded as gaps "
+                        "to be read again once the consumers catch up", self.max_stream, len(refused))
+        return kept
+
     async def _flush_loop(self) -> None:
         delay = self._retry_initial
         while True:
@@ -164,6 +188,10 @@ class IngestBuffer:
             # Redis took them: a failed write leaves the deque as it was.
             batch = list(itertools.islice(self._posts, self._flush_batch))
             try:
+                if self.max_stream:
+                    batch = await self._within_cap(batch)
+                    if not batch:
+                        continue
                 await self._queue.add([encode_post(p) for p in batch])
             except (RedisError, OSError, TimeoutError) as exc:
                 self.stats.xadd_failures += 1

@@ -23,6 +23,7 @@ class IndexerConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     :param kinds: media kinds that become catalogue files; posts of other kinds are skipped.
     :param min_size: smallest file, in bytes, that is indexed (0: any size).
     :param buffer_capacity: most channel posts held in memory on their way to Redis (also while Redis is down); a post beyond it is dropped, recorded as a gap and re-read by the backfill.
+    :param max_stream_length: most entries the Redis Stream may hold while the consumers are behind (0: no bound); beyond, posts are recorded as gaps and re-read by the backfill once the stream has room, so a long consumer outage cannot fill Redis' memory.
     :param min_batch: catalogue batch size when the queue is quiet.
     :param max_batch: catalogue batch size when the backlog is at least this deep.
     :param claim_idle: seconds after which stream entries delivered to a consumer that stopped acknowledging (a dead process) are taken over by another.
@@ -44,6 +45,7 @@ class IndexerConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     kinds: list[Kind] = msgspec.field(default_factory=lambda: ["document", "video", "audio"])
     min_size: int = 0
     buffer_capacity: int = 10_000
+    max_stream_length: int = 1_000_000
     min_batch: int = 10
     max_batch: int = 500
     claim_idle: float = 60.0
@@ -70,6 +72,8 @@ class IndexerConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
                               fix="e.g. min_batch = 10, max_batch = 500")
         if not 1 <= self.read_batch <= READ_BATCH_MAX:
             raise ConfigError(f"read_batch must be between 1 and {READ_BATCH_MAX}", key="read_batch")
+        if self.max_stream_length < 0:
+            raise ConfigError("max_stream_length must be 0 (no bound) or more", key="max_stream_length")
         if self.buffer_capacity < 1:
             raise ConfigError("buffer_capacity must be at least 1", key="buffer_capacity")
         if self.max_jobs < 1:

@@ -73,7 +73,8 @@ class LiveIngest:
         # The highest message id seen per channel, kept across restarts (see save_marks).
         self._marks_key = f"{prefix}marks"
         self._save_mark = app.redis.register_script(_SAVE_MARK)
-        self.buffer = IngestBuffer(self.queue, self.gaps, app.clock, capacity=config.buffer_capacity)
+        self.buffer = IngestBuffer(self.queue, self.gaps, app.clock, capacity=config.buffer_capacity,
+                                   max_stream=config.max_stream_length)
         self.consumer = StreamConsumer(self.queue, self._write, app.clock, min_batch=config.min_batch,
                                        max_batch=config.max_batch, claim_idle_ms=int(config.claim_idle * 1000))
         metrics.watch_live(self)

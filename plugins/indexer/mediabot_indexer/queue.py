@@ -214,6 +214,11 @@ class StreamQueue:
             replies = await pipe.execute()
         return int(replies[-1])
 
+    async def length(self) -> int:
+        """Entries in the stream (``XLEN``): acknowledged history not trimmed yet included."""
+        async with asyncio.timeout(self._timeout):
+            return int(await self._redis.xlen(self.stream_key))
+
     async def backlog(self) -> Backlog:
         """Length, pending and undelivered entries, and the id below which all is acknowledged.
 

@@ -88,3 +88,14 @@ async def test_resolving_splits_overlapping_ranges_from_two_processes(client, pr
     assert await a.take(kit.CHANNEL, 100) == list(range(1, 16))
     await a.resolve(kit.CHANNEL, range(4, 12))
     assert await b.take(kit.CHANNEL, 100) == [1, 2, 3, 12, 13, 14, 15]
+
+
+async def test_a_full_stream_turns_posts_into_gaps_instead_of_growing(client, queue, gaps, kit) -> None:
+    buffer = IngestBuffer(queue, gaps, FakeClock(), capacity=1000, flush_batch=60, max_stream=100)
+    buffer.start()
+    for message_id in range(1, 151):  # no consumer runs: the stream only grows
+        buffer.accept(kit.post(message_id))
+    assert await buffer.close(5) == 0
+    assert await client.xlen(queue.stream_key) == 100  # the bound holds
+    assert buffer.stats.over_cap == 50
+    assert await gaps.take(kit.CHANNEL, 100) == list(range(101, 151))  # to be read again later
