@@ -3,7 +3,7 @@
 Keys (``<prefix>`` is the plugin's key prefix)::
 
     <prefix>stream   the stream; entry fields: p = msgpack Post
-    <prefix>dead     entries that did not decode (kept for an operator, not retried)
+    <prefix>dead     entries that did not decode (the newest ~10,000 kept for an operator, not retried)
 
 and the consumer group ``indexer`` on ``<prefix>stream``.
 
@@ -32,6 +32,9 @@ import msgspec
 from redis.exceptions import ResponseError
 
 __all__ = ["Backlog", "Entry", "StreamQueue", "consumer_name"]
+
+#: dead-letter entries kept (about: trimmed with MAXLEN ~)
+DEAD_KEPT = 10_000
 
 GROUP = "indexer"
 FIELD = b"p"
@@ -209,7 +212,9 @@ class StreamQueue:
         async with asyncio.timeout(self._timeout):
             pipe = self._redis.pipeline(transaction=True)
             for entry in dead:
-                pipe.xadd(self.dead_key, {b"id": entry.id, FIELD: entry.payload or b""})
+                # Kept for an operator to look at, not forever: the newest DEAD_KEPT or so.
+                pipe.xadd(self.dead_key, {b"id": entry.id, FIELD: entry.payload or b""}, maxlen=DEAD_KEPT,
+                          approximate=True)
             pipe.xack(self.stream_key, self.group, *ids)
             replies = await pipe.execute()
         return int(replies[-1])
