@@ -67,6 +67,12 @@ class BroadcastPlugin:
         self.ctx.spawn_loop(self._watch, name="watch")
 
     @hookimpl
+    def mediabot_cli(self, cli: Any, config: Any) -> None:
+        from mediabot_broadcast.cli import broadcast_group
+
+        cli.add_command(broadcast_group(config))
+
+    @hookimpl
     async def mediabot_shutdown(self) -> None:
         task, runner = self.runner_task, self.runner
         if task is None or runner is None or task.done():
