@@ -11,6 +11,7 @@ from mediabot_indexer import IndexerPlugin
 from pyrogram.errors import ChannelPrivate, FloodWait
 
 from mediabot.core.telegram.clock import FakeClock, MonotonicClock
+from mediabot.testing import eventually
 from mediabot.testing.tl import FakeFile
 
 ARCHIVE = -1001555000111
@@ -38,17 +39,6 @@ async def fill_archive(bot, count: int) -> set[int]:
     return media - set(deleted)
 
 
-async def eventually(read, check, timeout: float = 30.0, what: str = "condition"):
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        value = await read()
-        if check(value):
-            return value
-        assert loop.time() < deadline, f"{what}: last seen {value!r}"
-        await asyncio.sleep(0.02)
-
-
 def job_id(text: str) -> str:
     m = re.match(r"Job ([0-9a-f]{6}) ", text)
     assert m, text
@@ -58,7 +48,7 @@ def job_id(text: str) -> str:
 async def finished(bot, jid: str, timeout: float = 30.0):
     plugin = bot.plugin("indexer")
     return await eventually(lambda: plugin.job(jid), lambda j: j is not None and j.state not in
-                            ("queued", "running", "paused"), timeout=timeout, what=f"job {jid} ends")
+                            ("queued", "running", "paused"), deadline=timeout, what=f"job {jid} ends")
 
 
 async def indexed_ids(bot, upto: int) -> list[int]:
@@ -85,7 +75,7 @@ async def test_a_history_job_indexes_the_whole_channel_and_reports_progress(make
     assert progress.startswith(f"Job {jid} — Archive: done") and f"indexed {job.indexed:,}" in progress
     await eventually(lambda: asyncio.sleep(0, bot.replies_to(ADMIN)),
                      lambda sent: any(f"job {jid} (Archive) finished" in m.text for m in sent),
-                     what="the admins are told")
+                     what="the admins are told", deadline=30.0)
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 4])
@@ -168,7 +158,7 @@ async def test_a_private_channel_ends_the_job_with_a_message_to_the_admin(make_b
     assert "FAILED" in text and "the channel is private to it or the bot is not a member" in text
     await eventually(lambda: asyncio.sleep(0, bot.replies_to(2)),
                      lambda sent: any(f"job {job.id} (Archive) failed" in m.text for m in sent),
-                     what="every admin is told")
+                     what="every admin is told", deadline=30.0)
 
 
 async def test_an_admin_cancels_a_job(make_bot) -> None:
@@ -180,12 +170,12 @@ async def test_an_admin_cancels_a_job(make_bot) -> None:
     reply = (await bot.send("/index @the_archive 1 400", user=ADMIN)).last
     jid = job_id(reply.text)
     plugin = bot.plugin("indexer")
-    await eventually(lambda: plugin.job(jid), lambda j: j.state == "paused", what="paused")
+    await eventually(lambda: plugin.job(jid), lambda j: j.state == "paused", what="paused", deadline=30.0)
     assert (await bot.send(f"/index_cancel {jid}", user=ADMIN)).last.text.startswith(f"Job {jid} cancelled")
     job = await finished(bot, jid)
     assert job.state == "cancelled"
     await eventually(lambda: asyncio.sleep(0, bot.fake.message(reply.chat.id, reply.id).text),
-                     lambda t: "Cancelled by an admin." in t, what="progress says cancelled")
+                     lambda t: "Cancelled by an admin." in t, what="progress says cancelled", deadline=30.0)
     assert (await bot.send(f"/index_cancel {jid}", user=ADMIN)).last.text == f"Job {jid} is already cancelled."
 
 

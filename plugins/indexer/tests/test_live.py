@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from mediabot_indexer import IndexerPlugin
 
+from mediabot.testing import eventually
 from mediabot.testing.tl import FakeFile
 
 SOURCE = -1001000000001
@@ -23,21 +22,9 @@ async def catalogue(bot, chat_id: int, upto: int = 500) -> dict[int, object]:
     return {f.message_id: f for f in files}
 
 
-async def eventually(read, check, timeout: float = 20.0, what: str = "condition"):
-    """Call ``read()`` until ``check(value)`` holds; fail after ``timeout`` real seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        value = await read()
-        if check(value):
-            return value
-        assert loop.time() < deadline, f"{what}: last seen {value!r}"
-        await asyncio.sleep(0.02)
-
-
 async def files_of(bot, chat_id: int, ids: set[int]) -> dict[int, object]:
     return await eventually(lambda: catalogue(bot, chat_id), lambda found: set(found) == ids,
-                            what=f"files of messages {sorted(ids)}")
+                            what=f"files of messages {sorted(ids)}", deadline=20.0)
 
 
 async def test_posts_from_a_source_reach_the_catalogue_once_and_others_are_ignored(make_bot) -> None:
@@ -64,7 +51,7 @@ async def test_an_edited_caption_updates_the_file_and_a_deleted_post_removes_it(
     await files_of(bot, SOURCE, {a.id, b.id})
     await bot.edit_post(SOURCE, a.id, "Arrival (2016) 1080p")
     edited = await eventually(lambda: catalogue(bot, SOURCE), lambda f: f[a.id].caption == "Arrival (2016) 1080p",
-                              what="caption updated")
+                              what="caption updated", deadline=20.0)
     assert edited[a.id].year == 2016 and edited[a.id].resolution == "1080p"
     await bot.delete_posts(SOURCE, [b.id])
     await files_of(bot, SOURCE, {a.id})
