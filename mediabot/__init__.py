@@ -2,11 +2,20 @@
 
 Everything a plugin needs is importable from here, and nothing else is
 promised: ``mediabot.core`` is the kernel's inside and may change.
+
+It is typed (the package ships ``py.typed``; CI runs mypy, strict on these
+modules). The services on :class:`App` with more than one implementation are
+Protocols — :class:`Telegram` (``app.telegram``), :class:`Sessions`
+(``app.sessions``), :class:`RateLimits` (``app.ratelimiter``), :class:`Clock`,
+:class:`DatabaseProvider`; the others are the kernel's classes
+(:class:`TaskSupervisor`, :class:`Delivery`, :class:`Gates`, :class:`Hooks`,
+:class:`Metrics`, :class:`UserDirectory`, :class:`FileRepository`...).
+See "The app: a typed API" in docs/plugins.md.
 """
 
 from mediabot.catalog.changes import CatalogChange, ChangeFeed
 from mediabot.catalog.files import FileRepository
-from mediabot.catalog.models import BotUser, MediaFile
+from mediabot.catalog.models import BotUser, MediaFile, utcnow
 from mediabot.catalog.placement import DatabaseUnavailable, InsertReport, Placement
 from mediabot.catalog.tokens import search_tokens, tokenize
 from mediabot.catalog.users import UserDirectory
@@ -14,13 +23,18 @@ from mediabot.core.app import App
 from mediabot.core.callbacks import Callback, CallbackDataTooLong
 from mediabot.core.commands import Command
 from mediabot.core.context import CallbackContext, CommandContext, UsageError
-from mediabot.core.delivery import DeliveryReport, human_size
+from mediabot.core.delivery import Delivery, DeliveryReport, human_size
 from mediabot.core.errors import ConfigError, MediabotError, PluginLoadError, PluginStartupError
 from mediabot.core.factory import create_app, open_app
+from mediabot.core.gates import Gates
+from mediabot.core.host import Hooks
+from mediabot.core.interfaces import RateLimits, Sessions, Telegram
+from mediabot.core.metrics import Metrics
 from mediabot.core.plugin import EmptyConfig, PluginContext, PluginMeta, Secret, hookimpl, hookspec
 from mediabot.core.plugin_storage import PluginStorage, StorageUnavailable
 from mediabot.core.redis.ratelimit import Decision, Rate
-from mediabot.core.storage import DatabaseProvider
+from mediabot.core.storage import DatabaseProvider, check_mongo_uri
+from mediabot.core.supervisor import TaskSupervisor
 from mediabot.core.telegram.clock import Clock
 from mediabot.core.telegram.exceptions import (
     FloodWaitTooLong,
@@ -66,12 +80,15 @@ __all__ = [
     "DatabaseProvider",
     "DatabaseUnavailable",
     "Decision",
+    "Delivery",
     "DeliveryReport",
     "EmptyConfig",
     "FileRepository",
     "FloodWaitTooLong",
     "GateRefusal",
+    "Gates",
     "HealthReport",
+    "Hooks",
     "InlineQuery",
     "InlineResult",
     "InsertReport",
@@ -82,6 +99,7 @@ __all__ = [
     "Message",
     "MessageEdited",
     "MessagesDeleted",
+    "Metrics",
     "PermanentTelegramError",
     "Placement",
     "PluginContext",
@@ -90,15 +108,20 @@ __all__ = [
     "PluginStartupError",
     "PluginStorage",
     "Rate",
+    "RateLimits",
     "Reservation",
     "Secret",
+    "Sessions",
     "StorageUnavailable",
+    "TaskSupervisor",
+    "Telegram",
     "TelegramError",
     "TransientTelegramError",
     "Update",
     "UsageError",
     "User",
     "UserDirectory",
+    "check_mongo_uri",
     "create_app",
     "hookimpl",
     "hookspec",
@@ -106,4 +129,5 @@ __all__ = [
     "open_app",
     "search_tokens",
     "tokenize",
+    "utcnow",
 ]

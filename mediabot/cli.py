@@ -19,8 +19,8 @@ import msgspec
 
 from mediabot.core.app import App
 from mediabot.core.compose import Composition, Selected, check_secrets, compose, required_secrets
-from mediabot.core.config import KERNEL_SECTIONS, RawConfig, load_raw
-from mediabot.core.discovery import discover
+from mediabot.core.config import KERNEL_SECTIONS, RawConfig, load_raw, validate_table
+from mediabot.core.discovery import Candidate, discover
 from mediabot.core.errors import ConfigError, MediabotError, PluginLoadError, PluginStartupError
 from mediabot.core.logs import setup_logging
 from mediabot.core.tomlout import dumps as toml_dumps
@@ -35,29 +35,59 @@ def _config_path(ctx: click.Context, explicit: str | None) -> str | None:
 
 
 class MediabotGroup(click.Group):
-    """Adds the enabled plugins' subcommands lazily, so a broken config never breaks ``--help``."""
+    """Adds the enabled plugins' subcommands lazily, so a broken config never breaks ``--help``.
 
-    def _plugin_commands(self, ctx: click.Context) -> dict[str, click.Command]:
-        cache = ctx.meta.setdefault("mediabot.plugin_commands", None)
-        if cache is not None:
-            return cache
+    Only the enabled plugins are imported (to learn their subcommands), and
+    only when a name is not a kernel command. When the configuration cannot be
+    used, the plugins' subcommands cannot be built: asking for one then prints
+    the configuration error (exit 2), not click's "No such command".
+    """
+
+    def _plugin_commands(self, ctx: click.Context) -> tuple[dict[str, click.Command], MediabotError | None]:
+        cached: tuple[dict[str, click.Command], MediabotError | None] | None = ctx.meta.get(
+            "mediabot.plugin_commands")
+        if cached is not None:
+            return cached
         group = click.Group("plugins")
+        error: MediabotError | None = None
         try:
             raw = load_raw(ctx.find_root().params.get("config_path"))
             comp = compose(raw, discover())
             app = App(comp, require_secrets=False)
             app.host.call_sync("mediabot_cli", cli=group, config=raw)
-        except MediabotError:
-            pass  # the kernel commands still work; `config check` explains the problem
-        cache = {n: c for n, c in group.commands.items() if n not in self.commands}
-        ctx.meta["mediabot.plugin_commands"] = cache
-        return cache
+        except MediabotError as exc:
+            error = exc  # the kernel commands still work; a plugin's subcommand shows this
+        commands = {n: c for n, c in group.commands.items() if n not in self.commands}
+        ctx.meta["mediabot.plugin_commands"] = commands, error
+        return commands, error
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*super().list_commands(ctx), *self._plugin_commands(ctx)})
+        return sorted({*super().list_commands(ctx), *self._plugin_commands(ctx)[0]})
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        return super().get_command(ctx, name) or self._plugin_commands(ctx).get(name)
+        found = super().get_command(ctx, name)
+        if found is not None:
+            return found
+        commands, error = self._plugin_commands(ctx)
+        if name in commands:
+            return commands[name]
+        if error is not None:
+            return _unavailable(name, error)
+        return None
+
+
+def _unavailable(name: str, error: MediabotError) -> click.Command:
+    """Stands in for a plugin subcommand that the configuration error keeps from being built."""
+
+    def fail(**_: object) -> None:
+        click.echo(f"error: {error}", err=True)
+        click.echo(f"error: `mediabot {name}` is not a kernel command, and the enabled plugins' commands "
+                   "cannot be loaded until the configuration above is fixed (`mediabot config check`)",
+                   err=True)
+        sys.exit(2)
+
+    return click.Command(name, callback=fail, context_settings={"ignore_unknown_options": True},
+                         params=[click.Argument(["args"], nargs=-1, type=click.UNPROCESSED)], add_help_option=False)
 
 
 @click.group(cls=MediabotGroup)
@@ -137,17 +167,26 @@ def plugins_cmd(ctx: click.Context, config_path: str | None) -> None:
         commands, hooks, note = "", "", ""
         try:
             factory, meta = cand.load()
-            config = msgspec.convert({k: v for k, v in tables.get(name, {}).items() if k != "enabled"},
-                                     meta.config, strict=True)
-            app = App(Composition(raw=raw, plugins=[Selected(cand, meta, factory, config)]),
-                      require_secrets=False)
-            hooks = ", ".join(h.removeprefix("mediabot_") for h in app.host.hooks_of(name))
-            got = asyncio.run(app.host.collect("mediabot_commands", only=[name], app=app))
-            commands = " ".join(f"/{c.name}" for _, cmds in got for c in cmds or ())
+        except MediabotError as exc:
+            rows.append(_row(cand, enabled, "-", "-", f"error: {exc}"))
+            continue
+        table = {k: v for k, v in tables.get(name, {}).items() if k != "enabled"}
+        try:
+            config = validate_table(raw, table, meta.config, f"plugins.{name}")
+        except ConfigError as exc:
+            # Listed with the reason, and with its defaults so its commands still show.
+            note = f"invalid config: {exc}"
+            config = msgspec.convert({}, meta.config) if _has_defaults(meta.config) else None
+        try:
+            if config is not None:
+                app = App(Composition(raw=raw, plugins=[Selected(cand, meta, factory, config)]),
+                          require_secrets=False)
+                hooks = ", ".join(h.removeprefix("mediabot_") for h in app.host.hooks_of(name))
+                got = asyncio.run(app.host.collect("mediabot_commands", only=[name], app=app))
+                commands = " ".join(f"/{c.name}" for _, cmds in got for c in cmds or ())
         except (MediabotError, msgspec.ValidationError) as exc:
-            note = f"error: {exc}"
-        rows.append((name, f"{cand.distribution} {cand.version}", "yes" if enabled else "no",
-                     "builtin" if cand.builtin else "third-party", commands or "-", hooks or "-", note))
+            note = note or f"error: {exc}"
+        rows.append(_row(cand, enabled, commands or "-", hooks or "-", note))
     headers = ("NAME", "DISTRIBUTION", "ENABLED", "KIND", "COMMANDS", "HOOKS")
     widths = [max(len(headers[i]), *(len(r[i]) for r in rows)) if rows else len(headers[i])
               for i in range(len(headers))]
@@ -158,6 +197,20 @@ def plugins_cmd(ctx: click.Context, config_path: str | None) -> None:
             click.echo(f"    {r[6]}")
     if not rows:
         click.echo("(no plugins installed)")
+
+
+def _row(cand: Candidate, enabled: bool, commands: str, hooks: str, note: str) -> tuple[str, ...]:
+    state = ("yes" if enabled else "no") + ("!" if note.startswith("invalid config") else "")
+    return (cand.name, f"{cand.distribution} {cand.version}", state,
+            "builtin" if cand.builtin else "third-party", commands, hooks, note)
+
+
+def _has_defaults(schema: type) -> bool:
+    try:
+        msgspec.convert({}, schema)
+    except msgspec.ValidationError:
+        return False
+    return True
 
 
 @cli.group("config")

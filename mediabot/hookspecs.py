@@ -142,8 +142,12 @@ def mediabot_database_provider(app: App) -> Any:
     :return: a database provider, or ``None`` to let the next plugin (and
         finally the kernel's single-database default) decide.
 
-    ``firstresult``: the first non-``None`` answer wins. Called once at
-    startup, before ``mediabot_startup``.
+    ``firstresult``: the first non-``None`` answer wins. Called once by
+    ``App.start`` (``mediabot run``, the testing kit) and ``App.open``
+    (``mediabot.open_app``), before any ``mediabot_startup``. An
+    implementation that raises stops the start: ``mediabot run`` prints one
+    line naming the plugin and exits 1; the kernel never falls back to
+    another database.
     """
 
 
@@ -156,8 +160,9 @@ def mediabot_health(app: App) -> list[HealthReport]:
     :return: a list of :class:`mediabot.HealthReport`. A plugin that raises
         is itself reported as ``down``.
 
-    Called on demand (``/health``, ``/readyz``, ``mediabot`` CLI), concurrently.
-    Keep it cheap: no unbounded queries.
+    Called by ``app.health()``, concurrently in every implementing plugin;
+    the ``ops`` plugin calls it for ``/health``, ``/readyz`` and ``mediabot
+    health``. Keep it cheap: no unbounded queries.
     """
 
 
@@ -168,7 +173,10 @@ def mediabot_cli(cli: click.Group, config: RawConfig) -> None:
     :param cli: the root click group; call ``cli.add_command(...)``.
     :param config: the loaded configuration (kernel sections validated).
 
-    Called when the CLI is built, for enabled plugins only. Synchronous.
+    Called for enabled plugins only, when the command line looks up a
+    command that is not the kernel's (or lists them for ``--help``), after
+    the configuration is validated. Synchronous: a subcommand opens the
+    deployment's resources with ``async with mediabot.open_app(config)``.
     """
 
 

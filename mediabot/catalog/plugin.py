@@ -21,12 +21,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from mediabot.catalog.changes import CatalogChange, ChangeFeed, ChangeNotifier, ChangeOp, Outbox
 from mediabot.catalog.files import FileRepository
-from mediabot.catalog.models import MediaFile
+from mediabot.catalog.models import MediaFile, utcnow
 from mediabot.catalog.placement import placement_of
 from mediabot.catalog.users import UserDirectory
 from mediabot.core.commands import Command
@@ -68,9 +67,9 @@ class CatalogPlugin:
         self.users: UserDirectory | None = None
         self._bans_loaded_at: float | None = None
         self._users_ready = False
-        # The dispatcher looks for app.users; it exists (as None) before startup.
-        app.users = None  # type: ignore[attr-defined]
-        app.files = None  # type: ignore[attr-defined]
+        # Declared on App; None until a database is there (a restarted app starts without them).
+        app.users = None
+        app.files = None
 
     # -- lifecycle -----------------------------------------------------------------
     @hookimpl
@@ -86,8 +85,8 @@ class CatalogPlugin:
         self.users = UserDirectory(self.files.placement.home_database(), role_of=app.role_of,
                                    touch_interval=self.touch_interval)
         await self._prepare_users()
-        app.files = self.files  # type: ignore[attr-defined]
-        app.users = self.users  # type: ignore[attr-defined]
+        app.files = self.files
+        app.users = self.users
         app.supervisor.spawn_loop(self._refresh_loop, name="catalog.bans", owner=OWNER)
         app.supervisor.spawn_loop(self._flush_loop, name="catalog.sightings", owner=OWNER)
         if self.outbox is not None:
@@ -106,7 +105,7 @@ class CatalogPlugin:
         # Real wall-clock time, not the app's clock: an intent's age is compared
         # across processes, and a test's virtual clock (which jumps while a
         # write waits on the database) must not make a write in flight look abandoned.
-        self.outbox = None if self.feed is None else Outbox(placement.home_database(), now=_utcnow)
+        self.outbox = None if self.feed is None else Outbox(placement.home_database(), now=utcnow)
         app.changes = self.feed
         published = app.metrics.counter("mediabot_catalog_changes_unpublished_total",
                                         "Catalogue changes the stream could not take at once (left in the outbox)")
@@ -184,7 +183,7 @@ class CatalogPlugin:
             return [HealthReport(component="catalog.bans", status="degraded",
                                  detail="ban list not loaded yet: banned users are not filtered")]
         age = time.monotonic() - self._bans_loaded_at
-        status = "ok" if age < 3 * self.ban_refresh + 5 else "degraded"
+        status: Literal["ok", "degraded"] = "ok" if age < 3 * self.ban_refresh + 5 else "degraded"
         return [HealthReport(component="catalog.bans", status=status,
                              detail=f"{self.users.banned_count} banned, list loaded {age:.0f}s ago")]
 
@@ -237,19 +236,18 @@ async def _sleep_unless_cancelled(seconds: float) -> None:
     await asyncio.sleep(seconds)
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 def _user_id(argv: list[str]) -> int:
+    """A user id, or the id of a chat messages are sent as (a channel, a group's anonymous admins)."""
     if not argv:
         raise UsageError()
     try:
         user_id = int(argv[0])
     except ValueError:
         raise UsageError("USER_ID is a numeric Telegram user id.") from None
-    if not 0 < user_id < 2**63:  # Telegram ids are 64-bit; beyond, the driver overflows
-        raise UsageError("USER_ID is a positive number (a Telegram user id).")
+    # Telegram ids are 64-bit (beyond, the driver overflows); negative ids are chats
+    # (a channel posting in groups as itself is banned by its -100… id).
+    if user_id == 0 or not -(2**63) < user_id < 2**63:
+        raise UsageError("USER_ID is a Telegram user id, or a chat's negative id (-100…).")
     return user_id
 
 

@@ -11,29 +11,53 @@ close the gateway and resources. A second signal exits at once.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import signal
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol, overload
+
+from redis.exceptions import RedisError
 
 from mediabot.catalog.changes import ChangeFeed
 from mediabot.core.admission import Admission
 from mediabot.core.commands import Command
 from mediabot.core.compose import Composition, check_secrets
+from mediabot.core.config import (
+    BotSection,
+    CatalogSection,
+    DeliverySection,
+    MongoSection,
+    RedisSection,
+    RuntimeSection,
+    ServicesSection,
+)
 from mediabot.core.delivery import Delivery
 from mediabot.core.dispatch import Dispatcher
-from mediabot.core.errors import ConfigError, PluginLoadError, PluginStartupError
+from mediabot.core.errors import ConfigError, PluginLoadError, PluginStartupError, ResourceError, mask_url
 from mediabot.core.gates import Gates
 from mediabot.core.host import Hooks, PluginHookFailed, PluginHost
+from mediabot.core.interfaces import RateLimits, Sessions, Telegram
+from mediabot.core.local_services import LocalRateLimiter, LocalSessionStore
 from mediabot.core.metrics import Metrics
 from mediabot.core.plugin import PluginContext, PluginMeta
 from mediabot.core.plugin_storage import PluginStorage
 from mediabot.core.storage import DatabaseProvider, SingleDatabase
 from mediabot.core.supervisor import DrainReport, SupervisorClosed, TaskSupervisor
 from mediabot.core.telegram.clock import Clock, MonotonicClock
+from mediabot.core.telegram.config import TelegramSection
 from mediabot.core.types import Button, HealthReport, Update
+
+if TYPE_CHECKING:  # heavy (pyrogram, pymongo) or circular at run time
+    from pymongo import AsyncMongoClient
+    from redis.asyncio import Redis
+
+    from mediabot.catalog.files import FileRepository
+    from mediabot.catalog.users import UserDirectory
+    from mediabot.core.redis.health import RedisHealth
+    from mediabot.core.telegram.gateway import Gateway
 
 log = logging.getLogger("mediabot.app")
 State = Literal["created", "starting", "running", "stopping", "stopped"]
@@ -52,7 +76,7 @@ class App:
     """
 
     def __init__(self, composition: Composition, *, env: Mapping[str, str] | None = None,
-                 gateway: Any = None, telegram_secrets: bool = False, require_secrets: bool = True,
+                 gateway: Gateway | None = None, telegram_secrets: bool = False, require_secrets: bool = True,
                  force_exit: Callable[[int], None] = os._exit, clock: Clock | None = None) -> None:
         self.composition = composition
         #: the app's time: plugins sleep and read time through it (a test's ``FakeClock`` drives them)
@@ -62,25 +86,40 @@ class App:
         # ``require_secrets=False`` builds an app only to inspect plugins (CLI listing).
         self.secrets = check_secrets(composition, self.env, telegram=telegram_secrets,
                                      embedded=not require_secrets) if require_secrets else {}
-        self.metrics = Metrics()
+        #: the app's metrics (Prometheus registry of its own): ``app.metrics.counter(name, doc, labels)``
+        self.metrics: Metrics = Metrics()
         self.host = PluginHost(self.metrics)
-        self.gateway = gateway
+        #: the Telegram gateway; ``None`` without Telegram (plugins use :attr:`telegram`)
+        self.gateway: Gateway | None = gateway
         self.state: State = "created"
-        self.redis: Any = None
-        self.mongo: Any = None
+        #: the shared Redis client (``redis.asyncio.Redis``); ``None`` without ``MEDIABOT_REDIS_URL``
+        self.redis: Redis | None = None
+        #: the MongoDB client of ``MEDIABOT_MONGO_URI``; ``None`` without it (dbrouter brings its own)
+        self.mongo: AsyncMongoClient[dict[str, Any]] | None = None
+        #: where catalogue data lives (the default single database, or a provider plugin's)
         self.database: DatabaseProvider | None = None
         self.commands: list[tuple[str, Command]] = []
         self.dispatcher = Dispatcher(self)
         #: gates plugins put before actions (``await app.gates.check(user, "search")``)
-        self.gates = Gates(self)
+        self.gates: Gates = Gates(self)
         #: the one way catalogue files reach users (``await app.delivery.send(user, files)``)
-        self.delivery = Delivery(self)
-        #: the catalogue's change stream (set by ``kernel.catalog`` when the app has Redis and MongoDB)
+        self.delivery: Delivery = Delivery(self)
+        # Set at startup by kernel.catalog (mediabot/catalog/plugin.py) when the app has a database.
+        #: the catalogue's files; ``None`` without a database
+        self.files: FileRepository | None = None
+        #: the user directory (bans, last seen); ``None`` without a database
+        self.users: UserDirectory | None = None
+        #: the catalogue's change stream (``None`` unless the app has Redis and a database)
         self.changes: ChangeFeed | None = None
-        # Set at startup by kernel.services (mediabot/core/services.py).
-        self.ratelimiter: Any = None
-        self.sessions: Any = None
-        self.redis_health: Any = None
+        # In process until kernel.services (mediabot/core/services.py) puts the Redis
+        # versions in their place at startup, when the deployment has Redis.
+        services = self.section("services")
+        #: per-user rate limits (``await app.ratelimiter.check(key, Rate.parse("5/10s"))``)
+        self.ratelimiter: RateLimits = LocalRateLimiter(services.fallback_size)
+        #: per-user sessions (``app.sessions.namespace(kind)``)
+        self.sessions: Sessions = LocalSessionStore(ttl=services.session_ttl, max_entries=services.fallback_size)
+        #: Redis reachability shared by the Redis services; ``None`` without Redis
+        self.redis_health: RedisHealth | None = None
         self.started: list[str] = []
         self.kernel_started: list[str] = []
         self.disabled: dict[str, str] = {}
@@ -100,10 +139,10 @@ class App:
                                     max_waiting=runtime.max_waiting, per_user=runtime.max_in_flight_per_user,
                                     per_user_waiting=runtime.max_waiting_per_user,
                                     on_drop=lambda reason: dropped.labels(reason=reason).inc())
-        self.instances: dict[str, Any] = {}
+        self.instances: dict[str, object] = {}
         self._storages: dict[str, PluginStorage] = {}
         #: calls hooks, the kernel's and those plugins publish (``app.hooks.collect(...)``)
-        self.hooks = Hooks(self.host)
+        self.hooks: Hooks = Hooks(self.host)
         for sel in composition.plugins:  # published hooks first: any plugin may implement them
             if sel.meta.hookspecs is not None:
                 self.host.add_hookspecs(sel.meta.name, sel.meta.hookspecs)
@@ -137,13 +176,31 @@ class App:
             raise RuntimeError("the supervisor exists once the app is started")
         return self._supervisor
 
+    @overload
+    def section(self, name: Literal["bot"]) -> BotSection: ...
+    @overload
+    def section(self, name: Literal["runtime"]) -> RuntimeSection: ...
+    @overload
+    def section(self, name: Literal["redis"]) -> RedisSection: ...
+    @overload
+    def section(self, name: Literal["mongo"]) -> MongoSection: ...
+    @overload
+    def section(self, name: Literal["catalog"]) -> CatalogSection: ...
+    @overload
+    def section(self, name: Literal["delivery"]) -> DeliverySection: ...
+    @overload
+    def section(self, name: Literal["services"]) -> ServicesSection: ...
+    @overload
+    def section(self, name: Literal["telegram"]) -> TelegramSection: ...
+    @overload
+    def section(self, name: str) -> Any: ...
     def section(self, name: str) -> Any:
-        """A validated kernel section of the config (``bot``, ``runtime``, ...)."""
+        """A validated kernel section of the config (``bot``, ``runtime``, ...), typed by its name."""
         return self.config.section(name)
 
     @property
-    def telegram(self) -> Any:
-        """The Telegram gateway plugins send and read through."""
+    def telegram(self) -> Telegram:
+        """The Telegram gateway plugins send and read through (raises without Telegram)."""
         if self.gateway is None:
             raise RuntimeError("this app runs without a Telegram gateway")
         return self.gateway
@@ -180,7 +237,7 @@ class App:
             raise RuntimeError("the bot's username is known once the gateway has started")
         return f"https://t.me/{username}?start={self.dispatcher.signer.sign_link(action, args)}"
 
-    def plugin(self, name: str) -> Any:
+    def plugin(self, name: str) -> Any:  # Any: a plugin's class is its own
         """The instance of an enabled plugin (for tests and tools)."""
         return self.instances[name]
 
@@ -196,6 +253,7 @@ class App:
         self._begin("start")
         try:
             await self._open_resources()
+            await self._check_reachable()
             self.database = await self._database_provider()
             order = self.kernel_plugins + [p.meta.name for p in self.composition.plugins]
             async for name, err in self._start_plugins(order):
@@ -271,24 +329,19 @@ class App:
             raise
         self.state = "running"
 
-    def _meta(self, name: str) -> Any:
+    def _meta(self, name: str) -> PluginMeta:
         if name in self.kernel_plugins:
             return PluginMeta(name=name, description="kernel")  # never optional
         return next(p.meta for p in self.composition.plugins if p.meta.name == name)
 
     def _collect_commands(self, results: list[tuple[str, Any]]) -> list[tuple[str, Command]]:
-        owners: dict[str, str] = {}
+        # Duplicate names are refused in one place: the registry (``Dispatcher.prepare``).
         out: list[tuple[str, Command]] = []
         for plugin, commands in results:
             for cmd in commands or ():
                 if not isinstance(cmd, Command):
                     raise PluginLoadError(plugin, f"mediabot_commands returned {type(cmd).__name__}, "
                                           "not Command")
-                for n in (cmd.name, *cmd.aliases):
-                    if n in owners:
-                        raise PluginLoadError(plugin, f"command /{n} is already registered by {owners[n]!r}",
-                                              fix="rename one of them")
-                    owners[n] = plugin
                 out.append((plugin, cmd))
         return out
 
@@ -315,6 +368,42 @@ class App:
             raise ConfigError("MEDIABOT_MONGO_URI is not set", file="environment", key="MEDIABOT_MONGO_URI",
                               fix="export MEDIABOT_MONGO_URI=mongodb://host:27017")
 
+    async def _check_reachable(self) -> None:
+        """At start, Redis and MongoDB must answer: one that does not is a wrong address far
+        more often than an outage, and the bot would otherwise run without bans or catalogue.
+
+        (Once running, an outage is survived: Redis services degrade, see ``kernel.services``.
+        :meth:`open` does not check: ``mediabot health`` reports what is unreachable.)
+
+        :raises ResourceError: one line: the service, its address (password masked), the timeout.
+        """
+        if self.redis is not None:
+            timeout = self.section("redis").socket_timeout
+            tries = 3  # a lone slow answer at start must not stop the bot
+            last: BaseException | None = None
+            for _ in range(tries):
+                try:
+                    async with asyncio.timeout(timeout):
+                        await self.redis.ping()
+                    last = None
+                    break
+                except (TimeoutError, OSError, RedisError) as exc:
+                    last = exc
+            if last is not None:
+                raise ResourceError(
+                    f"Redis at {mask_url(self.env['MEDIABOT_REDIS_URL'])} did not answer {tries} pings of "
+                    f"{timeout:g}s each ([redis] socket_timeout): {_reason(last)}") from None
+        if self.mongo is not None:
+            from pymongo.errors import PyMongoError  # loaded with the client
+
+            ms = self.section("mongo").timeout_ms
+            try:
+                await self.mongo.admin.command("ping")
+            except PyMongoError as exc:
+                raise ResourceError(
+                    f"MongoDB at {mask_url(self.env['MEDIABOT_MONGO_URI'])} did not answer within {ms / 1000:g}s "
+                    f"([mongo] timeout_ms): {_reason(exc)}") from None
+
     async def _database_provider(self) -> DatabaseProvider | None:
         """The first plugin's provider, else the default; a provider that raises stops the start.
 
@@ -322,15 +411,18 @@ class App:
         no catalogue, no bans), so the failure names the plugin instead.
         """
         try:
-            answer = await self.host.first_strict("mediabot_database_provider", app=self)
+            answer = await self.host.first_strict("mediabot_database_provider", reported=True, app=self)
         except PluginHookFailed as exc:
+            if isinstance(exc.error, ConfigError):  # its settings or environment: exit 2, as config check
+                raise exc.error from None
             raise PluginStartupError(exc.plugin, exc.error) from exc.error
         return answer[1] if answer is not None else self._default_provider()
 
     def _default_provider(self) -> DatabaseProvider | None:
         if self.mongo is None:
             return None
-        return SingleDatabase(self.mongo[self.section("mongo").database])
+        mongo = self.section("mongo")
+        return SingleDatabase(self.mongo[mongo.database], durable_writes=mongo.durable_writes)
 
     async def stop(self, reason: str = "stop requested") -> DrainReport | None:
         """Graceful stop; safe to call more than once."""
@@ -384,6 +476,10 @@ class App:
     async def run(self, *, install_signals: bool = True) -> None:
         """Start, serve until SIGTERM/SIGINT (or :meth:`request_stop`), stop gracefully."""
         await self.start()
+        # What a started app keeps for its whole life (modules, plugins, indexes: ~200k
+        # objects) never becomes garbage; freezing it keeps the collector's full passes
+        # from walking it again and again (a third of the dispatch time, measured).
+        gc.freeze()
         loop = asyncio.get_running_loop()
         signals = (signal.SIGTERM, signal.SIGINT)
         seen = 0
@@ -421,7 +517,8 @@ class App:
         if self.state != "running":
             return None
         self._updates.labels(kind=type(update).__name__).inc()
-        return self._admission.submit(update)
+        task: asyncio.Task[None] | None = self._admission.submit(update)
+        return task
 
     def _start_update(self, update: Update) -> asyncio.Task[None] | None:
         if self.state != "running":
@@ -453,7 +550,13 @@ class App:
         return reports
 
 
-def kernel_plugin_factories() -> list[Callable[[App], Any]]:
+class KernelPlugin(Protocol):
+    """A kernel plugin: a ``name`` and ``@hookimpl`` methods, like any plugin."""
+
+    name: str
+
+
+def kernel_plugin_factories() -> list[Callable[[App], KernelPlugin]]:
     """Factories of the kernel's internal plugins, in start order.
 
     Each returns an object with a ``name`` attribute and ``@hookimpl``
@@ -466,7 +569,13 @@ def kernel_plugin_factories() -> list[Callable[[App], Any]]:
     return [Services, BuiltinCommands, CatalogPlugin]
 
 
-async def _quietly(aw: Any, what: str) -> None:
+def _reason(exc: BaseException) -> str:
+    """The first clause of a driver's error: pymongo appends its whole topology to the message."""
+    text = str(exc).split(" (configured timeouts", 1)[0].split(", Timeout: ", 1)[0].strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+async def _quietly(aw: Awaitable[object], what: str) -> None:
     try:
         await aw
     except Exception as exc:  # noqa: BLE001 - shutdown continues whatever one part does

@@ -16,7 +16,7 @@ from typing import Any
 from mediabot.core.config import RawConfig, did_you_mean, validate_table
 from mediabot.core.discovery import Candidate
 from mediabot.core.errors import ConfigError, PluginLoadError
-from mediabot.core.plugin import PluginMeta, Secret
+from mediabot.core.plugin import PluginMeta, Resource, Secret
 
 # Kernel secrets. Telegram credentials are only needed to talk to Telegram
 # (``mediabot run``); dev mode and tests use the fake.
@@ -51,7 +51,7 @@ class Composition:
 
     raw: RawConfig
     plugins: list[Selected]
-    resources: set[str] = field(default_factory=set)
+    resources: set[Resource] = field(default_factory=set)
 
     @property
     def names(self) -> list[str]:
@@ -154,6 +154,25 @@ def required_secrets(comp: Composition, *, telegram: bool, embedded: bool) -> li
     return out
 
 
+def _check_format(name: str, value: str) -> None:
+    """What ``run`` would refuse later, refused by ``config check`` now (never echoing the value)."""
+    if name == "MEDIABOT_MONGO_URI":
+        from mediabot.core.storage import check_mongo_uri
+
+        try:
+            check_mongo_uri(value)
+        except ValueError as exc:
+            raise ConfigError(f"not a valid MongoDB URI: {exc}", file="environment", key=name,
+                              fix=f"export {name}=mongodb://user:password@host:27017 (percent-encode @ : / "
+                                  "in the password)") from None
+    elif name == "MEDIABOT_REDIS_URL" and not value.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError("not a Redis URL (it must start with redis://, rediss:// or unix://)",
+                          file="environment", key=name, fix=f"export {name}=redis://host:6379/0")
+    elif name == "MEDIABOT_API_ID" and not (value.isascii() and value.isdigit() and 0 < int(value) < 2**31):
+        raise ConfigError("not a Telegram API id (a number such as 1234567)", file="environment", key=name,
+                          fix=f"export {name}=<the api_id my.telegram.org shows under API development tools>")
+
+
 def check_secrets(comp: Composition, env: Mapping[str, str] | None = None, *, telegram: bool,
                   embedded: bool = False) -> dict[str, str]:
     """Return the secrets found; raise one :class:`ConfigError` naming every missing required one.
@@ -161,6 +180,10 @@ def check_secrets(comp: Composition, env: Mapping[str, str] | None = None, *, te
     All of them at once: an operator setting up a deployment fixes them in one go, not one per start.
     """
     env = os.environ if env is None else env
+    # The app opens these whenever they are set, needed by a plugin or not.
+    for res in RESOURCE_SECRETS.values():
+        if env.get(res.env):
+            _check_format(res.env, env[res.env])
     found: dict[str, str] = {}
     missing: list[tuple[Secret, str]] = []
     for secret, who in required_secrets(comp, telegram=telegram, embedded=embedded):
@@ -169,6 +192,8 @@ def check_secrets(comp: Composition, env: Mapping[str, str] | None = None, *, te
             found[secret.env] = value
         elif secret.required and all(m.env != secret.env for m, _ in missing):
             missing.append((secret, who))
+    if "MEDIABOT_API_ID" in found:
+        _check_format("MEDIABOT_API_ID", found["MEDIABOT_API_ID"])
     if len(missing) == 1:
         secret, who = missing[0]
         raise ConfigError(f"missing required secret {secret.env} ({secret.description}), needed by {who}",

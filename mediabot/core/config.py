@@ -8,6 +8,7 @@ the environment variable it came from), the dotted key and the fix, with a
 from __future__ import annotations
 
 import difflib
+import inspect
 import math
 import os
 import re
@@ -27,6 +28,12 @@ ENV_CONFIG = "MEDIABOT_CONFIG"
 ENV_OVERRIDE_PREFIX = "MEDIABOT__"
 DEFAULT_CONFIG_NAME = "plugins.toml"
 
+# Ranges of settings, declared on the schemas: ``config check`` rejects what is
+# out of range with the file, the key and the bounds, and docs/configuration.md
+# shows them. A Telegram id is a positive 64-bit integer.
+TelegramId = Annotated[int, msgspec.Meta(ge=1, le=2**63 - 1)]
+Seconds = Annotated[float, msgspec.Meta(gt=0)]
+
 
 class BotSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Who the bot is and who runs it.
@@ -40,15 +47,11 @@ class BotSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """
 
     name: str = "mediabot"
-    owner: int | None = None
-    admins: list[int] = []
+    owner: TelegramId | None = None
+    admins: list[TelegramId] = []
     unknown_command_reply: str = "Unknown command. Send /help for the list."
     start_text: str = "Hi! I am {bot}. Send /help to see what I can do."
-    button_ttl: float = 7 * 86400.0
-
-    def __post_init__(self) -> None:
-        if self.button_ttl < 60:
-            raise ValueError("button_ttl must be at least 60 seconds")
+    button_ttl: Annotated[float, msgspec.Meta(ge=60)] = 7 * 86400.0
 
 
 class RuntimeSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -64,7 +67,7 @@ class RuntimeSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     :param data_dir: directory for the deployment's files (each plugin gets ``<data_dir>/plugins/<name>``, created with mode 0700); a relative path is relative to the directory of ``plugins.toml``. Several processes on one host need one directory each.
     """
 
-    shutdown_deadline: float = 10.0
+    shutdown_deadline: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 10.0
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
     max_in_flight: Annotated[int, msgspec.Meta(ge=1)] = 256
@@ -83,8 +86,8 @@ class RedisSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """
 
     key_prefix: str = "mb"
-    socket_timeout: float = 0.5
-    max_connections: int = 64
+    socket_timeout: Annotated[float, msgspec.Meta(gt=0, le=60)] = 0.5
+    max_connections: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 64
 
 
 class MongoSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -92,10 +95,12 @@ class MongoSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
     :param database: database name used by the default database provider.
     :param timeout_ms: server selection and socket timeout in milliseconds.
+    :param durable_writes: catalogue writes wait for the server's journal (write concern ``j: true``, keeping the URI's ``w``): an acknowledged file survives a server crash. ``false`` trades that for speed. The dbrouter plugin has its own ``durable_writes`` with the same meaning.
     """
 
     database: str = "mediabot"
-    timeout_ms: int = 5000
+    timeout_ms: Annotated[int, msgspec.Meta(ge=1, le=600_000)] = 5000
+    durable_writes: bool = True
 
 
 class ServicesSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -114,18 +119,13 @@ class ServicesSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
     user_rate: str = "20/min"
     rate_limit_policy: Literal["fail_open", "fail_closed"] = "fail_open"
-    fail_closed_retry_after: float = 5.0
-    session_ttl: float = 3600.0
-    fallback_size: int = 10_000
-    retry_interval: float = 1.0
+    fail_closed_retry_after: Seconds = 5.0
+    session_ttl: Seconds = 3600.0
+    fallback_size: Annotated[int, msgspec.Meta(ge=1)] = 10_000
+    retry_interval: Seconds = 1.0
 
     def __post_init__(self) -> None:
         Rate.parse(self.user_rate)
-        for name in ("fail_closed_retry_after", "session_ttl", "retry_interval"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"{name} must be > 0")
-        if self.fallback_size < 1:
-            raise ValueError("fallback_size must be >= 1")
 
 
 class CatalogSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -138,18 +138,11 @@ class CatalogSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     :param outbox_grace: seconds after which a catalogue write whose change did not reach the change stream (its process died, or Redis was down) is published by another pass; a change may be published twice, never lost.
     """
 
-    ban_refresh: float = 30.0
-    touch_interval: float = 300.0
-    flush_interval: float = 1.0
-    change_stream_length: int = 100_000
-    outbox_grace: float = 30.0
-
-    def __post_init__(self) -> None:
-        if self.change_stream_length < 100:
-            raise ValueError("change_stream_length must be at least 100")
-        for name in ("ban_refresh", "touch_interval", "flush_interval", "outbox_grace"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"{name} must be > 0")
+    ban_refresh: Seconds = 30.0
+    touch_interval: Seconds = 300.0
+    flush_interval: Seconds = 1.0
+    change_stream_length: Annotated[int, msgspec.Meta(ge=100)] = 100_000
+    outbox_grace: Seconds = 30.0
 
 
 class DeliverySection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -161,14 +154,10 @@ class DeliverySection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     :param limit_text: what a user is told when a delivery plugin grants nothing and gives no reason.
     """
 
-    caption: str = "{name}"
+    caption: Annotated[str, msgspec.Meta(max_length=1024)] = "{name}"
     protect_content: bool = False
     refused_text: str = "Files cannot be sent right now. Please try again in a few minutes."
     limit_text: str = "You cannot receive more files right now."
-
-    def __post_init__(self) -> None:
-        if len(self.caption) > 1024:
-            raise ValueError("caption must be at most 1024 characters (Telegram's caption limit)")
 
 
 #: Kernel sections of ``plugins.toml`` and their schemas, in documentation order.
@@ -193,23 +182,38 @@ class RawConfig:
     :param data: the merged table.
     :param sources: dotted key -> the environment variable that set it.
     :param kernel: validated kernel sections by name.
+    :param env: the environment it was read with (a plugin's ``validate(env)`` sees it).
     """
 
     path: Path | None
     data: dict[str, Any]
     sources: dict[str, str] = field(default_factory=dict)
     kernel: dict[str, msgspec.Struct] = field(default_factory=dict)
+    env: Mapping[str, str] = field(default_factory=dict)
+    #: tables that exist only because an override created them -> that variable
+    env_tables: dict[str, str] = field(default_factory=dict)
 
     @property
     def file_label(self) -> str:
         return str(self.path) if self.path else "(no config file)"
 
     def origin(self, key: str) -> str:
-        """Where ``key`` was set: an environment variable or the file."""
+        """Where ``key`` was set: an environment variable or the file.
+
+        A table no file line wrote (``plugins.serach``, made by
+        ``MEDIABOT__PLUGINS__SERACH__PAGE_SIZE``) comes from the variable that made it.
+        """
         for k, env in self.sources.items():
-            if key == k or key.startswith(k + "."):
+            if key == k or key.startswith((k + ".", k + "[")):
                 return f"environment variable {env}"
+        made = self.env_tables.get(key)
+        if made is not None:
+            return f"environment variable {made}"
         return self.file_label
+
+    def env_keys_under(self, key: str) -> list[tuple[str, str]]:
+        """``(dotted key, variable)`` for each key inside table ``key`` set from the environment."""
+        return [(k, env) for k, env in sorted(self.sources.items()) if k.startswith(key + ".")]
 
     def section(self, name: str) -> Any:
         return self.kernel[name]
@@ -250,7 +254,7 @@ def load_raw(explicit: str | os.PathLike[str] | None = None,
                           fix=f"pass an existing file with --config or {ENV_CONFIG}")
     else:
         data, shown = {}, None
-    raw = RawConfig(path=shown, data=data)
+    raw = RawConfig(path=shown, data=data, env=env)
     _apply_env_overrides(raw, env)
     _validate_kernel(raw)
     return raw
@@ -266,6 +270,8 @@ def _apply_env_overrides(raw: RawConfig, env: Mapping[str, str]) -> None:
                               fix="use MEDIABOT__SECTION__KEY, e.g. MEDIABOT__RUNTIME__LOG_LEVEL=DEBUG")
         node = raw.data
         for i, part in enumerate(parts[:-1]):
+            if part not in node:
+                raw.env_tables.setdefault(".".join(parts[:i + 1]), name)
             child = node.setdefault(part, {})
             if not isinstance(child, dict):
                 raise ConfigError(f"{'.'.join(parts[:i + 1])} is not a table", key=name,
@@ -321,17 +327,33 @@ def validate_table(raw: RawConfig, table: Any, schema: type[msgspec.Struct], key
         sub, message = _split_msgspec_error(str(exc))
         full = key + sub
         leaf = full.rsplit(".", 1)[-1]
-        raise ConfigError(message, file=raw.origin(full), key=full,
-                          fix=_fix_for(message, leaf)) from None
+        fix = _fix_for(message, leaf)
+        choices = _choices(_type_at(schema, sub))
+        if choices is not None and message.startswith("Invalid enum value"):
+            given = _value_at(table, sub)
+            message += did_you_mean(str(given), [str(c) for c in choices])
+            fix = f"valid values: {', '.join(repr(c) for c in choices)}"
+        raise ConfigError(message, file=raw.origin(full), key=full, fix=fix) from None
     # What a schema cannot say (fields that must agree with each other): a
     # ``validate()`` method raising ConfigError with a key relative to the table.
+    # ``validate(self, env)`` also gets the environment (URIs, tokens a setting depends on).
     check = getattr(value, "validate", None)
     if callable(check):
         try:
-            check()
+            if "env" in inspect.signature(check).parameters:
+                check(env=raw.env)
+            else:
+                check()
         except ConfigError as exc:
             full = f"{key}.{exc.key}" if exc.key else key
-            raise ConfigError(exc.message, file=raw.origin(full), key=full, fix=exc.fix) from None
+            origin = raw.origin(full)
+            message = exc.message
+            # The rule ties several keys together: the operator must know which of them
+            # the environment set, or they would look for the mistake in the file alone.
+            from_env = [(k, env) for k, env in raw.env_keys_under(key) if env not in origin]
+            if from_env:
+                message += "; set in the environment: " + ", ".join(f"{k} by {env}" for k, env in from_env)
+            raise ConfigError(message, file=origin, key=full, fix=exc.fix) from None
     return value
 
 
@@ -385,10 +407,66 @@ def _split_msgspec_error(text: str) -> tuple[str, str]:
     return path, m.group("msg").replace("`", "")
 
 
+_PATH_PART = re.compile(r"\.(\w+)|\[(\d+)\]")
+
+
+def _path_parts(path: str) -> list[str | int]:
+    return [m.group(1) if m.group(1) is not None else int(m.group(2)) for m in _PATH_PART.finditer(path)]
+
+
+def _type_at(schema: type, path: str) -> msgspec.inspect.Type | None:
+    """The declared type at a msgspec error path (``.a.b[0]``) of ``schema``, if it can be followed."""
+    t: msgspec.inspect.Type = msgspec.inspect.type_info(schema)
+    for part in _path_parts(path):
+        if isinstance(t, msgspec.inspect.UnionType):  # ``X | None``: follow the X
+            t = next((m for m in t.types if not isinstance(m, msgspec.inspect.NoneType)), t)
+        if isinstance(part, int) and isinstance(t, (msgspec.inspect.ListType, msgspec.inspect.SetType,
+                                                    msgspec.inspect.FrozenSetType, msgspec.inspect.VarTupleType)):
+            t = t.item_type
+        elif isinstance(part, str) and isinstance(t, msgspec.inspect.StructType):
+            found = next((f.type for f in t.fields if f.encode_name == part), None)
+            if found is None:
+                return None
+            t = found
+        elif isinstance(part, str) and isinstance(t, msgspec.inspect.DictType):
+            t = t.value_type
+        else:
+            return None
+    return t
+
+
+def _value_at(table: Any, path: str) -> Any:
+    for part in _path_parts(path):
+        try:
+            table = table[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return table
+
+
+def _choices(t: msgspec.inspect.Type | None) -> list[Any] | None:
+    """The values an enum-like type accepts (``Literal[...]`` or an ``Enum``), else ``None``."""
+    if isinstance(t, msgspec.inspect.UnionType):
+        found = [c for m in t.types for c in (_choices(m) or [])]
+        return found or None
+    if isinstance(t, msgspec.inspect.LiteralType):
+        return list(t.values)
+    if isinstance(t, msgspec.inspect.EnumType):
+        return [member.value for member in t.cls]
+    return None
+
+
+_BOUND = re.compile(r"Expected (?P<type>\w+)(?: of length)? (?P<op>>=|<=|>|<) (?P<bound>\S+)$")
+
+
 def _fix_for(message: str, leaf: str) -> str:
     m = re.match(r"Expected (.+?), got", message)
     if m:
         return f"set {leaf} to a value of type {m.group(1)}"
+    m = _BOUND.match(message)
+    if m:
+        what = "the length of " if " of length " in message else ""
+        return f"make {what}{leaf} {m.group('op')} {m.group('bound')}"
     if "Object missing required field" in message:
         return "add the missing key"
     return "see docs/configuration.md"

@@ -149,6 +149,15 @@ class CommandContext(_Context):
         return await _send_parts(self.app, self.chat.id, text, keyboard=keyboard, html=html,
                                  reply_to=self.message.id if self.chat.is_group else None)
 
+    async def reply_document(self, data: bytes, filename: str, *, caption: str | None = None) -> Message:
+        """Answer with a file made of ``data`` (an export, a log excerpt), named ``filename``.
+
+        Sent from memory to the chat the command came from. ``data`` must not
+        be empty (Telegram refuses empty files).
+        """
+        assert self.chat is not None
+        return await self.app.telegram.send_document(self.chat.id, data, filename=filename, caption=caption)
+
 
 class CallbackContext(_Context):
     """A press on a button made with ``ctx.button(text, action, *args)``.

@@ -1,7 +1,10 @@
 """Finding installed plugins through the ``mediabot.plugins`` entry point group.
 
 Discovery never imports a plugin: only the plugins a deployment enables are
-loaded, so a broken plugin that is switched off cannot hurt the bot.
+loaded (by composition), so a broken plugin that is switched off cannot hurt
+the bot. The one exception is ``mediabot plugins``, which loads every
+installed plugin to list its commands and hooks (and shows an import error
+next to the plugin). docs/plugins.md says the same; tests/kernel/test_host_contract.py checks it.
 """
 
 from __future__ import annotations

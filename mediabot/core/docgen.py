@@ -48,9 +48,19 @@ def _default(field: msgspec.inspect.Field) -> str:
     return f"`{msgspec.json.encode(value).decode()}`"
 
 
+def _range(t: msgspec.inspect.IntType | msgspec.inspect.FloatType) -> str:
+    """The declared bounds (``msgspec.Meta(ge=..., le=...)``), e.g. ``" ≥ 1, ≤ 65535"``."""
+    bounds = [(t.ge, "≥"), (t.gt, ">"), (t.le, "≤"), (t.lt, "<")]
+    shown = [f"{sign} {value:g}" if isinstance(value, float) else f"{sign} {value}"
+             for value, sign in bounds if value is not None]
+    return f" {', '.join(shown)}" if shown else ""
+
+
 def _type(t: msgspec.inspect.Type) -> str:
     names = {msgspec.inspect.IntType: "integer", msgspec.inspect.FloatType: "float",
              msgspec.inspect.StrType: "string", msgspec.inspect.BoolType: "boolean"}
+    if isinstance(t, (msgspec.inspect.IntType, msgspec.inspect.FloatType)):
+        return names[type(t)] + _range(t)
     if type(t) in names:
         return names[type(t)]
     if isinstance(t, msgspec.inspect.LiteralType):

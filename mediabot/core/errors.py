@@ -65,4 +65,20 @@ class PluginStartupError(MediabotError):
 
 
 class ResourceError(MediabotError):
-    """A shared resource (Redis, MongoDB) could not be opened or is not configured."""
+    """A service the bot needs (Redis, MongoDB, Telegram) cannot be reached at start.
+
+    ``str(err)`` is one line naming the service, its address (credentials
+    masked) and the timeout that ran out; ``mediabot run`` prints it and exits 1.
+    """
+
+
+def mask_url(url: str) -> str:
+    """``url`` without its password (``redis://:***@host:6379/0``), for messages and logs."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    userinfo, at, hosts = rest.rpartition("@")
+    if not at:
+        return url
+    user = userinfo.partition(":")[0]
+    return f"{scheme}://{user}:***@{hosts}"

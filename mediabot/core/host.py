@@ -19,6 +19,7 @@ import pluggy
 
 from mediabot import hookspecs
 from mediabot.core.errors import PluginLoadError
+from mediabot.core.failures import PluginFailures
 from mediabot.core.metrics import Metrics
 from mediabot.core.plugin import PROJECT
 
@@ -44,9 +45,8 @@ class PluginHost:
     def __init__(self, metrics: Metrics) -> None:
         self.pm = pluggy.PluginManager(PROJECT)
         self.pm.add_hookspecs(hookspecs)
-        self._errors = metrics.counter("mediabot_plugin_errors_total",
-                                       "Exceptions raised by plugin hook implementations",
-                                       ["plugin", "hook"])
+        #: the one failure path (log, count), shared with the dispatcher's handlers
+        self.failures = PluginFailures(metrics)
 
     def add_hookspecs(self, publisher: str, specs: Any) -> None:
         """Add the hook specifications plugin ``publisher`` declares (``PluginMeta.hookspecs``).
@@ -126,10 +126,9 @@ class PluginHost:
             result = await result
         return result
 
-    def _failed(self, plugin: str, hook: str, exc: BaseException) -> None:
-        log.error("plugin %s failed in %s: %s: %s", plugin, hook, type(exc).__name__, exc,
-                  exc_info=exc, extra={"plugin": plugin, "hook": hook})
-        self._errors.labels(plugin=plugin, hook=hook).inc()
+    def _failed(self, plugin: str, hook: str, exc: BaseException, *, reported: bool = False) -> None:
+        """Log and count a failure; ``reported``: the caller shows it (one line), the traceback goes to DEBUG."""
+        self.failures.record(plugin, hook, exc, reported=reported)
 
     async def notify(self, hook: str, **kwargs: Any) -> None:
         """Call every implementation concurrently; failures are isolated."""
@@ -174,14 +173,15 @@ class PluginHost:
                 return result
         return None
 
-    async def first_strict(self, hook: str, **kwargs: Any) -> tuple[str, Any] | None:
+    async def first_strict(self, hook: str, *, reported: bool = False, **kwargs: Any) -> tuple[str, Any] | None:
         """Like :meth:`first`, but an implementation that raises ends the call.
 
         Returns ``(plugin, result)`` for the first non-``None`` answer, ``None``
         when nobody answered. An exception is logged and counted like any
         plugin failure, then re-raised: for hooks where a failure must not
         fall through to the next answer (a quota that breaks means refused,
-        never unlimited).
+        never unlimited). ``reported=True``: the caller shows the failure
+        itself (a start that fails prints one line), so it is logged at DEBUG.
         """
         for impl in self._impls(hook):
             try:
@@ -189,7 +189,7 @@ class PluginHost:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                self._failed(impl.plugin_name, hook, exc)
+                self._failed(impl.plugin_name, hook, exc, reported=reported)
                 raise PluginHookFailed(impl.plugin_name, hook, exc) from exc
             if result is not None:
                 return impl.plugin_name, result

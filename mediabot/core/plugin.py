@@ -94,7 +94,7 @@ class PluginMeta:
     needs: tuple[Resource, ...] = ()
     secrets: tuple[Secret, ...] = ()
     optional: bool = False
-    hookspecs: Any = None
+    hookspecs: object | None = None
     gate_fails: Literal["open", "closed"] = "closed"
 
 

@@ -1,10 +1,10 @@
 """Kernel plugin ``kernel.services``: rate limiter, sessions and Redis health on the app.
 
 At startup (before any other plugin starts, so every plugin can use them)
-it sets:
+it sets these declared attributes of :class:`~mediabot.App`:
 
-- ``app.ratelimiter``: ``await app.ratelimiter.check(key, Rate.parse("5/10s"))`` -> ``Decision``;
-- ``app.sessions``: ``app.sessions.namespace(kind)`` -> a store with ``get/set/delete``;
+- ``app.ratelimiter`` (:class:`~mediabot.RateLimits`): ``await app.ratelimiter.check(key, Rate.parse("5/10s"))`` -> ``Decision``;
+- ``app.sessions`` (:class:`~mediabot.Sessions`): ``app.sessions.namespace(kind)`` -> a store with ``get/set/delete``;
 - ``app.redis_health``: the shared :class:`~mediabot.core.redis.RedisHealth`
   (``None`` without Redis).
 
@@ -53,7 +53,9 @@ class Services:
                                       fallback_size=cfg.fallback_size)
         app.sessions = SessionStore(app.redis, health, prefix=redis_cfg.key_prefix, ttl=cfg.session_ttl,
                                     fallback_size=cfg.fallback_size)
-        # Redis down at startup is not fatal: the bot starts degraded and recovers when Redis comes.
+        # ``App.start`` refuses a Redis that does not answer at all (a wrong URL, most likely);
+        # from here on an outage is survived: degraded, recovering when Redis comes back.
+        # (``App.open``, for CLI tools and ``mediabot health``, starts degraded instead.)
         await health.probe()
         app.supervisor.spawn_loop(lambda: health.watch(cfg.retry_interval), name="redis-probe",
                                   owner="kernel.services")

@@ -18,9 +18,20 @@ async def test_admins_cannot_be_banned_and_users_cannot_ban(make_bot):
     assert (await bot.send("/ban 2", user=1)).texts == ["User 2 is an admin and cannot be banned."]
     assert (await bot.send("/ban 5", user=7)).texts == ["This command is for admins only."]
     assert (await bot.send("/ban someone", user=1)).texts[0].startswith("USER_ID is a numeric Telegram user id.")
-    for odd in ("99999999999999999999999", "0", "-5"):  # beyond 64 bits, zero, negative: usage, no apology
+    for odd in ("99999999999999999999999", "-99999999999999999999999", "0"):  # beyond 64 bits, zero: usage
         assert (await bot.send(f"/ban {odd}", user=1)).texts == [
-            "USER_ID is a positive number (a Telegram user id).\nUsage: /ban USER_ID [reason]"]
+            "USER_ID is a Telegram user id, or a chat's negative id (-100…).\nUsage: /ban USER_ID [reason]"]
+
+
+async def test_an_admin_bans_a_channel_that_posts_in_groups_as_itself(make_bot):
+    bot = await make_bot(admins=[1])
+    channel = -1001000000077
+    assert (await bot.send(f"/ban {channel} ads", user=1)).texts == [f"User {channel} is banned: ads"]
+    assert bot.app.users.is_banned(channel)
+    assert (await bot.send(f"/unban {channel}", user=1)).texts == [f"User {channel} is no longer banned."]
+    await bot.app.users.flush()
+    assert [uid async for uid in bot.app.users.iter_active_ids()] == [1]  # a chat is never a broadcast's audience
+    assert await bot.app.users.count_active() == 1
 
 
 async def test_users_counts_everyone_who_wrote_in_private(make_bot):

@@ -70,6 +70,15 @@ def test_missing_required_secret(run_cli, tmp_path):
     assert "MEDIABOT_MONGO_URI" in err and "needed by search" in err
 
 
+@pytest.mark.parametrize("api_id", ["abc", "12.5", "-3", "0", "99999999999"])
+def test_an_api_id_that_is_not_a_number_fails_config_check_not_the_first_start(run_cli, tmp_path, api_id):
+    env = {"MEDIABOT_API_ID": api_id, "MEDIABOT_API_HASH": "h", "MEDIABOT_BOT_TOKEN": "t",
+           "MEDIABOT_CALLBACK_SECRET": "s" * 32}
+    err = check_fails(run_cli("config", "check", env=env), "MEDIABOT_API_ID", "not a Telegram API id")
+    assert api_id not in err.split("MEDIABOT_API_ID", 1)[1].split("(")[0]  # the value is never echoed
+    assert run_cli("config", "check", env={**env, "MEDIABOT_API_ID": "1234567"}).returncode == 0
+
+
 def test_plugin_secret_missing(run_cli, make_dist, tmp_path):
     make_dist("mb-keyed", {"keyed": """
         from mediabot import PluginMeta, Secret

@@ -72,10 +72,9 @@ def test_an_empty_session_dir_keeps_the_session_in_memory(config_file):
     assert create_production_gateway(app).client.in_memory
 
 
-def test_a_non_numeric_api_id_is_a_config_error(config_file):
-    app = create_app(config_file(""), env={**CREDENTIALS, "MEDIABOT_API_ID": "abc"}, telegram_secrets=True)
-    with pytest.raises(ConfigError, match="MEDIABOT_API_ID"):
-        create_production_gateway(app)
+def test_a_non_numeric_api_id_is_a_config_error_before_anything_is_built(config_file):
+    with pytest.raises(ConfigError, match="MEDIABOT_API_ID: not a Telegram API id"):
+        create_app(config_file(""), env={**CREDENTIALS, "MEDIABOT_API_ID": "abc"}, telegram_secrets=True)
 
 
 class OfflineClient(pyrogram.Client):

@@ -122,11 +122,13 @@ class SessionStore:
         b = self._backing
         key = self.redis_key(user_id)
         local = b.fallback.get(key)
+        payload: bytes | None
         if local is not None:
             payload = local[0]  # written during an outage: newer than Redis (see module doc)
         elif b.health.should_attempt():
             try:
-                payload = await b.redis.get(key)
+                # redis-py types get() as bytes | str; the kernel's client never decodes responses
+                payload = await b.redis.get(key)  # type: ignore[assignment]
             except REDIS_ERRORS as error:
                 if not is_unavailable(error):
                     raise

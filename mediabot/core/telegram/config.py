@@ -59,12 +59,14 @@ class TelegramSection(FloodConfig, frozen=True, kw_only=True, forbid_unknown_fie
     :param session_dir: directory of the client's session file (the bot's login key, kept in a directory of mode 0700); a relative path is relative to ``[runtime] data_dir``. The session keeps the peers the bot has met, which it needs to write to users later (broadcasts, notifications); an empty string keeps it in memory, so after a restart the bot can only answer users who write first.
     :param session_name: name of the session file (``<name>.session``); deployments sharing a directory need different names.
     :param call_timeout: seconds one Telegram call may take before it is abandoned and retried as a network failure.
+    :param connect_timeout: seconds ``mediabot run`` waits for the client to connect and log in at start (then it exits 1 naming Telegram), and to disconnect at stop.
     :param skip_pending_updates: drop the updates Telegram queued while the bot was down (up to 24 h of them) instead of answering them at start.
     """
 
     session_dir: str = "session"
-    session_name: str = "mediabot"
-    call_timeout: Annotated[float, msgspec.Meta(gt=0)] = 30.0
+    session_name: Annotated[str, msgspec.Meta(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")] = "mediabot"
+    call_timeout: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 30.0
+    connect_timeout: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 60.0
     skip_pending_updates: bool = False
 
 

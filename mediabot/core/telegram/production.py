@@ -15,24 +15,70 @@ requests:
 The gateway registers pyrogram handlers for messages (private, group,
 channel posts), button presses and inline queries when it starts, and
 removes them on ``stop_updates``.
+
+Connecting and disconnecting are bounded by ``[telegram] connect_timeout``:
+pyrogram's own ``start()`` retries an unreachable data center without end, or
+fails with internals such as ``KeyError: 0``. A start that cannot connect or
+log in is one line (:class:`~mediabot.core.errors.ResourceError`) and exit 1.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from mediabot.core.errors import ConfigError
+from mediabot.core.errors import ConfigError, MediabotError, ResourceError
 from mediabot.core.telegram.gateway import Gateway
 
 if TYPE_CHECKING:
     from mediabot.core.app import App
 
-__all__ = ["create_production_gateway"]
+__all__ = ["ProductionGateway", "create_production_gateway"]
 
 log = logging.getLogger("mediabot.telegram")
+
+
+class ProductionGateway(Gateway):
+    """The gateway over a real client: connecting and disconnecting have a deadline.
+
+    :param connect_timeout: seconds for ``client.start()`` plus ``get_me`` (and for ``client.stop()``).
+    """
+
+    def __init__(self, client: Any, *, connect_timeout: float) -> None:
+        super().__init__(client)
+        self.connect_timeout = connect_timeout
+
+    async def start(self, app: App) -> None:
+        import pyrogram.errors
+
+        limit = f"{self.connect_timeout:g}s ([telegram] connect_timeout)"
+        try:
+            async with asyncio.timeout(self.connect_timeout):
+                await super().start(app)
+        except TimeoutError:
+            raise ResourceError(f"Telegram: not connected and logged in within {limit}; check the network "
+                                "route to Telegram's data centers (a proxy or firewall?)") from None
+        except pyrogram.errors.RPCError as exc:
+            # Telegram answered: the credentials, not the network (e.g. ACCESS_TOKEN_INVALID).
+            raise ResourceError(f"Telegram refused the login: {exc.ID or type(exc).__name__}: {exc.MESSAGE}; "
+                                "check MEDIABOT_BOT_TOKEN, MEDIABOT_API_ID and MEDIABOT_API_HASH") from None
+        except MediabotError:
+            raise
+        except Exception as exc:  # pyrogram fails to connect with internals (KeyError: 0)
+            log.debug("connecting to Telegram failed", exc_info=exc)
+            raise ResourceError(f"Telegram: cannot connect ({type(exc).__name__}: {exc}); check the network "
+                                f"route to Telegram's data centers (waited at most {limit})") from None
+
+    async def close(self) -> None:
+        try:
+            async with asyncio.timeout(self.connect_timeout):
+                await super().close()
+        except TimeoutError:
+            log.warning("Telegram: the client did not disconnect within %gs ([telegram] connect_timeout)",
+                        self.connect_timeout)
 
 
 def create_production_gateway(app: App) -> Gateway:
@@ -84,4 +130,4 @@ def create_production_gateway(app: App) -> Gateway:
         fetch_stickers=False,
     )
     log.info("Telegram session: %s", "in memory" if in_memory else workdir / f"{cfg.session_name}.session")
-    return Gateway(client)
+    return ProductionGateway(client, connect_timeout=cfg.connect_timeout)

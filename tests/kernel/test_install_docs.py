@@ -1,0 +1,82 @@
+"""docs/plugins.md's install steps, run as written in a throwaway deployment project.
+
+The guide once said ``uv pip install -e examples/hello``, which the next
+``uv sync`` silently undoes. The documented way (``uv add --editable``) is
+recorded in the project's pyproject.toml and uv.lock and survives syncs; this
+test runs it, and shows the old way is undone.
+
+uv resolves ``--offline`` from its cache, which the repository's own
+``uv sync`` filled: no network is needed. Without ``uv`` on the PATH the test
+is skipped (CI installs it first).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+GUIDE = (ROOT / "docs" / "plugins.md").read_text()
+UV = shutil.which("uv")
+
+pytestmark = pytest.mark.skipif(UV is None, reason="uv is not installed")
+
+
+def documented_steps() -> list[str]:
+    """The commands of the guide's install block, in order (``$ `` lines)."""
+    block = re.search(r"<!-- install:begin -->\n```console\n(.*?)```\n<!-- install:end -->", GUIDE, re.S)
+    assert block is not None, "docs/plugins.md lost its install block"
+    return [line[2:].split("  #")[0].strip() for line in block.group(1).splitlines() if line.startswith("$ ")]
+
+
+def uv(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT")}
+    env["UV_OFFLINE"] = "1"  # the cache the repository's sync filled; never the network
+    assert UV is not None
+    return subprocess.run([UV, *args], cwd=project, capture_output=True, text=True, env=env, timeout=300)
+
+
+@pytest.fixture
+def deployment(tmp_path: Path) -> Path:
+    """A deployment project that depends on this checkout of mediabot, and a copy of the example plugin."""
+    shutil.copytree(ROOT / "examples" / "hello", tmp_path / "mediabot-hello",
+                    ignore=shutil.ignore_patterns("tests", "__pycache__"))
+    project = tmp_path / "mybot"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "mybot"\nversion = "0.1.0"\nrequires-python = ">=3.11"\ndependencies = ["mediabot"]\n\n'
+        f'[tool.uv.sources]\nmediabot = {{ path = "{ROOT}", editable = true }}\n')
+    assert uv(project, "sync").returncode == 0
+    return project
+
+
+def listed(project: Path) -> list[str]:
+    result = uv(project, "run", "mediabot", "plugins")
+    assert result.returncode == 0, result.stderr
+    return [line.split()[0] for line in result.stdout.splitlines()[1:] if line and not line.startswith(" ")]
+
+
+def test_the_documented_install_survives_the_next_sync(deployment):
+    steps = documented_steps()
+    assert steps == ["uv add --editable ../mediabot-hello", "uv sync", "uv run mediabot plugins"]
+    for step in steps:
+        result = uv(deployment, *step.split()[1:])
+        assert result.returncode == 0, (step, result.stderr)
+    assert "hello" in listed(deployment)
+    assert 'mediabot-hello = { path = "../mediabot-hello", editable = true }' in (
+        deployment / "pyproject.toml").read_text()
+    assert uv(deployment, "sync").returncode == 0  # once more: still there
+    assert "hello" in listed(deployment)
+
+
+def test_uv_pip_install_is_undone_by_the_next_sync(deployment):
+    """Why the guide no longer says ``uv pip install -e``."""
+    assert uv(deployment, "pip", "install", "-e", "../mediabot-hello").returncode == 0
+    assert "hello" in listed(deployment)
+    assert uv(deployment, "sync").returncode == 0
+    assert "hello" not in listed(deployment)
