@@ -10,6 +10,11 @@ Two things happen on every update, so neither may cost a database round trip:
   missed pub/sub message is lost for good), needs nothing besides MongoDB,
   and costs one indexed query per interval per deployment. The deployment
   that runs ``/ban`` applies it at once; others follow within the interval.
+  The reload pages through the ids in ``_id`` order (``ban_page`` at a time,
+  resuming after the last id: no single reply holds them all), and is
+  monotonic: a ban or unban this deployment makes while a reload is reading
+  is applied again on top of what the reload read, so a reload that started
+  before a ``/ban`` never reopens it.
 * **touch** records first/last seen at most once per user per
   ``touch_interval`` seconds: an in-memory map (bounded, least recently
   written evicted first) says when each user was last written; due users
@@ -48,17 +53,27 @@ class UserDirectory:
         the least recently written are forgotten (they may be written again
         early: harmless).
     :param clock: monotonic clock (tests inject one).
+    :param ban_page: banned ids read per query when reloading them.
     """
 
     def __init__(self, database: Any, *, role_of: Callable[[int], str] | None = None,
                  touch_interval: float = 300.0, max_tracked: int = 100_000,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, ban_page: int = 10_000) -> None:
+        if ban_page < 1:
+            raise ValueError("ban_page must be at least 1")
         self.collection = database[USERS]
+        self.ban_page = ban_page
         self.role_of = role_of or (lambda _uid: "user")
         self.touch_interval = touch_interval
         self.max_tracked = max_tracked
         self.clock = clock
         self._banned: frozenset[int] = frozenset()
+        # Local bans and unbans, numbered, kept while a reload runs: (number, user id, banned).
+        self._ban_changes = 0
+        self._changes_during_reload: list[tuple[int, int, bool]] = []
+        self._reloads = 0  # reloads reading now
+        self._reload_tickets = 0  # reloads started, ever
+        self._applied_ticket = 0  # the ticket of the reload whose result is in _banned
         self._written: OrderedDict[int, float] = OrderedDict()
         self._due: dict[int, tuple[User, datetime]] = {}
         self._flush_lock = asyncio.Lock()
@@ -80,9 +95,50 @@ class UserDirectory:
         return len(self._banned)
 
     async def refresh_bans(self) -> None:
-        """Reload the banned ids (at startup and then periodically)."""
-        ids = await self.collection.distinct("_id", {"status": "banned"})
-        self._banned = frozenset(int(i) for i in ids)
+        """Reload the banned ids (at startup and then periodically), a page at a time.
+
+        Bans and unbans made here while the reload reads win over what it
+        read; a reload that ends after a later-started one was applied is
+        dropped (what it read is older).
+        """
+        started = self._ban_changes
+        self._reload_tickets += 1
+        ticket = self._reload_tickets
+        self._reloads += 1
+        try:
+            ids: set[int] = set()
+            after: int | None = None
+            while True:
+                query: dict[str, Any] = {"status": "banned"}
+                if after is not None:
+                    query["_id"] = {"$gt": after}
+                page = [int(d["_id"]) async for d in self.collection.find(query, {"_id": 1})
+                        .sort("_id", ASCENDING).limit(self.ban_page)]
+                ids.update(page)
+                if len(page) < self.ban_page:
+                    break
+                after = page[-1]
+            if ticket < self._applied_ticket:
+                return  # a reload that started later has already been applied: this one is older news
+            for number, user_id, banned in self._changes_during_reload:
+                if number > started:  # made after this reload began reading: may be missing from it
+                    if banned:
+                        ids.add(user_id)
+                    else:
+                        ids.discard(user_id)
+            self._banned = frozenset(ids)
+            self._applied_ticket = ticket
+        finally:
+            self._reloads -= 1
+            if not self._reloads:
+                self._changes_during_reload.clear()
+
+    def _changed(self, user_id: int, banned: bool) -> None:
+        """Apply a ban or unban made here to the in-memory set, and note it for running reloads."""
+        self._ban_changes += 1
+        if self._reloads:
+            self._changes_during_reload.append((self._ban_changes, user_id, banned))
+        self._banned = self._banned | {user_id} if banned else self._banned - {user_id}
 
     async def ban(self, user_id: int, *, reason: str | None = None, by: int | None = None) -> None:
         """Ban a user now (this deployment at once, the others at their next reload)."""
@@ -92,7 +148,7 @@ class UserDirectory:
             {"$set": {"status": "banned", "ban_reason": reason, "banned_by": by, "banned_at": now},
              "$setOnInsert": {"first_seen": now, "role": "user"}},
             upsert=True)
-        self._banned = self._banned | {user_id}
+        self._changed(user_id, True)
         self._due.pop(user_id, None)
 
     async def unban(self, user_id: int) -> bool:
@@ -100,7 +156,7 @@ class UserDirectory:
         result = await self.collection.update_one(
             {"_id": user_id, "status": "banned"},
             {"$set": {"status": "active"}, "$unset": {"ban_reason": "", "banned_by": "", "banned_at": ""}})
-        self._banned = self._banned - {user_id}
+        self._changed(user_id, False)
         return result.modified_count > 0
 
     # -- sightings -----------------------------------------------------------------
@@ -187,7 +243,7 @@ class UserDirectory:
         while True:
             query = self._active_query(seen_since)
             if after is not None:
-                query["_id"] = {"$gt": after}
+                query["_id"] = {"$gt": max(after, 0)}
             ids = [d["_id"] async for d in self.collection.find(query, {"_id": 1})
                    .sort("_id", ASCENDING).limit(batch)]
             for uid in ids:
@@ -202,7 +258,8 @@ class UserDirectory:
 
     @staticmethod
     def _active_query(seen_since: datetime | None) -> dict[str, Any]:
-        query: dict[str, Any] = {"status": "active"}
+        # Users only: a chat's (negative) id is here only to be banned, never an audience.
+        query: dict[str, Any] = {"status": "active", "_id": {"$gt": 0}}
         if seen_since is not None:
             query["last_seen"] = {"$gte": seen_since}
         return query

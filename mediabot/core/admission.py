@@ -23,6 +23,8 @@ from collections.abc import Callable
 from itertools import islice
 from typing import Any
 
+from mediabot.core.types import Message, MessageEdited
+
 __all__ = ["Admission"]
 
 
@@ -110,5 +112,12 @@ class Admission:
 
 
 def _user_of(update: Any) -> int | None:
-    user = getattr(update, "from_user", None)
-    return None if user is None else user.id
+    """The sender whose updates share a per-user cap: a user, or a chat a message was sent as.
+
+    Channel posts are not capped per sender: they are the indexer's input and
+    arrive in bursts from one channel (the global cap still bounds them).
+    """
+    message = update.message if isinstance(update, MessageEdited) else update
+    if isinstance(message, Message) and message.is_channel_post:
+        return None
+    return getattr(update, "sender_id", None)

@@ -16,6 +16,22 @@ Role = Literal["user", "admin", "owner"]
 Scope = Literal["private", "group"]
 
 _NAME = re.compile(r"^[a-z0-9_]{1,32}$")
+# "/name", "/name@bot", then whitespace and the arguments. Anything else starting
+# with "/" (a path, a lone slash) is ordinary text.
+_COMMAND_LINE = re.compile(r"/([A-Za-z0-9_]{1,32})(?:@([A-Za-z0-9_]{1,64}))?(?:\s+(.*))?", re.DOTALL)
+
+
+def parse_command(text: str) -> tuple[str, str | None, str] | None:
+    """``("name", "botname" or None, "args")`` for ``/name@botname args``, else ``None``.
+
+    The one parser of command lines: the dispatcher routes with it and
+    :attr:`mediabot.Message.command` returns what it found, so a plugin reading a
+    message sees the command the dispatcher saw.
+    """
+    m = _COMMAND_LINE.fullmatch(text)
+    if m is None:
+        return None
+    return m.group(1).lower(), m.group(2), (m.group(3) or "").strip()
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -2,20 +2,30 @@
 
 Per update, in order:
 
-1. Banned users are dropped (``app.users.is_banned``, an in-memory check);
+1. Updates from a banned sender are dropped (``app.users.is_banned``, an
+   in-memory check, on :attr:`~mediabot.Message.sender_id`: the user, or for a
+   message with no user account behind it — sent as a channel, by an
+   anonymous group admin, a channel post — the chat it was sent as);
    private-chat senders are recorded (``app.users.touch``) — both only when a
    user directory is installed as ``app.users``.
 2. Button presses: the callback data is verified (signature, user binding,
    age) before any plugin sees it; a forged or stale press is answered
    "This button has expired." and nothing else happens. A valid one runs the
    :class:`~mediabot.core.callbacks.Callback` registered for its action.
-3. ``/commands``: routed through the registry with scope, role, rate-limit
-   and argument checks, then run with a :class:`~mediabot.core.context.CommandContext`.
+3. ``/commands`` (parsed by :func:`~mediabot.core.commands.parse_command`, the
+   parse plugins see as ``Message.command``): routed through the registry with
+   scope, role, rate-limit and argument checks, then run with a
+   :class:`~mediabot.core.context.CommandContext`. Commands need a user
+   account: one sent as a chat is refused (rate limited on the chat's id), and
+   a channel post is never a command.
 4. Everything else goes to the plugins' ``mediabot_update`` hook.
 
-A handler that raises is logged with its plugin's name, counted in
-``mediabot_plugin_errors_total`` and the user gets a short apology: one
-plugin's bug never takes the bot down.
+Commands and buttons share one sequence after routing (:meth:`Dispatcher._run`):
+role, then the handler's own rate, then the gate, then the handler, isolated:
+a handler that raises goes down the one failure path
+(:class:`~mediabot.core.failures.PluginFailures`: logged with its plugin's
+name, counted in ``mediabot_plugin_errors_total``, the user gets a short
+apology): one plugin's bug never takes the bot down.
 """
 
 from __future__ import annotations
@@ -24,23 +34,27 @@ import asyncio
 import inspect
 import logging
 import math
-import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mediabot.core.callbacks import CallbackSigner, InvalidCallback
-from mediabot.core.commands import Role
+from mediabot.core.commands import Role, parse_command
 from mediabot.core.context import CallbackContext, CommandContext, UsageError
+from mediabot.core.failures import APOLOGY
 from mediabot.core.redis.ratelimit import Decision, Rate
-from mediabot.core.registry import CommandEntry, Registry, may_use
-from mediabot.core.types import CallbackQuery, Message, Update, User
+from mediabot.core.registry import Registry, may_use
+from mediabot.core.types import CallbackQuery, Keyboard, Message, Update, User
 
 if TYPE_CHECKING:
     from mediabot.core.app import App
 
+__all__ = ["APOLOGY", "EXPIRED", "NO_ACCOUNT", "Dispatcher", "parse_command", "retry_text"]
+
 log = logging.getLogger("mediabot.dispatch")
 
 EXPIRED = "This button has expired."
-APOLOGY = "Sorry, something went wrong. Please try again later."
+NO_ACCOUNT = "Commands need a user account: send it as yourself, not as a channel or anonymously."
 _ROLE_REFUSAL: dict[str, str] = {"admin": "This command is for admins only.",
                                  "owner": "This command is for the bot owner only."}
 _BUTTON_REFUSAL: dict[str, str] = {"admin": "This button is for admins only.",
@@ -48,21 +62,35 @@ _BUTTON_REFUSAL: dict[str, str] = {"admin": "This button is for admins only.",
 _SCOPE_REFUSAL: dict[str, str] = {"private": "This command works in a private chat with the bot.",
                                   "group": "This command works in groups only."}
 
-# "/name", "/name@bot", then whitespace and the arguments. Anything else starting
-# with "/" (a path, a lone slash) is ordinary text.
-_COMMAND = re.compile(r"/([A-Za-z0-9_]{1,32})(?:@([A-Za-z0-9_]{1,64}))?(?:\s+(.*))?", re.DOTALL)
-
-
-def parse_command(text: str) -> tuple[str, str | None, str] | None:
-    """``("name", "botname" or None, "args")`` for ``/name@botname args``, else ``None``."""
-    m = _COMMAND.fullmatch(text)
-    if m is None:
-        return None
-    return m.group(1).lower(), m.group(2), (m.group(3) or "").strip()
-
 
 def retry_text(seconds: float) -> str:
     return f"Slow down: try again in {max(1, math.ceil(seconds))} s."
+
+
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """One routed command or button press, as :meth:`Dispatcher._run` checks and runs it.
+
+    :param label: the metrics label (``kick``, ``button:tools.nuke``).
+    :param shown: how log lines name it (``/kick``, ``button tools.nuke``).
+    :param where: where a failure happened, for the failure path (``/kick``, ``button:tools.nuke``).
+    :param refuse: tell the user ``text`` (``None``: nothing to say), with an optional keyboard.
+    :param handle: run the handler with the caller's role.
+    :param apologise: what the failure path tells the user.
+    """
+
+    label: str
+    shown: str
+    where: str
+    plugin: str
+    user: User
+    needed: Role
+    role_refusal: str
+    rate: Rate | None
+    gate: str | None
+    refuse: Callable[[str | None, Keyboard | None], Awaitable[None]]
+    handle: Callable[[Role], Awaitable[None]]
+    apologise: Callable[[str], Awaitable[None]]
 
 
 class Dispatcher:
@@ -74,13 +102,11 @@ class Dispatcher:
         self._signer: CallbackSigner | None = None
         self._user_rate = Rate(count=20, period=60.0)  # replaced by [services] user_rate at prepare()
         m = app.metrics
-        # Same metric the plugin host counts hook failures in: one place to alert on.
-        self._errors = m.counter("mediabot_plugin_errors_total",
-                                 "Exceptions raised by plugin hook implementations", ["plugin", "hook"])
+        self.failures = app.host.failures  # one failure path for hooks and handlers
         self._refused = m.counter("mediabot_commands_refused_total",
                                   "Commands and button presses refused, by reason (role, scope, rate)",
                                   ["command", "reason"])
-        self._run = m.counter("mediabot_commands_total", "Commands and button presses handed to a handler",
+        self._ran = m.counter("mediabot_commands_total", "Commands and button presses handed to a handler",
                               ["command"])
         self._bad_buttons = m.counter("mediabot_callbacks_refused_total",
                                       "Button presses refused before any plugin saw them", ["reason"])
@@ -130,22 +156,20 @@ class Dispatcher:
     # -- routing -------------------------------------------------------------------
     async def dispatch(self, update: Update) -> None:
         """Handle one update (see the module docstring for the order)."""
-        user = update.from_user
-        if user is not None:
-            users = getattr(self.app, "users", None)
-            if users is not None:
-                if users.is_banned(user.id):
-                    return
-                if type(update) is Message and update.chat.type == "private":
-                    await self._touch(users, user)
+        sender = update.sender_id
+        users = getattr(self.app, "users", None)
+        if users is not None and sender is not None:
+            if users.is_banned(sender):
+                return
+            if type(update) is Message and update.from_user is not None and update.chat.is_private:
+                await self._touch(users, update.from_user)
         if type(update) is CallbackQuery:
             await self._press(update)
             return
-        if type(update) is Message and user is not None and update.text and update.text[0] == "/" \
-                and update.chat.type != "channel":
+        if type(update) is Message and update.text and update.text[0] == "/" and not update.is_channel_post:
             parsed = parse_command(update.text)
             if parsed is not None:
-                await self._command(update, user, *parsed)
+                await self._command(update, *parsed)
                 return
         await self.app.host.notify("mediabot_update", app=self.app, update=update)
 
@@ -159,83 +183,100 @@ class Dispatcher:
         except Exception as exc:  # noqa: BLE001 - recording a user must not cost them their answer
             log.warning("could not record user %d: %s: %s", user.id, type(exc).__name__, exc)
 
+    # -- the sequence commands and buttons share -------------------------------------
+    async def _run(self, r: _Run) -> None:
+        """Role, the handler's own rate, the gate, then the handler, isolated from the bot."""
+        uid = r.user.id
+        role = self.app.role_of(uid)
+        if not may_use(role, r.needed):
+            self._refused.labels(command=r.label, reason="role").inc()
+            log.warning("refused %s to user %d: needs role %s, has %s", r.shown, uid, r.needed, role,
+                        extra={"user_id": uid, "command": r.label})
+            await r.refuse(r.role_refusal, None)
+            return
+        if r.rate is not None:
+            refusal = await self._limited(f"u:{uid}:c:{r.label}", r.rate)
+            if refusal is not None:
+                self._refused.labels(command=r.label, reason="rate").inc()
+                await r.refuse(retry_text(refusal.retry_after) if refusal.notify else None, None)
+                return
+        if r.gate is not None:
+            closed = await self.app.gates.check(r.user, r.gate)
+            if closed is not None:
+                self._refused.labels(command=r.label, reason="gate").inc()
+                await r.refuse(closed.text, closed.keyboard)
+                return
+        self._ran.labels(command=r.label).inc()
+        try:
+            await r.handle(role)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a plugin's bug costs one answer, not the bot
+            await self.failures.apologise(r.plugin, r.where, exc, r.apologise)
+
+    async def _limited(self, key: str, rate: Rate) -> Decision | None:
+        """``rate`` for ``key``: ``None`` when allowed (or no limiter is installed), else the refusal."""
+        limiter = self.app.ratelimiter
+        if limiter is None:
+            return None
+        decision = await limiter.check(key, rate)
+        return None if decision.allowed else decision
+
     # -- commands ------------------------------------------------------------------
-    async def _command(self, msg: Message, user: User, name: str, mention: str | None, args: str) -> None:
+    async def _command(self, msg: Message, name: str, mention: str | None, args: str) -> None:
         app = self.app
         if mention is not None:
             me = getattr(getattr(app.gateway, "me", None), "username", None)
             if me and mention.lower() != me.lower():
                 return  # addressed to another bot in this group
-        # The user's rate first: refusals and "unknown command" answers count too,
+        entry = self.registry.command(name)
+        # The sender's rate first: refusals and "unknown command" answers count too,
         # so a flood of bad input is throttled like a flood of commands.
-        limited = await self._limited(user.id, None)
+        limited = await self._limited(f"u:{msg.sender_id}", self._user_rate)
         if limited is not None:
-            self._refused.labels(command=name if self.registry.command(name) else "?", reason="rate").inc()
+            self._refused.labels(command=entry.command.name if entry else "?", reason="rate").inc()
             if limited.notify:  # told once per refusal window; the rest are dropped without a word
                 await self._say(msg, retry_text(limited.retry_after))
             return
-        entry = self.registry.command(name)
         if entry is None:
             text = app.section("bot").unknown_command_reply
-            if text and msg.chat.type == "private":
+            if text and msg.chat.is_private:
                 await self._say(msg, text)
             return
         cmd = entry.command
-        scope = "private" if msg.chat.type in ("private", "bot") else "group"
+        user = msg.from_user
+        if user is None:  # sent as a channel or by an anonymous admin: no account, no role
+            self._refused.labels(command=cmd.name, reason="sender").inc()
+            await self._say(msg, NO_ACCOUNT)
+            return
+        scope = "private" if msg.chat.is_private else "group"
         if scope not in cmd.scopes:
             self._refused.labels(command=cmd.name, reason="scope").inc()
             await self._say(msg, _SCOPE_REFUSAL[cmd.scopes[0]])
             return
-        role = app.role_of(user.id)
-        if not may_use(role, cmd.role):
-            self._refused.labels(command=cmd.name, reason="role").inc()
-            log.warning("refused /%s to user %d: needs role %s, has %s", cmd.name, user.id, cmd.role, role,
-                        extra={"user_id": user.id, "command": cmd.name})
-            await self._say(msg, _ROLE_REFUSAL[cmd.role])
-            return
-        refusal = await self._command_limited(user.id, entry)
-        if refusal is not None:
-            self._refused.labels(command=cmd.name, reason="rate").inc()
-            if refusal.notify:
-                await self._say(msg, retry_text(refusal.retry_after))
-            return
-        if entry.requires_args and not args:
-            await self._say(msg, f"Usage: {entry.usage_line}")
-            return
-        if cmd.gate is not None:
-            refusal_text = await app.gates.check(user, cmd.gate)
-            if refusal_text is not None:
-                self._refused.labels(command=cmd.name, reason="gate").inc()
-                await self._say(msg, refusal_text.text, keyboard=refusal_text.keyboard)
+
+        async def refuse(text: str | None, keyboard: Keyboard | None) -> None:
+            if text is not None:
+                await self._say(msg, text, keyboard=keyboard)
+
+        async def handle(role: Role) -> None:
+            if entry.requires_args and not args:
+                await self._say(msg, f"Usage: {entry.usage_line}")
                 return
-        self._run.labels(command=cmd.name).inc()
-        ctx = CommandContext(app, message=msg, user=user, command=cmd, args=args, role=role, plugin=entry.plugin)
-        try:
-            await cmd.handler(ctx)
-        except UsageError as exc:
-            usage = f"Usage: {entry.usage_line}"
-            await self._say(msg, f"{exc.message}\n{usage}" if exc.message else usage)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - a plugin's bug costs one answer, not the bot
-            self._failed(entry.plugin, f"/{cmd.name}", exc)
-            await self._say(msg, APOLOGY)
+            ctx = CommandContext(app, message=msg, user=user, command=cmd, args=args, role=role,
+                                 plugin=entry.plugin)
+            try:
+                await cmd.handler(ctx)
+            except UsageError as exc:
+                usage = f"Usage: {entry.usage_line}"
+                await self._say(msg, f"{exc.message}\n{usage}" if exc.message else usage)
 
-    async def _limited(self, user_id: int, entry: CommandEntry | None) -> Decision | None:
-        """The per-user rate: ``None`` when allowed, else the refusal."""
-        limiter = self.app.ratelimiter
-        if limiter is None:
-            return None
-        decision = await limiter.check(f"u:{user_id}", self._user_rate)
-        return None if decision.allowed else decision
+        async def apologise(text: str) -> None:
+            await self._say(msg, text)
 
-    async def _command_limited(self, user_id: int, entry: CommandEntry) -> Decision | None:
-        """A command's own rate (checked after the user's): ``None`` when allowed, else the refusal."""
-        limiter = self.app.ratelimiter
-        if limiter is None or entry.rate is None:
-            return None
-        decision = await limiter.check(f"u:{user_id}:c:{entry.command.name}", entry.rate)
-        return None if decision.allowed else decision
+        await self._run(_Run(label=cmd.name, shown=f"/{cmd.name}", where=f"/{cmd.name}", plugin=entry.plugin,
+                             user=user, needed=cmd.role, role_refusal=_ROLE_REFUSAL.get(cmd.role, ""),
+                             rate=entry.rate, gate=cmd.gate, refuse=refuse, handle=handle, apologise=apologise))
 
     async def _say(self, msg: Message, text: str, *, keyboard: Any = None) -> None:
         """Answer in the message's chat; a failure to answer is logged, never raised."""
@@ -243,21 +284,16 @@ class Dispatcher:
             return
         try:
             await self.app.telegram.send_text(msg.chat.id, text, keyboard=keyboard,
-                                              reply_to=msg.id if msg.chat.type != "private" else None)
+                                              reply_to=None if msg.chat.is_private else msg.id)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - e.g. the user blocked the bot
             log.warning("could not answer in chat %d: %s: %s", msg.chat.id, type(exc).__name__, exc)
 
-    def _failed(self, plugin: str, what: str, exc: BaseException) -> None:
-        log.error("plugin %s failed in %s: %s: %s", plugin, what, type(exc).__name__, exc, exc_info=exc,
-                  extra={"plugin": plugin, "hook": what})
-        self._errors.labels(plugin=plugin, hook=what).inc()
-
     # -- buttons -------------------------------------------------------------------
     async def _press(self, q: CallbackQuery) -> None:
         # The user's rate first: forged and expired presses count too.
-        refusal = await self._limited(q.from_user.id, None)
+        refusal = await self._limited(f"u:{q.from_user.id}", self._user_rate)
         if refusal is not None:
             self._refused.labels(command="button", reason="rate").inc()
             # A press must be answered anyway (the client shows a spinner); a silent answer is invisible.
@@ -276,36 +312,29 @@ class Dispatcher:
             await self._answer(q, EXPIRED)
             return
         cb = found.callback
-        role: Role = self.app.role_of(q.from_user.id)
-        label = f"button:{cb.action}"
-        if not may_use(role, cb.role):
-            self._refused.labels(command=label, reason="role").inc()
-            log.warning("refused button %s to user %d: needs role %s, has %s", cb.action, q.from_user.id,
-                        cb.role, role, extra={"user_id": q.from_user.id, "command": label})
-            await self._answer(q, _BUTTON_REFUSAL[cb.role], alert=True)
-            return
-        if cb.gate is not None:
-            gate = await self.app.gates.check(q.from_user, cb.gate)
-            if gate is not None:
-                self._refused.labels(command=label, reason="gate").inc()
-                await self._answer(q, gate.text, alert=True)
-                return
-        self._run.labels(command=label).inc()
-        ctx = CallbackContext(self.app, query=q, action=data.action, args=data.args, role=role,
-                              plugin=found.plugin)
-        try:
+        ctx: CallbackContext | None = None
+
+        async def refuse(text: str | None, keyboard: Keyboard | None) -> None:
+            await self._answer(q, text, alert=text is not None)
+
+        async def handle(role: Role) -> None:
+            nonlocal ctx
+            ctx = CallbackContext(self.app, query=q, action=data.action, args=data.args, role=role,
+                                  plugin=found.plugin)
             await cb.handler(ctx)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # noqa: BLE001
-            self._failed(found.plugin, label, exc)
             if not ctx.answered:
-                await self._answer(q, APOLOGY, alert=True)
+                await self._answer(q, None)  # stops the client's spinner
+
+        async def apologise(text: str) -> None:
+            if ctx is None or not ctx.answered:
+                await self._answer(q, text, alert=True)
             elif q.message is not None:
-                await self._say(q.message, APOLOGY)
-            return
-        if not ctx.answered:
-            await self._answer(q, None)
+                await self._say(q.message, text)
+
+        label = f"button:{cb.action}"
+        await self._run(_Run(label=label, shown=f"button {cb.action}", where=label, plugin=found.plugin,
+                             user=q.from_user, needed=cb.role, role_refusal=_BUTTON_REFUSAL.get(cb.role, ""),
+                             rate=None, gate=cb.gate, refuse=refuse, handle=handle, apologise=apologise))
 
     async def _answer(self, q: CallbackQuery, text: str | None, *, alert: bool = False) -> None:
         if self.app.gateway is None:

@@ -3,7 +3,8 @@
 Built once at startup from every plugin's ``mediabot_commands`` and
 ``mediabot_callbacks``; everything a plugin could declare wrong (a bad rate,
 two plugins claiming one button action) is a load error here, naming the
-plugin, not a surprise on the first message.
+plugin, not a surprise on the first message. Two commands answering to one
+name or alias are refused here, whoever declared them.
 """
 
 from __future__ import annotations
@@ -62,14 +63,21 @@ class Registry:
         self._commands: dict[str, CommandEntry] = {}
         self.entries: list[CommandEntry] = []
         for plugin, cmd in commands:
+            if not isinstance(cmd, Command):
+                raise PluginLoadError(plugin, f"mediabot_commands returned {type(cmd).__name__}, not Command")
             try:
                 rate = Rate.parse(cmd.rate_limit) if cmd.rate_limit else None
             except ValueError as exc:
                 raise PluginLoadError(plugin, f"command /{cmd.name}: {exc}") from None
             entry = CommandEntry(plugin, cmd, rate, _requires_args(cmd.usage))
-            self.entries.append(entry)
             for name in (cmd.name, *cmd.aliases):
+                # The one duplicate check: a name (or alias) answers to exactly one handler.
+                taken = self._commands.get(name)
+                if taken is not None:
+                    raise PluginLoadError(plugin, f"command /{name} is already registered by {taken.plugin!r}",
+                                          fix="rename one of them")
                 self._commands[name] = entry
+            self.entries.append(entry)
         self._callbacks: dict[str, CallbackEntry] = {}
         for plugin, cb in callbacks:
             if not isinstance(cb, Callback):

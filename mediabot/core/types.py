@@ -11,7 +11,11 @@ from typing import Literal
 
 import msgspec
 
+from mediabot.core.commands import parse_command
+
 ChatType = Literal["private", "group", "supergroup", "channel", "bot"]
+#: The chat kinds that are a one-to-one conversation with the bot: what ``Chat.is_private`` means.
+PRIVATE_CHAT_TYPES: frozenset[str] = frozenset(("private", "bot"))
 MediaKind = Literal["document", "video", "audio", "photo", "animation", "voice", "video_note"]
 
 
@@ -40,7 +44,8 @@ class Chat(msgspec.Struct, frozen=True, kw_only=True):
 
     @property
     def is_private(self) -> bool:
-        return self.type in ("private", "bot")
+        """A one-to-one conversation with the bot (the one test of a chat's kind the kernel makes)."""
+        return self.type in PRIVATE_CHAT_TYPES
 
     @property
     def is_group(self) -> bool:
@@ -72,7 +77,12 @@ class Message(msgspec.Struct, frozen=True, kw_only=True, tag="message"):
 
     :param id: message id, unique within its chat.
     :param date: Unix time in seconds (UTC).
-    :param from_user: the sender; ``None`` for channel posts.
+    :param from_user: the sender; ``None`` when no user account sent it: a
+        channel post, a group message sent as a channel, or one sent by an
+        anonymous group admin (see :attr:`sender_id`).
+    :param sender_chat: the chat a message was sent as: the channel for a
+        channel post or a message sent as a channel, the group itself for an
+        anonymous group admin; ``None`` when a user sent it as themselves.
     :param keyboard: the inline keyboard attached to the message, if any.
     """
 
@@ -80,6 +90,7 @@ class Message(msgspec.Struct, frozen=True, kw_only=True, tag="message"):
     chat: Chat
     date: int
     from_user: User | None = None
+    sender_chat: Chat | None = None
     text: str | None = None
     caption: str | None = None
     media: Media | None = None
@@ -92,13 +103,26 @@ class Message(msgspec.Struct, frozen=True, kw_only=True, tag="message"):
         return self.chat.type == "channel"
 
     @property
+    def sender_id(self) -> int:
+        """Who the message is from, for bans and rate limits.
+
+        The user when a user account sent it; otherwise the chat it was sent
+        as (a channel posting, or a message sent as a channel: the channel's
+        id; an anonymous group admin: the group's id); a channel post with no
+        sender chat is the channel's.
+        """
+        if self.from_user is not None:
+            return self.from_user.id
+        return (self.sender_chat or self.chat).id
+
+    @property
     def command(self) -> tuple[str, str] | None:
-        """``("name", "args")`` for ``/name@bot args``, else ``None``."""
-        if not self.text or not self.text.startswith("/"):
-            return None
-        head, _, args = self.text[1:].partition(" ")
-        name = head.split("@", 1)[0].lower()
-        return (name, args.strip()) if name else None
+        """``("name", "args")`` for ``/name@bot args``, else ``None``.
+
+        Parsed exactly as the dispatcher parses it (``/usr/bin`` is no command).
+        """
+        parsed = parse_command(self.text) if self.text else None
+        return (parsed[0], parsed[2]) if parsed is not None else None
 
 
 class CallbackQuery(msgspec.Struct, frozen=True, kw_only=True, tag="callback"):
@@ -114,6 +138,10 @@ class CallbackQuery(msgspec.Struct, frozen=True, kw_only=True, tag="callback"):
     message: Message | None = None
     chat_instance: str = ""
 
+    @property
+    def sender_id(self) -> int:
+        return self.from_user.id
+
 
 class InlineQuery(msgspec.Struct, frozen=True, kw_only=True, tag="inline"):
     """Text typed after ``@botname`` in any chat."""
@@ -123,6 +151,10 @@ class InlineQuery(msgspec.Struct, frozen=True, kw_only=True, tag="inline"):
     query: str
     offset: str = ""
     chat_type: str | None = None
+
+    @property
+    def sender_id(self) -> int:
+        return self.from_user.id
 
 
 class MessageEdited(msgspec.Struct, frozen=True, kw_only=True, tag="edited"):
@@ -136,6 +168,10 @@ class MessageEdited(msgspec.Struct, frozen=True, kw_only=True, tag="edited"):
     @property
     def from_user(self) -> User | None:
         return self.message.from_user
+
+    @property
+    def sender_id(self) -> int:
+        return self.message.sender_id
 
 
 class MessagesDeleted(msgspec.Struct, frozen=True, kw_only=True, tag="deleted"):
@@ -153,6 +189,10 @@ class MessagesDeleted(msgspec.Struct, frozen=True, kw_only=True, tag="deleted"):
 
     @property
     def from_user(self) -> User | None:
+        return None
+
+    @property
+    def sender_id(self) -> int | None:
         return None
 
 

@@ -43,7 +43,7 @@ USER_ID = 1001
 ADMIN_ID = 1000
 MAX_USER_ID = 2**63  # ids are positive signed 64-bit integers
 DEMO_CHANNEL = -1001000000001  # a well-formed channel id (-100 + 10 digits)
-_SENDS = ("send_message", "send_cached_media", "copy_message")
+_SENDS = ("send_message", "send_cached_media", "send_document", "copy_message")
 _EDITS = ("edit_message_text", "edit_message_reply_markup")
 
 def _help_table(doc: str) -> str:

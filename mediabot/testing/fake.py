@@ -31,6 +31,7 @@ pass the gateway's ``FakeClock`` to run rate-limit tests in virtual time.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
@@ -81,7 +82,7 @@ from mediabot.testing.tl import FakeChatKind, FakeFile, TLWorld
 __all__ = ["Call", "CallbackAnswer", "FakeTelegram", "InlineAnswer"]  # records re-exported for tests
 
 # Methods that send a message: they share Telegram's send limits and waits.
-SEND_METHODS = frozenset({"send_message", "send_cached_media", "copy_message", "copy_media_group",
+SEND_METHODS = frozenset({"send_message", "send_cached_media", "send_document", "copy_message", "copy_media_group",
                           "pin_chat_message"})
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
@@ -103,7 +104,7 @@ class FakeTelegram:
         "add_handler", "answer_callback_query", "answer_inline_query", "copy_media_group", "copy_message",
         "delete_messages", "edit_message_reply_markup", "edit_message_text", "get_chat", "get_chat_member",
         "get_me", "get_media_group", "get_messages", "pin_chat_message", "remove_handler", "send_cached_media",
-        "send_message", "set_bot_commands", "start", "stop",
+        "send_document", "send_message", "set_bot_commands", "start", "stop",
     )
 
     def __init__(self, clock: Clock | None = None, *, latency: float = 0.0, limits: bool = True,
@@ -134,6 +135,8 @@ class FakeTelegram:
         self.pinned: dict[int, list[int]] = {}
         #: (chat id, message id) of messages sent with ``disable_notification``
         self.silent: set[tuple[int, int]] = set()
+        #: (chat id, message id) -> (file name, bytes) of documents the bot uploaded (:meth:`uploaded`)
+        self.uploads: dict[tuple[int, int], tuple[str, bytes]] = {}
         self._next_group = 1
 
     # == test controls ================================================================
@@ -161,6 +164,10 @@ class FakeTelegram:
     def forget_file(self, file_id: str) -> None:
         """Telegram no longer has the file: sending ``file_id`` raises ``MediaEmpty``."""
         self.gone_files.add(file_id)
+
+    def uploaded(self, chat_id: int, message_id: int) -> tuple[str, bytes]:
+        """The file name and bytes of a document the bot uploaded as message ``message_id``."""
+        return self.uploads[(chat_id, message_id)]
 
     def set_member(self, chat_id: int, user_id: int, member: bool = True) -> None:
         """Make ``user_id`` a member of ``chat_id`` (or not): ``get_chat_member`` answers accordingly."""
@@ -371,6 +378,38 @@ class FakeTelegram:
                                           media=media, markup=await self._markup(reply_markup),
                                           reply_to=_reply_id(reply_parameters))
             self._note_silent(target, stored.parsed.id, disable_notification)
+            call.result = stored.parsed
+        return call.result
+
+    async def send_document(self, chat_id: int | str, document: Any, thumb: Any = None, caption: str = "",
+                            parse_mode: enums.ParseMode | None = None, file_name: str | None = None,
+                            disable_notification: bool | None = None,
+                            reply_parameters: pt.ReplyParameters | None = None,
+                            reply_markup: Any = None) -> pt.Message:
+        """An upload: ``document`` is a binary file object (a path is refused: tests never touch disk here)."""
+        async with self._call("send_document", chat_id=chat_id, file_name=file_name, caption=caption,
+                              parse_mode=parse_mode, reply_parameters=reply_parameters,
+                              reply_markup=reply_markup, disable_notification=disable_notification) as call:
+            target = self.chats.writable(chat_id)
+            if not hasattr(document, "read"):
+                raise TypeError("the fake takes uploads as binary file objects")
+            data = document.read()
+            name = file_name or getattr(document, "name", None) or "document"
+            if not data:
+                raise MessageEmpty()  # Telegram refuses an empty upload
+            parsed_caption = await self._parser.parse(caption or "", parse_mode)
+            if utf16_len(parsed_caption["message"]) > MAX_CAPTION:
+                raise MediaCaptionTooLong()
+            self._take_send(target)
+            file = FakeFile(file_name=name, kind="document", size=len(data),
+                            media_id=int.from_bytes(hashlib.blake2b(data + name.encode(), digest_size=7).digest(),
+                                                    "big") or 1)
+            stored = await self.chats.add(target, from_id=self.world.bot_id, out=True,
+                                          text=parsed_caption["message"], entities=parsed_caption["entities"],
+                                          media=self.world.media(file), markup=await self._markup(reply_markup),
+                                          reply_to=_reply_id(reply_parameters))
+            self._note_silent(target, stored.parsed.id, disable_notification)
+            self.uploads[(stored.parsed.chat.id, stored.parsed.id)] = (name, data)
             call.result = stored.parsed
         return call.result
 

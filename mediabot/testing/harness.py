@@ -62,7 +62,7 @@ from mediabot.testing.tl import FakeFile
 __all__ = ["BotHarness", "Replies"]
 
 # Calls whose result is a message the user sees in the chat.
-_SENDS = ("send_message", "send_cached_media", "copy_message")
+_SENDS = ("send_message", "send_cached_media", "send_document", "copy_message")
 _EDITS = ("edit_message_text", "edit_message_reply_markup")
 
 

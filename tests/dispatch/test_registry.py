@@ -46,3 +46,16 @@ async def test_two_plugins_claiming_one_button_action_is_an_error(make_bot):
 def test_an_invalid_action_name_is_refused_at_declaration():
     with pytest.raises(ValueError, match="invalid callback action"):
         Callback("has|pipe", nothing)
+
+
+def test_the_registry_refuses_a_second_command_with_a_taken_name_or_alias():
+    from mediabot.core.registry import Registry
+
+    first = Command(name="get", description="x", handler=nothing)
+    clash = Command(name="fetch", description="x", handler=nothing, aliases=("get",))
+    with pytest.raises(PluginLoadError, match=r"plugin 'two': command /get is already registered by 'one'"):
+        Registry([("one", first), ("two", clash)])
+    with pytest.raises(PluginLoadError, match=r"command /get is already registered by 'one'"):
+        Registry([("one", first), ("one", first)])  # the same plugin twice is no exception
+    registry = Registry([("one", first), ("two", Command(name="fetch", description="x", handler=nothing))])
+    assert registry.command("get").plugin == "one" and registry.command("fetch").plugin == "two"

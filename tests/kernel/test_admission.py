@@ -26,7 +26,7 @@ class Slow:
         self.peak = max(self.peak, self.running)
         await self.gate.wait()
         self.running -= 1
-        self.handled.append((update.from_user.id, update.text))
+        self.handled.append((update.sender_id, update.text))
 
 
 def text(user: int, n: int) -> Message:
@@ -80,5 +80,28 @@ async def test_one_users_flood_does_not_hold_the_others_turn_and_their_latest_me
         await app.supervisor.wait_idle()
         assert [t for u, t in slow.handled if u == 1] == ["m0", "m98", "m99"]  # the latest two replaced the rest
         assert (2, "m1000") in slow.handled
+    finally:
+        await app.stop()
+
+
+async def test_a_chat_sending_as_itself_is_capped_like_a_user_but_channel_posts_are_not(config_file):
+    path = config_file("[runtime]\nmax_in_flight = 100\nmax_in_flight_per_user = 1\nmax_waiting_per_user = 1\n"
+                       "[plugins.slow]\nenabled = true\n")
+    app = create_app(path, env={}, plugins=[Slow])
+    await app.start()
+    slow = app.plugin("slow")
+    group, as_channel, channel = -100_111, -100_222, -100_333
+    try:
+        for n in range(10):  # messages sent into a group as a channel: one sender, the channel
+            app.submit(Message(id=n, chat=Chat(id=group, type="supergroup"), date=0,
+                               sender_chat=Chat(id=as_channel, type="channel"), text=f"m{n}"))
+        for n in range(10, 30):  # a burst of posts in a channel: the indexer's input, never dropped
+            app.submit(Message(id=n, chat=Chat(id=channel, type="channel"), date=0, text=f"m{n}"))
+        await asyncio.sleep(0)
+        assert slow.running == 1 + 20
+        slow.gate.set()
+        await app.supervisor.wait_idle()
+        assert [t for u, t in slow.handled if u == as_channel] == ["m0", "m9"]  # capped: the latest waits
+        assert sorted(int(t[1:]) for u, t in slow.handled if u == channel) == list(range(10, 30))
     finally:
         await app.stop()

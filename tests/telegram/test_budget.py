@@ -76,11 +76,14 @@ class TimeHoldingRedis:
     def __init__(self, client) -> None:
         self.client = client
         self._in_flight = 0
+        #: script calls made (every booking is one)
+        self.script_calls = 0
 
     def register_script(self, lua: str):
         script = self.client.register_script(lua)
 
         async def call(**kwargs):
+            self.script_calls += 1
             self._in_flight += 1
             spinner = asyncio.ensure_future(self._spin()) if self._in_flight == 1 else None
             try:
@@ -158,6 +161,24 @@ async def test_two_processes_share_one_budget_through_redis(redis_client, redis_
     assert await redis_client.exists(budget_key(redis_prefix))
 
 
+async def test_replies_asked_together_share_round_trips_and_keep_one_slot_each(redis_client, redis_prefix) -> None:
+    clock = FakeClock()
+    budget = SharedBudget(redis_client, None, prefix=redis_prefix,
+                          local=control(clock, global_rate=25).pacer.local_budget, clock=clock)
+    start = clock.now()
+    # 50 replies at once, one of them an album of 3 (it keeps 2 free slots before and after its burst).
+    weights = [3 if n == 10 else 1 for n in range(50)]
+    slots = await asyncio.gather(*(budget.take("reply", w) for w in weights))
+
+    assert redis_client.script_calls < 10  # booked in a few batches, not one round trip each
+    held = sum(2 * w - 1 for w in weights)
+    gaps = sorted(round((t - start) * 25, 6) for t in slots)
+    assert gaps[0] == 0 and gaps[-1] <= held - 1  # consecutive: nothing booked twice, no slot skipped
+    assert len(set(gaps)) == 50  # one slot each
+    # The next reply, from any process, is booked after all of them.
+    assert round((await budget.take("reply") - start) * 25, 6) == held
+
+
 async def test_replies_from_another_process_go_ahead_of_its_broadcast(redis_client, redis_prefix) -> None:
     clock = FakeClock()
     broadcaster = control(clock, shared(redis_client, redis_prefix, clock), global_rate=25, bulk_share=1.0)
@@ -215,3 +236,21 @@ async def test_without_redis_each_process_paces_alone(redis_factory) -> None:
     assert max_in_window(times) <= 20  # still paced, by the local budget
     assert flood.pacer.budget.fallbacks > 0
     assert health.degraded
+
+
+@pytest.mark.parametrize("where", ["local", "redis"])
+async def test_a_bulk_sender_that_wakes_late_keeps_the_cadence_and_an_idle_budget_gives_no_credit(
+        where, redis_client, redis_prefix) -> None:
+    clock = FakeClock()
+    flood = control(clock, shared(redis_client, redis_prefix, clock) if where == "redis" else None,
+                    global_rate=25, bulk_share=1.0)
+    budget = flood.pacer.budget
+    interval = 1 / 25
+    start = await budget.take("bulk")
+    await clock.sleep(1.5 * interval)  # the next slot was due at +1 interval: this sender is half an interval late
+    assert await budget.take("bulk") - start == pytest.approx(1.5 * interval)
+    # The one after is due at +2 intervals, where the cadence says (without the catch-up: +2.5).
+    assert await budget.take("bulk") - start == pytest.approx(2 * interval)
+    await clock.sleep(5)  # idle: no credit, the next two are one interval apart
+    first, second = await budget.take("bulk"), await budget.take("bulk")
+    assert second - first == pytest.approx(interval)

@@ -174,3 +174,18 @@ async def test_empty_text_is_a_permanent_error(gateway):
     with pytest.raises(PermanentTelegramError) as raised:
         await gateway.send_text(5, "   ")
     assert raised.value.reason == "message_empty"
+
+
+async def test_send_document_uploads_the_bytes_under_their_name_and_retries_from_the_start(gateway, fake):
+    fake.inject("send_document", InternalServerError(), times=1)
+    data = b"line one\nline two\n" * 100
+    sent = await gateway.send_document(5, data, filename="logs.txt", caption="the last 200 lines")
+    assert sent.media is not None and sent.media.file_name == "logs.txt" and sent.caption == "the last 200 lines"
+    assert fake.uploaded(5, sent.id) == ("logs.txt", data)  # the retry sent every byte again
+    assert [c.ok for c in fake.calls_of("send_document")] == [False, True]
+
+
+async def test_an_empty_document_is_refused_before_sending(gateway, fake):
+    with pytest.raises(ValueError, match="empty"):
+        await gateway.send_document(5, b"", filename="empty.txt")
+    assert fake.calls_of("send_document") == []

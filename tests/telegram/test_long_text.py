@@ -42,9 +42,47 @@ def test_html_is_cut_only_between_complete_elements():
     assert len(parts) > 1 and "\n".join(parts) == rows
     for p in parts:
         assert p.count("<b>") == p.count("</b>") and p.count("<a ") == p.count("</a>")
-    block = "<pre>" + "\n".join("x" * 50 for _ in range(100)) + "</pre>"
-    with pytest.raises(ValueError, match="no safe place to cut"):
-        split_text(block, limit=1000, html=True)
+
+
+def test_a_pre_block_over_the_limit_is_cut_inside_and_reopened():
+    block = '<pre><code class="language-text">' + "\n".join(f"{i:03d}" + "x" * 46 for i in range(100)) \
+        + "</code></pre>"
+    parts = split_text(block, limit=1000, html=True)
+    assert len(parts) == 5  # 20 lines of 49 characters and their 19 line breaks each
+    for p in parts:
+        assert p.startswith('<pre><code class="language-text">') and p.endswith("</code></pre>")
+        assert utf16_len(p) - len('<pre><code class="language-text"></code></pre>') <= 1000
+    lines = [line for p in parts for line in p.removeprefix('<pre><code class="language-text">')
+             .removesuffix("</code></pre>").split("\n")]
+    assert lines == [f"{i:03d}" + "x" * 46 for i in range(100)]  # cut at line breaks, nothing lost
+
+
+def test_a_single_html_line_over_the_limit_is_cut_inside_its_elements():
+    line = "<b>bold " + "word " * 500 + '</b><a href="https://example.org/x">' + "link " * 300 + "</a>"
+    parts = split_text(line, limit=1000, html=True)
+    assert all(p.count("<b>") == p.count("</b>") and p.count("<a ") == p.count("</a>") for p in parts)
+    assert any(p.startswith('<a href="https://example.org/x">') for p in parts[1:])
+
+
+def test_only_telegrams_entities_count_as_one_character():
+    # &nbsp; is not an entity for Telegram: six characters each, so 1,000 of them need two parts.
+    parts = split_text("&nbsp;" * 1000, limit=4096, html=True)
+    assert len(parts) == 2 and all(len(p) <= 4096 for p in parts) and "".join(parts) == "&nbsp;" * 1000
+    assert split_text("&lt;" * 4096, html=True) == ["&lt;" * 4096]  # these are one character each
+    assert len(split_text("&#128512;" * 2049, html=True)) == 2  # an emoji by number counts two
+
+
+def test_a_lone_surrogate_does_not_raise():
+    assert utf16_len("a\ud800b") == 3
+    assert split_text("\ud800" * 5000) == ["\ud800" * 4096, "\ud800" * 904]
+    assert "".join(split_text("<i>" + "\udfff" * 5000 + "</i>", html=True)).count("\udfff") == 5000
+
+
+def test_a_blank_text_over_the_limit_is_a_clear_error():
+    with pytest.raises(ValueError, match="blank"):
+        split_text("\n" * 5000)
+    with pytest.raises(ValueError, match="blank"):
+        split_text("<b>" + " " * 5000 + "</b>", html=True)
 
 
 class Longwinded:

@@ -13,9 +13,19 @@ Lua script call per send, with the same priority rule as the in-process
   schedule (``b``, ``bulk_share`` of the rate) allows it; otherwise it is
   told how long to wait and books nothing. Bulk never queues ahead of
   replies, so a reply waits at most one slot behind a broadcast, whichever
-  process runs it.
+  process runs it. A bulk sender that comes late for its slot (a sleep wakes
+  late, a round trip) keeps the cadence: the next slot counts from when the
+  late one was due when it is less than one interval late (an idle budget
+  gives no credit) — so a broadcast runs at its rate, not below it, and a
+  one-second window holds at most one send more than the rate (25/s by
+  default against Telegram's ~30).
 
 A FloodWait seen by one process holds every process (:meth:`SharedBudget.hold`).
+
+Replies asked for while this process's previous booking is on its way to
+Redis are booked together by the next call, as consecutive slots in the order
+they asked: under load a process makes one round trip per batch of replies,
+not per reply, and the slots are the same as if each had asked alone.
 
 Time: the script is given the caller's wall clock (``clock.wall()``), not
 Redis ``TIME``, so a test's virtual clock drives it; in production keep the
@@ -67,8 +77,10 @@ local delay
 if ARGV[7] == '1' then
   local ready = math.max(g, b)
   if ready > now then return -math.ceil(ready - now) - 1 end
-  g = now + held * gi
-  b = now + weight * bi
+  if g < now - gi then g = now end
+  if b < now - bi then b = now end
+  g = g + held * gi
+  b = b + weight * bi
   delay = before * gi
 else
   local start = math.max(now, g)
@@ -120,12 +132,15 @@ class SharedBudget:
         self._hold = redis.register_script(_HOLD_LUA)
         # As in LocalBudget: one bulk sender of this process asks at a time.
         self._bulk_turn = asyncio.Lock()
+        # Replies waiting for the booking in flight to return: (slots before, slots held, its future).
+        self._queued: list[tuple[int, int, asyncio.Future[tuple[bool, float] | None]]] = []
+        self._booker: asyncio.Task[None] | None = None
         #: sends paced locally because Redis was unreachable (for tests and metrics)
         self.fallbacks = 0
 
     async def take(self, priority: Priority, weight: int = 1) -> float:
         if priority == "reply":
-            answer = await self._ask(False, weight)
+            answer = await self._reply_slot(weight)
             if answer is None:
                 return await self._local.take(priority, weight)
             return await self._sleep_until(answer[1])
@@ -148,12 +163,47 @@ class SharedBudget:
         else:
             self._ok()
 
-    async def _ask(self, bulk: bool, weight: int) -> tuple[bool, float] | None:
-        """Ask Redis once: ``(granted, clock time of the slot or of the next try)``; ``None`` when it is down."""
+    async def _reply_slot(self, weight: int) -> tuple[bool, float] | None:
+        """Book a reply's slot, together with the replies that ask while a booking is in flight."""
+        future: asyncio.Future[tuple[bool, float] | None] = asyncio.get_running_loop().create_future()
+        self._queued.append((*slot_span(weight), future))
+        if self._booker is None or self._booker.done():
+            # Its own task, so no caller's cancellation stops the bookings of the others.
+            self._booker = asyncio.create_task(self._book_queued(), name="send-budget-booking")
+        return await future
+
+    async def _book_queued(self) -> None:
+        while self._queued:
+            batch, self._queued = self._queued, []
+            try:
+                answer = await self._ask(False, 1, span=(0, sum(held for _, held, _ in batch)))
+            except BaseException as exc:
+                for *_, future in (*batch, *self._queued):
+                    if not future.done():
+                        future.set_result(None)  # they pace locally
+                self._queued = []
+                if not isinstance(exc, Exception):
+                    raise  # cancelled: the app is stopping
+                log.warning("send budget: booking failed, pacing locally: %s: %s", type(exc).__name__, exc)
+                return
+            if answer is None:
+                self.fallbacks += len(batch) - 1  # _ask counted one
+            offset = 0
+            for before, held, future in batch:
+                if not future.done():  # a caller cancelled while waiting keeps nothing (its slots go unused)
+                    future.set_result(None if answer is None else
+                                      (True, answer[1] + (offset + before) * self._gi / 1e6))
+                offset += held
+
+    async def _ask(self, bulk: bool, weight: int, *, span: tuple[int, int] | None = None) -> tuple[bool, float] | None:
+        """Ask Redis once: ``(granted, clock time of the slot or of the next try)``; ``None`` when it is down.
+
+        :param span: (slots before, slots held) when not those of one call of ``weight``.
+        """
         if not self._attempt():
             self.fallbacks += 1
             return None
-        before, held = slot_span(weight)
+        before, held = span if span is not None else slot_span(weight)
         asked_at = self._clock.now()
         try:
             reply = await self._take(keys=(self.key,), args=(

@@ -21,6 +21,7 @@ from pyrogram import types as pt
 from pyrogram.file_id import FileId, FileType
 
 from mediabot.core.types import (
+    PRIVATE_CHAT_TYPES,
     Button,
     CallbackQuery,
     Chat,
@@ -93,7 +94,7 @@ def user_from_pyrogram(user: pt.User) -> User:
 def chat_from_pyrogram(chat: pt.Chat) -> Chat:
     chat_type = _CHAT_TYPES.get(chat.type, "private" if (chat.id or 0) > 0 else "supergroup")
     title = chat.title
-    if title is None and chat_type in ("private", "bot"):
+    if title is None and chat_type in PRIVATE_CHAT_TYPES:
         # A private chat has no title; its name is the other user's.
         title = " ".join(p for p in (chat.first_name, chat.last_name) if p) or None
     return Chat(id=chat.id, type=chat_type, title=title, username=chat.username or None)
@@ -147,6 +148,8 @@ def message_from_pyrogram(message: pt.Message) -> Message | None:
         chat=chat,
         date=unix_seconds(message.date),
         from_user=user_from_pyrogram(message.from_user) if message.from_user is not None else None,
+        # A channel's post, a message sent as a channel, an anonymous admin's (the group).
+        sender_chat=chat_from_pyrogram(message.sender_chat) if message.sender_chat is not None else None,
         text=text,
         caption=caption,
         media=media,

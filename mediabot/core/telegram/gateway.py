@@ -36,6 +36,8 @@ error's class name).
 from __future__ import annotations
 
 import asyncio
+import functools
+import io
 import logging
 import random
 from collections.abc import Awaitable, Callable, Sequence
@@ -65,7 +67,7 @@ from mediabot.core.telegram.convert import (
     user_from_pyrogram,
 )
 from mediabot.core.telegram.errors import PermanentTelegramError, TelegramError
-from mediabot.core.telegram.flood import FloodConfig, FloodControl
+from mediabot.core.telegram.flood import FloodConfig, FloodControl, FloodEvent
 from mediabot.core.telegram.pacing import Priority
 from mediabot.core.types import Chat, InlineResult, Keyboard, Message, User
 
@@ -219,6 +221,30 @@ class Gateway:
         return self._message(await self._call("send", "send_cached_media", send, chat_id=chat_id,
                                               priority=priority), "send_cached_media")
 
+    async def send_document(self, chat_id: int, data: bytes, *, filename: str, caption: str | None = None,
+                            html: bool = False, silent: bool = False, priority: Priority = "reply") -> Message:
+        """Upload ``data`` as a document named ``filename`` (a log excerpt, an export).
+
+        The bytes are sent from memory; nothing is written to disk. Telegram
+        refuses an empty file: ``data`` must not be empty.
+
+        :param silent: deliver without a notification sound.
+        :param priority: ``reply`` (a user waits for it) or ``bulk`` (a broadcast).
+        """
+        if not data:
+            raise ValueError("send_document: Telegram refuses an empty file")
+
+        async def send() -> Any:
+            # A fresh stream per attempt: a FloodWait retry must upload from the start.
+            stream = io.BytesIO(data)
+            stream.name = filename
+            return await self.client.send_document(
+                chat_id=chat_id, document=stream, file_name=filename, caption=caption or "",
+                parse_mode=_mode(html), disable_notification=silent or None)
+
+        return self._message(await self._call("send", "send_document", send, chat_id=chat_id,
+                                              priority=priority), "send_document")
+
     async def copy_message(self, chat_id: int, from_chat_id: int, message_id: int, *,
                            caption: str | None = None, keyboard: Keyboard | None = None,
                            keep_keyboard: bool = False, silent: bool = False,
@@ -318,7 +344,7 @@ class Gateway:
         for start in range(0, len(ids), DELETE_BATCH):
             batch = ids[start:start + DELETE_BATCH]
             await self._call("edit", "delete_messages",
-                             lambda b=batch: self.client.delete_messages(chat_id=chat_id, message_ids=b))
+                             functools.partial(self.client.delete_messages, chat_id=chat_id, message_ids=batch))
 
     # -- answering -------------------------------------------------------------------
     async def answer_callback(self, callback_id: str, text: str | None = None, *, alert: bool = False) -> None:
@@ -376,7 +402,7 @@ class Gateway:
             raise ValueError(f"scope must be 'users' or 'admins', not {scope!r}")
         for s in scopes:
             await self._call("edit", "set_bot_commands",
-                             lambda s=s: self.client.set_bot_commands(commands=bot_commands, scope=s))
+                             functools.partial(self.client.set_bot_commands, commands=bot_commands, scope=s))
 
     # -- reading ---------------------------------------------------------------------
     async def read_channel(self, chat_id: int, ids: Sequence[int]) -> list[Message]:
@@ -389,7 +415,7 @@ class Gateway:
         for start in range(0, len(ids), READ_BATCH):
             batch = ids[start:start + READ_BATCH]
             found = await self._call("read", "get_messages",
-                                     lambda b=batch: self.client.get_messages(chat_id=chat_id, message_ids=b))
+                                     functools.partial(self.client.get_messages, chat_id=chat_id, message_ids=batch))
             for m in found if isinstance(found, list) else [found]:
                 converted = message_from_pyrogram(m) if m is not None else None
                 if converted is not None:
@@ -411,7 +437,7 @@ class Gateway:
         return self._drop_none([message_from_pyrogram(m) for m in found or []])
 
     @staticmethod
-    def _drop_none(messages: list[Message | None]) -> list[Message]:
+    def _drop_none(messages: Sequence[Message | None]) -> list[Message]:
         return [m for m in messages if m is not None]
 
     async def is_member(self, chat_id: int | str, user_id: int) -> bool:
@@ -467,11 +493,11 @@ class Gateway:
         if self._requests is not None:
             self._requests.labels(method=method, outcome=outcome).inc()
 
-    def _on_flood_event(self, event: str, domain: str) -> None:
-        if event == "flood_wait" and domain == "send":
+    def _on_flood_event(self, name: FloodEvent, domain: str) -> None:
+        if name == "flood_wait" and domain == "send":
             self.send_flood_waits += 1
         if self._events is not None:
-            self._events.labels(event=event, domain=domain).inc()
+            self._events.labels(event=name, domain=domain).inc()
 
     @staticmethod
     def _message(result: Any, method: str) -> Message:

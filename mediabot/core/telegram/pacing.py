@@ -134,8 +134,13 @@ class LocalBudget:
         if ready > now:
             return -(ready - now)
         before, held = slot_span(weight)
-        self._next_free = now + held * self.interval
-        self._next_bulk = now + weight * self.bulk_interval
+        # Less than one interval late for the slot (a sleep woke late)? Count the next
+        # from when this one was due: the cadence holds (at most one send more in a
+        # window). An idle budget gives no credit.
+        free = self._next_free if self._next_free >= now - self.interval else now
+        bulk = self._next_bulk if self._next_bulk >= now - self.bulk_interval else now
+        self._next_free = free + held * self.interval
+        self._next_bulk = bulk + weight * self.bulk_interval
         return before * self.interval
 
     def book_reply(self, weight: int = 1) -> float:
