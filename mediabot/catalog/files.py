@@ -19,10 +19,11 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any
 
 import msgspec
+from pymongo.errors import ConnectionFailure
 
 from mediabot.catalog.changes import ChangeNotifier, ChangeOp
 from mediabot.catalog.models import MediaFile, from_document, to_document
-from mediabot.catalog.placement import InsertReport, Placement, placement_of
+from mediabot.catalog.placement import DatabaseUnavailable, InsertReport, Placement, placement_of
 from mediabot.catalog.tokens import parse_release, search_tokens
 
 __all__ = ["FILES", "FileRepository", "Page"]
@@ -80,10 +81,15 @@ class FileRepository:
         if not files:
             return InsertReport()
         docs = [to_document(f) for f in files]
-        token = await self._intent("add", [f.id for f in files])
-        report = await self.placement.insert_unique(FILES, docs, key=KEY)
-        if self.changes is not None:
-            await self.changes.committed(token, "add", await self._new_files(files, report))
+        try:
+            token = await self._intent("add", [f.id for f in files])
+            report = await self.placement.insert_unique(FILES, docs, key=KEY)
+            if self.changes is not None:
+                await self.changes.committed(token, "add", await self._new_files(files, report))
+        except ConnectionFailure as exc:  # unreachable, timed out (a stopped server): the caller retries
+            # A write that timed out may still have been applied: the retry counts it as duplicates.
+            raise DatabaseUnavailable(f"the catalogue database did not answer: {type(exc).__name__}: "
+                                      f"{str(exc)[:200]}") from exc
         return report
 
     async def _intent(self, op: ChangeOp, ids: list[str], files: list[MediaFile] | None = None) -> str | None:

@@ -29,6 +29,10 @@ def new_file_id() -> str:
 
 
 def utcnow() -> datetime:
+    """The current UTC time, to the millisecond (as MongoDB stores it).
+
+    Use it for every time a plugin stores: a document written and read back compares equal.
+    """
     # MongoDB keeps milliseconds: truncating here makes a stored and re-read
     # document compare equal to the one that was written.
     now = datetime.now(UTC)

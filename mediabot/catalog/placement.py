@@ -16,13 +16,19 @@ more, and a provider that spreads data over several databases (the
 
 A plain provider (the kernel's ``SingleDatabase``, or a third party's) is
 adapted by :func:`placement_of`, so repositories have one code path.
+
+Durability, the same in both modes (docs/operations.md, "Durability"): a
+write through a placement is acknowledged once the database has journaled
+it (write concern ``j: true``, the URI's ``w`` kept). :class:`SimplePlacement`
+hands out its databases with that write concern; the dbrouter plugin's
+members carry it unless ``durable_writes = false``.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeVar, runtime_checkable
 
 import msgspec
 
@@ -31,8 +37,8 @@ from mediabot.core.errors import MediabotError
 if TYPE_CHECKING:
     from pymongo.errors import BulkWriteError
 
-__all__ = ["DatabaseUnavailable", "InsertReport", "Placement", "SimplePlacement", "count_duplicate_errors",
-           "placement_of"]
+__all__ = ["DatabaseUnavailable", "InsertOutcome", "InsertReport", "Placement", "SimplePlacement", "durable",
+           "insert_outcome", "placement_of"]
 
 T = TypeVar("T")
 DUPLICATE_KEY = 11000
@@ -79,6 +85,11 @@ class InsertReport(msgspec.Struct, kw_only=True):
                 batch[doc[key]] = doc
         return report, batch
 
+    @staticmethod
+    def outcome_of(exc: BulkWriteError, *, is_full: Callable[[dict[str, Any]], bool] | None = None) -> InsertOutcome:
+        """:func:`insert_outcome`, reachable through the public ``mediabot.InsertReport``."""
+        return insert_outcome(exc, is_full=is_full)
+
     def merge(self, other: InsertReport) -> None:
         self.stored = None if self.stored is None or other.stored is None else [*self.stored, *other.stored]
         self.inserted += other.inserted
@@ -120,17 +131,49 @@ class Placement(Protocol):
         """
 
 
-def count_duplicate_errors(exc: BulkWriteError) -> tuple[int, list[int]]:
-    """From an unordered ``insert_many``: (documents inserted, indexes of duplicate-key failures).
+class InsertOutcome(NamedTuple):
+    """What an unordered ``insert_many`` that raised did.
 
-    Any other write error is re-raised: only duplicates are an expected outcome.
+    :param inserted: documents stored.
+    :param duplicates: positions (in the documents sent) refused for a duplicate key.
+    :param full: positions refused because the database is over its space quota.
+    """
+
+    inserted: int
+    duplicates: list[int]
+    full: list[int]
+
+
+def insert_outcome(exc: BulkWriteError, *, is_full: Callable[[dict[str, Any]], bool] | None = None) -> InsertOutcome:
+    """Read the ``BulkWriteError`` of an unordered ``insert_many``: the one parser of its write errors.
+
+    :param is_full: tells a write error (its ``code`` and ``errmsg``) that means "over the space
+        quota"; ``None``: no such error is expected.
+    :raises BulkWriteError: ``exc`` itself, for any other write error or a write-concern error:
+        only duplicates (and, when asked, a full database) are expected outcomes.
     """
     details = exc.details or {}
-    errors = details.get("writeErrors", [])
-    others = [e for e in errors if e.get("code") != DUPLICATE_KEY]
-    if others or details.get("writeConcernErrors"):
+    dups: list[int] = []
+    full: list[int] = []
+    for err in details.get("writeErrors", []):
+        if err.get("code") == DUPLICATE_KEY:
+            dups.append(int(err["index"]))
+        elif is_full is not None and is_full(err):
+            full.append(int(err["index"]))
+        else:
+            raise exc
+    if details.get("writeConcernErrors"):
         raise exc
-    return int(details.get("nInserted", 0)), [int(e["index"]) for e in errors]
+    return InsertOutcome(int(details.get("nInserted", 0)), dups, full)
+
+
+def durable(db: Any) -> Any:
+    """``db`` acknowledging writes once journaled (``j: true``), keeping the rest of its write concern."""
+    from pymongo import WriteConcern
+
+    if db.write_concern.document.get("fsync"):
+        return db  # fsync waits for the journal already (and pymongo refuses j with it)
+    return db.with_options(write_concern=WriteConcern(**{**db.write_concern.document, "j": True}))
 
 
 class SimplePlacement:
@@ -139,20 +182,38 @@ class SimplePlacement:
     Every database the provider names is read; uniqueness across databases
     is checked by reading before writing, which is enough for one database
     (the default) and best effort for more.
+
+    :param durable: hand out the databases with write concern ``j: true``
+        (see the module docstring); ``False`` keeps the provider's. Default:
+        the provider's ``durable_writes`` attribute, else ``True``.
     """
 
-    def __init__(self, provider: Any) -> None:
+    def __init__(self, provider: Any, *, durable: bool | None = None) -> None:
         self.provider = provider
+        self.durable = bool(getattr(provider, "durable_writes", True)) if durable is None else durable
+        self._durable: dict[tuple[int, str], Any] = {}
+
+    def _db(self, db: Any) -> Any:
+        if not self.durable:
+            return db
+        ident = (id(db.client), db.name)
+        wrapped = self._durable.get(ident)
+        if wrapped is None or wrapped.client is not db.client:
+            wrapped = self._durable[ident] = durable(db)
+        return wrapped
+
+    def _write_database(self) -> Any:
+        return self._db(self.provider.write_database())
 
     def home_database(self) -> Any:
-        return self.provider.write_database()
+        return self._write_database()
 
     def read_databases(self) -> list[Any]:
-        return list(self.provider.read_databases())
+        return [self._db(db) for db in self.provider.read_databases()]
 
     async def prepare(self, step: Callable[[Any], Awaitable[None]]) -> None:
         seen: set[tuple[int, str]] = set()
-        for db in [self.provider.write_database(), *self.provider.read_databases()]:
+        for db in [self._write_database(), *self.read_databases()]:
             ident = (id(db.client), db.name)
             if ident not in seen:
                 seen.add(ident)
@@ -162,8 +223,8 @@ class SimplePlacement:
         from pymongo.errors import BulkWriteError
 
         report, unique = InsertReport.for_batch(docs, key)
-        target = self.provider.write_database()
-        others = [db for db in self.provider.read_databases()
+        target = self._write_database()
+        others = [db for db in self.read_databases()
                   if (id(db.client), db.name) != (id(target.client), target.name)]
         if others and unique:
             found = await asyncio.gather(*(db[collection].distinct(key, {key: {"$in": list(unique)}})
@@ -181,7 +242,7 @@ class SimplePlacement:
             report.inserted += len(unique)
             report.stored = keys
         except BulkWriteError as exc:
-            inserted, dups = count_duplicate_errors(exc)
+            inserted, dups, _ = insert_outcome(exc)
             report.inserted += inserted
             report.duplicates += len(dups)
             # An unordered insert_many stores every document but those it reports.

@@ -10,7 +10,8 @@ with a :class:`~mediabot_dbrouter.router.DatabaseRouter`:
 * writes to one active database that moves on when it fills or fails, back
   only by rule, pinnable by admins (:mod:`~mediabot_dbrouter.router`);
 * no file stored twice across databases (:mod:`~mediabot_dbrouter.writes`,
-  :mod:`~mediabot_dbrouter.reconcile`);
+  :mod:`~mediabot_dbrouter.reconcile`), batches cut to overlap claim and write
+  when it pays (:mod:`~mediabot_dbrouter.cutting`);
 * ``/dbstatus``, ``/dbswitch NAME|auto`` and ``mediabot db status``.
 """
 
@@ -24,7 +25,6 @@ from mediabot import (
     App,
     Command,
     CommandContext,
-    ConfigError,
     HealthReport,
     PluginContext,
     PluginMeta,
@@ -55,7 +55,6 @@ class DbRouterPlugin:
         self.log = ctx.log
         self.router: DatabaseRouter | None = None
         self.reconciler: Reconciler | None = None
-        self._error: ConfigError | None = None
 
     # -- provider and lifecycle ------------------------------------------------------
     @hookimpl
@@ -68,13 +67,8 @@ class DbRouterPlugin:
             return None
         alerts = Alerts(send=self._sender(app), spawn=lambda coro: app.supervisor.spawn(
             coro, name="dbrouter.alert", owner="dbrouter"), interval=self.config.alert_interval)
-        try:
-            self.router = build_router(self.config, app.env, alerts=alerts, metrics=app.metrics)
-        except ConfigError as exc:
-            # A provider hook's exception would only be logged (and the kernel
-            # would quietly use a single database): fail the start instead.
-            self._error = exc
-            return None
+        # A ConfigError (a missing or malformed URI variable) stops the start, exit 2.
+        self.router = build_router(self.config, app.env, alerts=alerts, metrics=app.metrics)
         alerts.counter = self.router.counters.alerts
         self.router.views = ViewPublisher(self.router, deployment_name(app.section("bot").name))
         self.reconciler = Reconciler(self.router)
@@ -96,8 +90,6 @@ class DbRouterPlugin:
 
     @hookimpl
     async def mediabot_startup(self, app: App) -> None:
-        if self._error is not None:
-            raise self._error
         router = self.router
         if router is None or self.reconciler is None:
             return
@@ -154,7 +146,7 @@ class DbRouterPlugin:
         name = ctx.argv[0]
         if name.lower() == "auto":
             was = router.unpin()
-            active = router.active()
+            active = router.active
             now = active.name if active else "no database"
             self.log.info("admin %d released the write pin", ctx.user.id)
             text = f"Automatic routing{f' (pin on {was.name} released)' if was else ''}: writes go to {now}."

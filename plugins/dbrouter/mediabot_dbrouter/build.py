@@ -21,13 +21,16 @@ __all__ = ["build_router", "check_config", "connect", "home_of"]
 KEY = "plugins.dbrouter"
 
 
-def check_config(config: DbRouterConfig) -> None:
-    """At least one database, and :meth:`DbRouterConfig.validate` (keys made absolute)."""
+def check_config(config: DbRouterConfig, env: Mapping[str, str] | None = None) -> None:
+    """At least one database, :meth:`DbRouterConfig.validate` and, given ``env``, the URIs it sets
+    (:meth:`DbRouterConfig.check_environment`); keys made absolute."""
     if not config.databases:
         raise ConfigError("no databases configured", key=f"{KEY}.databases",
                           fix="add [[plugins.dbrouter.databases]] tables with name and uri_env")
     try:
         config.validate()
+        if env is not None:
+            config.check_environment(env)
     except ConfigError as exc:
         raise ConfigError(exc.message, key=f"{KEY}.{exc.key}", fix=exc.fix) from None
 
@@ -52,9 +55,10 @@ def build_router(config: DbRouterConfig, env: Mapping[str, str], *, alerts: Aler
     """The router for ``config``; URIs come from ``env``.
 
     :param client_options: extra ``AsyncMongoClient`` options (e.g. ``event_listeners``).
-    :raises ConfigError: a URI variable is not set, or the settings do not hold together.
+    :raises ConfigError: a URI variable is not set or not a valid URI, two entries are one database,
+        or the settings do not hold together.
     """
-    check_config(config)
+    check_config(config, env)
     members = []
     for i, entry in enumerate(config.databases):
         uri = env.get(entry.uri_env)

@@ -37,7 +37,7 @@ async def probe(router: DatabaseRouter) -> bool:
 
     results = await asyncio.gather(*(one(m) for m in router.members))
     await router.pins.sync()  # an admin's /dbswitch pin, shared through the home database
-    router.active()
+    router.evaluate()
     return all(results)
 
 

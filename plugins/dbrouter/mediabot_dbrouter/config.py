@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Mapping
+from typing import Annotated, Literal
 
 import msgspec
 
 from mediabot import ConfigError
 
-__all__ = ["DatabaseEntry", "DbRouterConfig"]
+__all__ = ["DatabaseEntry", "DbRouterConfig", "check_uri"]
+
+_Seconds = Annotated[float, msgspec.Meta(gt=0, le=86_400)]
+_Fraction = Annotated[float, msgspec.Meta(gt=0, le=1)]
 
 
 class DatabaseEntry(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -24,7 +28,7 @@ class DatabaseEntry(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     name: str
     uri_env: str
     database: str = "mediabot"
-    quota_mb: float = 512.0
+    quota_mb: Annotated[float, msgspec.Meta(gt=0, le=1_048_576)] = 512.0
     role: Literal["write", "read", "home"] = "write"
 
 
@@ -54,28 +58,31 @@ class DbRouterConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
     databases: list[DatabaseEntry] = []
     home: str = ""
-    high_water: float = 0.9
-    low_water: float = 0.8
-    return_after: float = 300.0
-    failure_threshold: int = 5
-    failure_rate: float = 0.5
-    window: int = 20
-    minimum_calls: int = 10
-    open_seconds: float = 30.0
-    half_open_trials: int = 2
-    close_after: int = 2
+    high_water: _Fraction = 0.9
+    low_water: Annotated[float, msgspec.Meta(gt=0, lt=1)] = 0.8
+    return_after: Annotated[float, msgspec.Meta(ge=0, le=86_400)] = 300.0
+    failure_threshold: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 5
+    failure_rate: Annotated[float, msgspec.Meta(ge=0, le=1)] = 0.5
+    window: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 20
+    minimum_calls: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 10
+    open_seconds: _Seconds = 30.0
+    half_open_trials: Annotated[int, msgspec.Meta(ge=1, le=100)] = 2
+    close_after: Annotated[int, msgspec.Meta(ge=1, le=100)] = 2
     durable_writes: bool = True
-    timeout_ms: int = 3000
-    probe_interval: float = 2.0
-    capacity_refresh: float = 60.0
-    claim_lease: float = 120.0
-    reconcile_interval: float = 10.0
-    alert_interval: float = 300.0
+    timeout_ms: Annotated[int, msgspec.Meta(ge=100, le=600_000)] = 3000
+    probe_interval: Annotated[float, msgspec.Meta(ge=0.05, le=3600)] = 2.0
+    capacity_refresh: Annotated[float, msgspec.Meta(ge=1, le=86_400)] = 60.0
+    claim_lease: Annotated[float, msgspec.Meta(ge=1, le=86_400)] = 120.0
+    reconcile_interval: Annotated[float, msgspec.Meta(ge=0.05, le=86_400)] = 10.0
+    alert_interval: Annotated[float, msgspec.Meta(ge=0, le=86_400)] = 300.0
 
-    def validate(self) -> None:
-        """What the schema cannot say: unique names, one writer at least, one home, sane marks.
+    def validate(self, env: Mapping[str, str] | None = None) -> None:
+        """What the schema cannot say: unique names and databases, one writer at least, one home,
+        sane marks; and, given the environment, the URIs it sets for them.
 
-        Run by the kernel when it loads ``plugins.toml`` (``mediabot config check`` too).
+        Run by the kernel when it loads ``plugins.toml`` (``mediabot config check`` too), with
+        the environment the deployment runs with: every database's variable must be set and
+        hold a valid URI, and no two may name the same database.
 
         :raises ConfigError: with ``key`` relative to ``[plugins.dbrouter]``.
         """
@@ -84,6 +91,16 @@ class DbRouterConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
             if names.index(name) != i:
                 raise ConfigError(f"database name {name!r} is used twice", key=f"databases[{i}].name",
                                   fix="give every database its own name")
+        seen: dict[tuple[str, str], int] = {}
+        for i, d in enumerate(self.databases):
+            # Two entries for one database: each would take the other's files for stray
+            # copies, and the reconciler could delete a file's only copy.
+            first = seen.setdefault((d.uri_env, d.database), i)
+            if first != i:
+                raise ConfigError(f"databases {names[first]!r} and {d.name!r} are the same database "
+                                  f"({d.database!r} at the URI in {d.uri_env})", key=f"databases[{i}].database",
+                                  fix="list every database once; give another database a different "
+                                      "database name or URI variable")
         if names and not any(d.role == "write" for d in self.databases):
             raise ConfigError("no database takes writes", key="databases",
                               fix='set role = "write" on at least one database')
@@ -100,3 +117,68 @@ class DbRouterConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
         if not 0 < self.low_water < self.high_water <= 1:
             raise ConfigError("need 0 < low_water < high_water <= 1", key="high_water",
                               fix="e.g. high_water = 0.9, low_water = 0.8")
+        if env is not None:
+            self.check_environment(env)
+
+    def check_environment(self, env: Mapping[str, str]) -> None:
+        """The URIs ``env`` sets: each a valid MongoDB URI, no two naming the same database.
+
+        Parsed with pymongo's own parser, without connecting (nor resolving ``mongodb+srv``
+        names). A variable that is not set is an error too.
+
+        :raises ConfigError: with ``key`` relative to ``[plugins.dbrouter]`` (the ``uri_env``
+            naming the variable) and the variable named in the message.
+        """
+        seen: dict[tuple[tuple[str, ...], str], int] = {}
+        for i, d in enumerate(self.databases):
+            uri = env.get(d.uri_env)
+            if not uri:
+                raise ConfigError(f"environment variable {d.uri_env} is not set (URI of database {d.name!r})",
+                                  key=f"databases[{i}].uri_env",
+                                  fix=f"export {d.uri_env}=mongodb://host:27017 (secrets live in the environment)")
+            try:
+                servers = check_uri(uri)
+            except ValueError as exc:
+                raise ConfigError(f"environment variable {d.uri_env} (URI of database {d.name!r}) is not a "
+                                  f"valid MongoDB URI: {exc}", key=f"databases[{i}].uri_env",
+                                  fix=f"export {d.uri_env}=mongodb+srv://user:password@host/ (or "
+                                      f"mongodb://host:27017); percent-encode @ : / in the password") from None
+            first = seen.setdefault((servers, d.database), i)
+            if first != i:
+                other = self.databases[first]
+                raise ConfigError(f"databases {other.name!r} and {d.name!r} are the same database "
+                                  f"({d.database!r} on the servers of {other.uri_env} and {d.uri_env})",
+                                  key=f"databases[{i}].uri_env",
+                                  fix="list every database once; point one of the variables at another server, "
+                                      "or give one entry another database name")
+
+
+def check_uri(uri: str) -> tuple[str, ...]:
+    """The servers ``uri`` names (sorted ``host:port``, or the ``mongodb+srv`` name), if it is valid.
+
+    :raises ValueError: pymongo's parser refuses it; the message never repeats the URI's password.
+    """
+    from pymongo.errors import PyMongoError
+    from pymongo.uri_parser import parse_uri
+
+    try:
+        if uri.startswith("mongodb+srv://"):
+            # parse_uri would look the name up in DNS: its validation step alone, offline.
+            from pymongo.uri_parser_shared import _validate_uri
+
+            parsed = _validate_uri(uri)
+        else:
+            parsed = parse_uri(uri)
+    except (PyMongoError, ValueError, TypeError) as exc:
+        raise ValueError(_without_secrets(str(exc), uri)) from None
+    if parsed.get("fqdn"):
+        return (f"srv:{parsed['fqdn'].lower()}",)
+    return tuple(sorted(f"{host.lower()}:{port}" for host, port in parsed["nodelist"]))
+
+
+def _without_secrets(message: str, uri: str) -> str:
+    userinfo = uri.partition("://")[2].rpartition("@")[0]
+    for part in {userinfo, *userinfo.split(":")}:
+        if len(part) >= 3:
+            message = message.replace(part, "***")
+    return message or "unreadable URI"

@@ -30,11 +30,10 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from pymongo import ReplaceOne
 
-from mediabot import ConfigError
+from mediabot import ConfigError, utcnow
 from mediabot_dbrouter.member import Member, MemberUnavailable
 from mediabot_dbrouter.naming import STATE_COLLECTION
 from mediabot_dbrouter.views import KIND as VIEW_KIND
-from mediabot_dbrouter.writes import utcnow
 
 if TYPE_CHECKING:
     from mediabot_dbrouter.router import DatabaseRouter

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Literal, TypeVar
 
 from pymongo import WriteConcern
-from pymongo.errors import ConnectionFailure, OperationFailure, PyMongoError
+from pymongo.errors import BulkWriteError, ConnectionFailure, OperationFailure, PyMongoError
 
 from mediabot_dbrouter.breaker import CircuitBreaker, CircuitOpenError
 from mediabot_dbrouter.capacity import Capacity
@@ -44,7 +44,13 @@ class MemberUnavailable(Exception):
 
 
 def is_quota_error(exc: BaseException) -> bool:
-    return isinstance(exc, OperationFailure) and (
+    """Whether a command was refused because the database is over its space quota.
+
+    Not a bulk write's error: it says per document what was stored and what was
+    refused, and the write path reads it (:func:`~mediabot_dbrouter.writes.insert_outcome`)
+    instead of treating the whole batch as refused.
+    """
+    return isinstance(exc, OperationFailure) and not isinstance(exc, BulkWriteError) and (
         exc.code == ATLAS_QUOTA_CODE or "space quota" in str(exc).lower())
 
 
@@ -74,7 +80,12 @@ class Member:
         self.client = client
         # Journaled writes: an acknowledged file survives a crash of the server
         # (without it, the last ~100 ms of acknowledged writes can vanish with a kill -9).
-        self.db = client.get_database(database, write_concern=WriteConcern(j=True) if durable else None)
+        # The URI's own write concern (w=majority...) is kept.
+        db = client.get_database(database)
+        concern = db.write_concern.document
+        # (fsync=true in the URI waits for the journal already, and pymongo refuses j with it.)
+        self.db = db.with_options(write_concern=WriteConcern(**{**concern, "j": True})) \
+            if durable and not concern.get("fsync") else db
         self.role = role
         self.breaker = breaker
         self.capacity = capacity

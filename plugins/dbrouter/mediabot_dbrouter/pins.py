@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 from pymongo import ReturnDocument
 
+from mediabot import utcnow
 from mediabot_dbrouter.member import MemberUnavailable
 from mediabot_dbrouter.naming import STATE_COLLECTION
-from mediabot_dbrouter.writes import utcnow
 
 if TYPE_CHECKING:
     from mediabot_dbrouter.router import DatabaseRouter
@@ -75,12 +75,16 @@ class PinSync:
             return
         state = self._state()
         try:
-            if self.released is not None:
-                name, self.released = self.released, None
+            name = self.released
+            if name is not None:
                 doc = await router.home.run(lambda: state.find_one_and_update(
                     {"_id": PIN, "db": name, "v": self.version},
                     {"$set": {"db": None, "by": None, "at": utcnow(), "why": f"{name} failed"}, "$inc": {"v": 1}},
                     return_document=ReturnDocument.AFTER))
+                # Told (or an admin changed the pin meanwhile: nothing left to tell). Only now:
+                # a write that failed keeps the release for the next pass.
+                if self.released == name:
+                    self.released = None
                 if doc is not None:
                     self.version = int(doc["v"])
             doc = await router.home.run(lambda: state.find_one({"_id": PIN}))

@@ -27,9 +27,10 @@ from typing import TYPE_CHECKING, Any
 
 from pymongo.errors import BulkWriteError
 
+from mediabot import utcnow
 from mediabot_dbrouter.member import Member, MemberUnavailable
 from mediabot_dbrouter.naming import claims_collection, pending_collection, suspects_collection
-from mediabot_dbrouter.writes import duplicate_indexes, mark_suspects, utcnow
+from mediabot_dbrouter.writes import insert_outcome, mark_suspects
 
 if TYPE_CHECKING:
     from mediabot_dbrouter.router import DatabaseRouter
@@ -107,13 +108,18 @@ class Reconciler:
             claims = home.db[claims_collection(collection)]
             token = f"reconciler:{secrets.token_hex(6)}"
             lost: list[Any] = []
+            unclaimed: set[Any] = set()
             try:
                 await home.run(lambda: claims.insert_many(
                     [{"_id": k, "db": m.name, "at": now, "w": token} for k in keys], ordered=False))
             except BulkWriteError as exc:
-                _, dups, _ = duplicate_indexes(exc)
+                _, dups, full = insert_outcome(exc)
                 lost = [keys[i] for i in dups]
-            settled = [k for k in keys if k not in set(lost)]
+                # The registry has no room for these: they stay pending, tried again next pass.
+                unclaimed = {keys[i] for i in full}
+                if full:
+                    home.capacity.full = True
+            settled = [k for k in keys if k not in set(lost) and k not in unclaimed]
             done["claimed"] += len(settled)
             if lost:
                 existing = await home.run(lambda: claims.find({"_id": {"$in": lost}}).to_list(None))

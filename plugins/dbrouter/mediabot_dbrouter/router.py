@@ -7,7 +7,9 @@ opens; it moves *back* to a preferred (earlier) database only by rule —
 that one must have been healthy and below ``low_water`` for
 ``return_after`` seconds — so a database that flickers does not drag
 writes back and forth. An admin can pin one (``/dbswitch NAME``); a pin
-holds until that database fails (breaker open) or is full.
+holds until that database fails (breaker open) or is full. These rules act
+in :meth:`DatabaseRouter.evaluate` only (monitor passes, each write, a
+breaker opening); :attr:`DatabaseRouter.active` just reads the outcome.
 
 Reads fan out to every readable database concurrently; one that is down is
 skipped (and reported), never waited for twice: its breaker refuses at once.
@@ -152,8 +154,21 @@ class DatabaseRouter:
         return (m.takes_writes and m.prepared and m.breaker.state == "closed"
                 and m.capacity.fraction < self.settings.high_water)
 
+    @property
     def active(self) -> Member | None:
-        """The database taking writes now (re-evaluated on every call; cheap)."""
+        """The database taking writes, as last decided by :meth:`evaluate` (reading it changes nothing)."""
+        return self._active
+
+    def evaluate(self) -> Member | None:
+        """Decide which database takes writes now, and act on it: the transition of the routing rules.
+
+        Cheap (memory only). Run by the monitor on every pass, by the write path before
+        every batch (the estimate may have crossed a high-water mark), and at once when a
+        breaker opens. Moves the return-to-preferred clocks, releases a pin whose database
+        failed or filled, switches the active database and tells admins.
+
+        :returns: the database taking writes now (``None``: none can).
+        """
         now = self.clock()
         for m in self.writers:
             good = m.breaker.state == "closed" and m.prepared and m.capacity.fraction < self.settings.low_water
@@ -216,7 +231,7 @@ class DatabaseRouter:
 
         :raises DatabaseUnavailable: nothing can take writes.
         """
-        active = self.active()
+        active = self.evaluate()
         if active is not None and active not in exclude:
             return active
         for m in self.writers:
@@ -251,7 +266,7 @@ class DatabaseRouter:
         if m.capacity.fraction >= 1.0:
             return f"{name} is full"
         self._pinned = m
-        self.active()
+        self.evaluate()
         return None
 
     def unpin(self) -> Member | None:
@@ -281,6 +296,7 @@ class DatabaseRouter:
                                f"database {name} is unavailable: breaker opened after {stats.failures} "
                                f"failure(s) ({m.last_error or 'no answer'}); retrying in "
                                f"{stats.open_seconds:.0f}s", level=logging.ERROR)
+            self.evaluate()  # writes leave it (and a pin on it ends) now, not on the next pass
         elif new == "closed":
             self.alerts.notify(f"breaker:{name}", f"database {name} is back (breaker closed)",
                                level=logging.INFO)
@@ -291,7 +307,7 @@ class DatabaseRouter:
     async def monitor_once(self) -> None:
         """Probe every database, re-prepare returning ones, refresh stale capacity, re-route."""
         await asyncio.gather(*(self._check(m) for m in self.members))
-        self.active()
+        self.evaluate()
         await self.pins.sync()
         if self.views is not None:
             await self.views.publish_if_due()

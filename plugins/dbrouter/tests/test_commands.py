@@ -73,7 +73,7 @@ async def test_an_admin_pins_writes_for_every_deployment_and_releases_the_pin(ma
     assert (await bot.send("/dbswitch auto", user=1)).texts == [
         "Automatic routing (pin on c released): writes go to a. Other deployments follow within 0.2s."]
     await indexer.monitor_once()
-    assert indexer.pinned is None and indexer.active().name == "a"
+    assert indexer.pinned is None and indexer.active.name == "a"
     assert (await bot.send("/dbswitch", user=1)).texts == ["Usage: /dbswitch NAME|auto"]
 
 
@@ -115,18 +115,26 @@ def test_the_cli_shows_each_database_and_fails_when_one_does_not_answer(trio, ki
     assert CliRunner().invoke(db_group(healthy, env), ["status"]).exit_code == 0
 
 
-async def test_a_missing_uri_variable_stops_the_start_and_names_it(tmp_path, kit, trio, mongo_uri):
+async def test_a_missing_uri_variable_is_a_configuration_error_naming_it(tmp_path, kit, trio, mongo_uri):
+    import os
+    import subprocess
+    import sys
+
     import pytest
 
-    from mediabot import PluginStartupError, create_app
+    from mediabot import ConfigError, create_app
 
     path = tmp_path / "plugins.toml"
     path.write_text(router_config(kit))
     env = {"TEST_DB_A": trio[0].uri, "TEST_DB_C": trio[2].uri, "MEDIABOT_MONGO_URI": mongo_uri}
-    app = create_app(path, env=env, plugins=[DbRouterPlugin])
-    with pytest.raises(PluginStartupError, match="environment variable TEST_DB_B is not set"):
-        await app.start()
-    assert app.state == "stopped"
+    with pytest.raises(ConfigError, match="environment variable TEST_DB_B is not set") as caught:
+        create_app(path, env=env, plugins=[DbRouterPlugin])  # before anything starts
+    assert caught.value.key == "plugins.dbrouter.databases[1].uri_env"
+    # `config check` says the same, exit 2, with the environment the deployment runs with.
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("MEDIABOT", "TEST_DB"))}
+    result = subprocess.run([sys.executable, "-m", "mediabot", "--config", str(path), "config", "check", "--dev"],
+                            env={**clean, **env}, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "TEST_DB_B is not set" in result.stderr, result.stderr
 
 
 async def test_the_cli_shows_what_each_running_deployment_sees(make_bot, kit, trio):

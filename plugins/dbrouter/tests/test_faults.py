@@ -87,7 +87,7 @@ def three(mongo_factory, tmp_path):
 async def test_killing_the_write_database_mid_stream_loses_nothing_and_writes_nothing_twice(
         three, kit, roles, first, second):
     router = kit.router(three, claim_lease=2.0, roles=roles)
-    router.writer.pipeline = "always"  # with a dedicated home every batch of 20 is cut: 15 + 5
+    router.writer.cutter.mode = "always"  # with a dedicated home every batch of 20 is cut: 15 + 5
     states = journal_of(router, first)
     repo = await kit.ready(router)
     kit.monitor(router)
@@ -98,7 +98,7 @@ async def test_killing_the_write_database_mid_stream_loses_nothing_and_writes_no
     await kit.wait_for(lambda: "open" in states, what=f"{first}'s breaker to open")
     moved = len(writer.acked)
     await kit.wait_for(lambda: len(writer.acked) >= moved + 200, what=f"writes to continue on {second}")
-    assert router.active().name == second and second in writer.databases
+    assert router.active.name == second and second in writer.databases
     three["abc".index(first)].restart()
     await kit.wait_for(lambda: router.member(first).breaker.state == "closed", what=f"{first}'s breaker to close")
     assert states[-2:] == ["half_open", "closed"]
@@ -133,7 +133,7 @@ async def test_a_hung_database_times_out_opens_its_breaker_and_ends_a_pin(three,
     assert any("pin on c released: its breaker opened" in t for t in router.alerts.sent)
     moved = len(writer.acked)
     await kit.wait_for(lambda: len(writer.acked) >= moved + 100, what="writes to continue on a")
-    assert router.active().name == "a"
+    assert router.active.name == "a"
     three[2].resume()  # c now applies whatever was queued before it hung
     await kit.wait_for(lambda: router.member("c").breaker.state == "closed", what="c to come back")
     await writer.stop()

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from mediabot_dbrouter import writes
+from mediabot_dbrouter import cutting
 from mediabot_dbrouter.build import check_config, home_of
 from mediabot_dbrouter.config import DatabaseEntry, DbRouterConfig
+from mediabot_dbrouter.cutting import BatchCutter, cut_pays
 from mediabot_dbrouter.status import format_status
-from mediabot_dbrouter.writes import UniqueWriter, cut_pays
 from pymongo import MongoClient
 from pymongo.monitoring import CommandListener
 
@@ -83,13 +83,13 @@ class Timeline(CommandListener):
 async def test_with_a_dedicated_home_the_rest_of_a_batch_is_claimed_while_its_head_is_written(trio, kit):
     timeline = Timeline()
     router = kit.router(trio, roles="hww", listeners=[timeline])
-    router.writer.pipeline = "always"  # the mechanics; when it pays is the next test
+    router.writer.cutter.mode = "always"  # the mechanics; when it pays is the next test
     repo = await kit.ready(router)
     timeline.events.clear()
     report = await repo.insert_batch([kit.file(i) for i in range(100)])
     assert report.inserted == 100 and kit.copies() == {f"u{i}": 1 for i in range(100)}
     inserts = timeline.events
-    head = router.writer.pipeline_chunk
+    head = router.writer.cutter.head
     # The head's claim, then its write and the claim of the rest at the same time, then the rest.
     assert inserts[0] == ("start", "files_claims", head) and inserts[1] == ("end", "files_claims", head)
     write_head = inserts.index(("start", "files", head))
@@ -114,11 +114,33 @@ def test_a_batch_is_cut_only_when_the_claim_outweighs_a_round_trip(per_key, rtt,
 
 
 def test_the_claim_work_per_key_is_the_median_of_the_last_claims():
-    writer = UniqueWriter(router=None)  # type: ignore[arg-type]  # the measurements only
-    assert writer.claim_ms_per_key is None
+    cutter = BatchCutter()
+    assert cutter.claim_ms_per_key is None
     for ms in (0.12, 0.11, 5.0):  # the 5.0: one stall, the median ignores it
-        writer.note_claim(ms)
-    assert writer.claim_ms_per_key == 0.12
+        cutter.note_claim(ms)
+    assert cutter.claim_ms_per_key == 0.12
+
+
+@pytest.mark.parametrize(("mode", "n", "rtt", "cut"), [
+    ("auto", 100, 0.9, True),  # measured claims of 0.12 ms/key: the rule says cut
+    ("auto", 100, 40.0, False),  # ...but not across the internet
+    ("auto", 15, 0.9, False),  # nothing behind the head
+    ("always", 16, None, True),  # one key behind the head is enough, measured or not
+    ("always", 15, 0.9, False),  # a batch no bigger than the head cannot be cut
+    ("never", 100, 0.9, False),
+])
+def test_the_one_switch_decides_with_the_rule_and_the_head(mode, n, rtt, cut):
+    cutter = BatchCutter(head=15, mode=mode)
+    cutter.note_claim(0.12)
+    assert cutter.cuts(n, rtt) is cut
+
+
+def test_a_cut_batch_is_a_head_and_the_rest_in_order_and_counted():
+    cutter = BatchCutter(head=2)
+    batch = {f"u{i}": {"i": i} for i in range(5)}
+    assert cutter.halves(batch) == [{"u0": {"i": 0}, "u1": {"i": 1}},
+                                    {"u2": {"i": 2}, "u3": {"i": 3}, "u4": {"i": 4}}]
+    assert cutter.cut == 1
 
 
 async def test_the_writer_cuts_exactly_the_batches_the_rule_cuts(trio, kit, monkeypatch):
@@ -130,22 +152,22 @@ async def test_the_writer_cuts_exactly_the_batches_the_rule_cuts(trio, kit, monk
     verdicts = iter([False, True])
 
     def rule(**measured: Any) -> bool:
-        asked.append({**measured, "writer_had": router.writer.claim_ms_per_key})
+        asked.append({**measured, "writer_had": router.writer.cutter.claim_ms_per_key})
         return next(verdicts)
 
-    monkeypatch.setattr(writes, "cut_pays", rule)
+    monkeypatch.setattr(cutting, "cut_pays", rule)
     for first in (0, 100):
         timeline.events.clear()
         await repo.insert_batch([kit.file(i) for i in range(first, first + 100)])
         claims = [n for phase, coll, n in timeline.events if phase == "start" and coll == "files_claims"]
         files = [n for phase, coll, n in timeline.events if phase == "start" and coll == "files"]
-        head = router.writer.pipeline_chunk
+        head = router.writer.cutter.head
         assert (claims, files) == (([100], [100]) if first == 0 else ([head, 100 - head], [head, 100 - head]))
     # The rule was asked with what the writer measured, for the batch's target.
     assert [(a["n"], a["head"], a["rtt_ms"]) for a in asked] == [(100, 15, b.rtt_ms)] * 2
     assert asked[0]["claim_ms_per_key"] is None  # the first claim is measured after the rule is asked
     assert asked[1]["claim_ms_per_key"] == asked[1]["writer_had"] is not None
-    assert router.writer.pipelined == 1
+    assert router.writer.cutter.cut == 1
     # Whole or cut, every file is stored once.
     assert kit.copies() == {f"u{i}": 1 for i in range(200)}
 
@@ -153,7 +175,7 @@ async def test_the_writer_cuts_exactly_the_batches_the_rule_cuts(trio, kit, monk
 async def test_when_the_home_also_takes_the_files_a_batch_goes_whole(trio, kit):
     timeline = Timeline()
     router = kit.router(trio, listeners=[timeline])
-    router.writer.pipeline = "always"  # one server for both: still nothing to overlap
+    router.writer.cutter.mode = "always"  # one server for both: still nothing to overlap
     repo = await kit.ready(router)
     timeline.events.clear()
     await repo.insert_batch([kit.file(i) for i in range(100)])

@@ -57,7 +57,7 @@ async def test_moving_the_home_keeps_users_bans_the_registry_and_the_pin(trio, k
     assert moved_users.is_banned(42)
     assert new.pinned.name == "b"  # the shared pin came along (followed at the monitor pass)
     new.unpin()
-    assert new.active().name == "a"
+    assert new.active.name == "a"
     report = await repo.insert_batch([kit.file(i) for i in range(25, 35)])  # a would take them...
     assert (report.inserted, report.duplicates) == (5, 5)  # ...but the registry knows b holds 25-29
     assert kit.copies() == {f"u{i}": 1 for i in range(35)}

@@ -21,7 +21,7 @@ async def test_a_database_crossing_its_high_water_mark_moves_writes_on_and_alert
     command_log.names.clear()
     for i in range(40):
         await repo.insert_batch([kit.file(f"{i}-{j}") for j in range(10)])
-    assert router.active().name == "b"
+    assert router.active.name == "b"
     assert any(t.startswith("dbrouter: writes moved from a to b: a is at 9") for t in router.alerts.sent)
     # The estimate moved the writes: no database was asked how full it is.
     assert command_log.count("dbStats", "count", "collStats", "aggregate") == 0
@@ -38,15 +38,17 @@ async def test_writes_do_not_flap_back_to_a_preferred_database_before_the_hold_t
     router.clock = lambda: clock[0]
     await kit.ready(router)
     a = router.members[0]
-    a.capacity.full = True  # a fills up: writes move to b
-    assert router.active().name == "b"
+    a.capacity.full = True  # a fills up: writes move to b (on the next write or monitor pass)
+    assert router.active.name == "a"  # reading where writes go decides nothing
+    assert router.evaluate().name == "b" and router.active.name == "b"
     a.capacity.full = False  # a has room again (data deleted, quota raised)...
     clock[0] = 299.0
-    assert router.active().name == "b"  # ...but has not been good for long enough
+    assert router.evaluate().name == "b"  # ...but has not been good for long enough
     clock[0] = 301.0
-    assert router.active().name == "b"  # the hold time starts when it became good, at 299
+    assert router.evaluate().name == "b"  # the hold time starts when it became good, at 299
     clock[0] = 600.0
-    assert router.active().name == "a"
+    assert router.active.name == "b"  # due to move back, but only a transition moves it
+    assert router.evaluate().name == "a" and router.active.name == "a"
     assert [t for t in router.alerts.sent if "writes moved" in t][-1].startswith("dbrouter: writes moved from b to a")
 
 
@@ -68,7 +70,7 @@ async def test_concurrent_writers_with_overlapping_batches_leave_one_copy_of_eac
     # Three deployments, each writing to a different database, two writers each.
     routers = [kit.router(trio) for _ in range(3)]
     for router in routers:  # writers to b and c claim in a: whole batches, or cut in two
-        router.writer.pipeline = pipeline
+        router.writer.cutter.mode = pipeline
     repos = [await kit.ready(r) for r in routers]
     for router, name in zip(routers, "abc", strict=True):
         assert router.pin(name) is None
@@ -142,7 +144,7 @@ async def test_a_pin_survives_a_restart_and_ends_for_everyone_when_its_database_
     await indexer.monitor_once()
     assert indexer.pinned.name == "b"
     indexer.member("b").breaker.trip()  # the indexer finds b failing: the pin ends there at once...
-    assert indexer.active().name == "a" and indexer.pinned is None
+    assert indexer.active.name == "a" and indexer.pinned is None
     assert any("pin on b released: its breaker opened" in t for t in indexer.alerts.sent)
     await indexer.monitor_once()  # ...and, through the home database, for the others
     await front.monitor_once()
@@ -151,3 +153,44 @@ async def test_a_pin_survives_a_restart_and_ends_for_everyone_when_its_database_
     assert front.pin("c") is None and await front.pins.publish(by=1)  # a new pin is followed again
     await indexer.monitor_once()
     assert indexer.pinned.name == "c"
+
+
+async def test_the_router_says_which_files_it_stored_so_the_catalogue_reads_nothing_back(trio, kit):
+    from pymongo.monitoring import CommandListener
+
+    class Reads(CommandListener):
+        def __init__(self) -> None:
+            self.on_files: list[str] = []
+
+        def started(self, event) -> None:
+            if event.command_name == "find" and event.command["find"] == "files":
+                self.on_files.append(event.command_name)
+
+        def succeeded(self, event) -> None:
+            pass
+
+        failed = succeeded
+
+    class Changes:  # the catalogue's change notifier, reduced to what it is told
+        def __init__(self) -> None:
+            self.added: list[list[str]] = []
+
+        async def intent(self, op, ids, files=None):
+            return None
+
+        async def committed(self, token, op, files):
+            self.added.append(sorted(f.file_unique_id for f in files))
+
+    from mediabot import FileRepository
+
+    reads = Reads()
+    router = kit.router(trio, listeners=[reads])
+    await kit.ready(router)
+    changes = Changes()
+    repo = FileRepository(router, changes=changes)
+    await repo.insert_batch([kit.file(i) for i in range(3)])
+    reads.on_files.clear()
+    report = await repo.insert_batch([kit.file(i) for i in range(2, 6)] + [kit.file(5)])  # u2 known, u5 twice
+    assert (report.inserted, report.duplicates, sorted(report.stored)) == (3, 2, ["u3", "u4", "u5"])
+    assert changes.added == [["u0", "u1", "u2"], ["u3", "u4", "u5"]]
+    assert reads.on_files == []  # no read-back of the batch
