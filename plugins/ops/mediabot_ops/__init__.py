@@ -3,9 +3,13 @@
 - HTTP, in the bot's event loop (aiohttp): ``/healthz`` (alive), ``/readyz``
   (Telegram connected, Redis reachable, no component down; 503 with the
   reasons otherwise), ``/metrics`` (the app's Prometheus registry).
-- Admin commands: ``/health``, ``/stats``, ``/cache_stats``,
-  ``/cache_cleanup``, ``/logs``. There is no shell, eval or exec command.
-- ``mediabot health``: the same health from the command line, exit 0/1/3.
+- Admin commands: ``/health``, ``/stats``, ``/plugins``, ``/cache_stats``,
+  ``/cache_analyze``, ``/cache_cleanup``, ``/logs``, ``/releases``; the
+  owner's ``/restart``, ``/update TAG`` and ``/rollback``. There is no
+  shell, eval or exec command.
+- Signed update and rollback of ``releases/<tag>`` behind a ``current``
+  symlink, by an updater process of its own (:mod:`mediabot_ops.updater`).
+- ``mediabot health`` and ``mediabot ops ...``: the same from the command line.
 - Hooks for other plugins: ``ops_stats`` and ``ops_stale_keys`` (:mod:`mediabot_ops.hooks`).
 
 See docs/ops.md.
@@ -18,6 +22,7 @@ from typing import Any
 from mediabot import App, Callback, Command, HealthReport, PluginContext, PluginMeta, Secret, hookimpl
 from mediabot_ops.commands import AdminCommands
 from mediabot_ops.config import TOKEN_ENV, OpsConfig, require_token
+from mediabot_ops.deploy import pid_path, remove_pid, write_pid
 from mediabot_ops.health import Snapshot, collect, own_reports
 from mediabot_ops.hooks import OpsHooks
 from mediabot_ops.logring import LogRing, SecretMasker
@@ -51,7 +56,8 @@ class OpsPlugin:
                             SecretMasker.from_env(app.env, declared=[*app.secrets, TOKEN_ENV]))
         self.server: OpsServer | None = None
         self._started_at: float | None = None
-        self.admin = AdminCommands(app, self.config, self.ring, check=self.snapshot, uptime=self.uptime)
+        self.admin = AdminCommands(app, self.config, self.ring, check=self.snapshot, uptime=self.uptime,
+                                   token=self._token)
 
     @property
     def port(self) -> int | None:
@@ -70,6 +76,9 @@ class OpsPlugin:
     async def mediabot_startup(self, app: App) -> None:
         self._started_at = self.ctx.clock.now()
         self.ring.attach()
+        if self.config.releases_dir:
+            # The updater sends SIGTERM to this pid, and knows a restart happened when it changes.
+            write_pid(pid_path(app))
         address = self.config.address
         if address is None:
             return
@@ -89,6 +98,8 @@ class OpsPlugin:
             await self.server.stop()
             self.server = None
         self.ring.detach()
+        if self.config.releases_dir:
+            remove_pid(pid_path(self.ctx.app))
 
     # -- hooks ------------------------------------------------------------------------
     @hookimpl
@@ -105,6 +116,7 @@ class OpsPlugin:
 
     @hookimpl
     def mediabot_cli(self, cli: Any, config: Any) -> None:
-        from mediabot_ops.cli import health_command
+        from mediabot_ops.cli import health_command, ops_group
 
         cli.add_command(health_command(config, self.config.probe_timeout * 2))
+        cli.add_command(ops_group(config, self.ctx.app, self.config, self._token))

@@ -1,23 +1,31 @@
-"""The admins' commands: ``/health``, ``/stats``, ``/cache_stats``, ``/cache_cleanup``, ``/logs``.
+"""The admins' commands: ``/health``, ``/stats``, ``/plugins``, ``/cache_stats``, ``/cache_analyze``,
+``/cache_cleanup``, ``/logs``, ``/releases``; the owner's ``/restart``, ``/update`` and ``/rollback``.
 
-All are ``role="admin"``: the kernel refuses them (and logs the attempt)
-for anyone else. Nothing here runs code, a shell or a query an admin typed.
+The kernel refuses them (and logs the attempt) for anyone below their role.
+Nothing here runs code, a shell or a query an admin typed: ``/update``
+starts the updater (``mediabot ops update TAG``) with an argument list, and
+the tag is checked before it gets there.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from mediabot import App, Callback, CallbackContext, Command, CommandContext, UsageError
 from mediabot_ops.cache import OTHER, RATE_LIMITS, SESSIONS, CacheInspector, CacheReport, glob_escape
-from mediabot_ops.config import OpsConfig
+from mediabot_ops.composition import composition_lines
+from mediabot_ops.config import OpsConfig, valid_tag
+from mediabot_ops.deploy import audit_path, spawn_updater, update_settings
 from mediabot_ops.health import Snapshot, render_lines
 from mediabot_ops.logring import LogRing
+from mediabot_ops.releases import AuditLog, ReleaseStore
 from mediabot_ops.stats import gather_stats
 
-__all__ = ["AdminCommands"]
+__all__ = ["AdminCommands", "cache_summary", "render_cache_report", "stale_patterns"]
 
 log = logging.getLogger("mediabot.plugin.ops")
 
@@ -41,12 +49,13 @@ class AdminCommands:
     """
 
     def __init__(self, app: App, config: OpsConfig, ring: LogRing, *, check: Callable[[], Awaitable[Snapshot]],
-                 uptime: Callable[[], float]) -> None:
+                 uptime: Callable[[], float], token: str | None = None) -> None:
         self._app = app
         self._config = config
         self._ring = ring
         self._check = check
         self._uptime = uptime
+        self._token = token
 
     def commands(self) -> list[Command]:
         return [
@@ -54,12 +63,24 @@ class AdminCommands:
                     role="admin"),
             Command(name="stats", description="Users, catalogue, updates and errors", handler=self.stats,
                     role="admin"),
-            Command(name="cache_stats", description="Redis memory by plugin", handler=self.cache_stats,
-                    role="admin"),
+            Command(name="plugins", description="Enabled plugins, their versions and where they come from",
+                    handler=self.plugins, role="admin"),
+            Command(name="cache_stats", description="Redis memory, hit rate and key count (quick)",
+                    handler=self.cache_stats, role="admin"),
+            Command(name="cache_analyze", description="Redis keys and memory per namespace and plugin",
+                    handler=self.cache_analyze, role="admin"),
             Command(name="cache_cleanup", description="Delete stale Redis keys, or one plugin's (asks first)",
                     usage="[PLUGIN]", handler=self.cache_cleanup, role="admin"),
             Command(name="logs", description="The last log lines (secrets masked)", usage="[N]",
                     handler=self.logs, role="admin"),
+            Command(name="releases", description="Current release, history and the last update steps",
+                    handler=self.releases, role="admin"),
+            Command(name="restart", description="Stop gracefully; the supervisor starts the bot again",
+                    handler=self.restart, role="owner"),
+            Command(name="update", description="Apply a signed release tag (verify, build, switch, restart)",
+                    usage="TAG", handler=self.update, role="owner"),
+            Command(name="rollback", description="Go back to the previous release", handler=self.rollback,
+                    role="owner"),
         ]
 
     def callbacks(self) -> list[Callback]:
@@ -82,7 +103,13 @@ class AdminCommands:
                 raise UsageError("N is a number of lines, 1 or more.")
             n = min(int(ctx.argv[0]), MAX_LOG_LINES)
         lines = self._ring.tail(n)
-        await ctx.reply("\n".join(lines) if lines else "No log lines yet.")
+        if not lines:
+            await ctx.reply("No log lines yet.")
+            return
+        # A document: log lines are long and many, and a file keeps them whole and searchable.
+        await ctx.reply_document(("\n".join(lines) + "\n").encode(), "mediabot-logs.txt",
+                                 caption=f"The last {len(lines)} log line{'' if len(lines) == 1 else 's'} "
+                                         "(secrets masked).")
 
     # -- cache ----------------------------------------------------------------------
     def _inspector(self) -> CacheInspector | None:
@@ -92,28 +119,19 @@ class AdminCommands:
                               batch=self._config.scan_batch, samples=self._config.memory_samples)
 
     async def cache_stats(self, ctx: CommandContext) -> None:
+        if self._app.redis is None:
+            await ctx.reply("This deployment has no Redis.")
+            return
+        await ctx.reply(await cache_summary(self._app.redis))
+
+    async def cache_analyze(self, ctx: CommandContext) -> None:
         inspector = self._inspector()
         if inspector is None:
             await ctx.reply("This deployment has no Redis.")
             return
-        await ctx.reply(self._render(await inspector.analyze()))
-
-    def _render(self, report: CacheReport) -> str:
-        enabled = set(self._app.started)
-        prefix = self._app.section("redis").key_prefix
-        limit = f" of {_size(report.maxmemory)}" if report.maxmemory else " (no maxmemory)"
-        hits = f"{report.hit_rate:.0%}" if report.hit_rate is not None else "no lookups yet"
-        lines = [f"Redis: {_size(report.used_memory)} used{limit}; hit rate {hits}",
-                 f"Keys under {prefix}: by namespace ({report.scan_calls} SCAN calls, sizes estimated):"]
-        if not report.namespaces:
-            lines.append("(none)")
-        for ns in report.namespaces:
-            note = ""
-            if ns.name not in enabled and ns.name not in _KERNEL_NAMESPACES:
-                note = " · not enabled here"
-            never = f" · {ns.without_ttl_share:.0%} never expire" if ns.sampled else ""
-            lines.append(f"{ns.name}: {ns.keys:,} keys, ~{_size(ns.estimated_bytes)}{never}{note}")
-        return "\n".join(lines)
+        report = await inspector.analyze()
+        await ctx.reply(render_cache_report(report, enabled=set(self._app.started),
+                                            prefix=self._app.section("redis").key_prefix))
 
     async def cache_cleanup(self, ctx: CommandContext) -> None:
         inspector = self._inspector()
@@ -122,7 +140,7 @@ class AdminCommands:
             return
         if ctx.argv:
             if len(ctx.argv) != 1 or not _PLUGIN_NAME.match(ctx.argv[0]):
-                raise UsageError("PLUGIN is a plugin's name, as /cache_stats shows it.")
+                raise UsageError("PLUGIN is a plugin's name, as /cache_analyze shows it.")
             name = ctx.argv[0]
             if name in _NOT_A_CACHE:
                 await ctx.reply(f"{name} is not a cache: {_NOT_A_CACHE[name]}.")
@@ -137,7 +155,7 @@ class AdminCommands:
                             keyboard=[[ctx.button("Confirm", "ops.clean", "ns", name),
                                        ctx.button("Cancel", "ops.keep")]])
             return
-        patterns = await self._stale_patterns()
+        patterns = await stale_patterns(self._app)
         found = await inspector.count([p for _, p in patterns])
         if not found:
             await ctx.reply("Nothing stale found. /cache_cleanup PLUGIN deletes one plugin's keys.")
@@ -155,7 +173,7 @@ class AdminCommands:
             what, patterns = f"keys of {ctx.args[1]}", [inspector.namespace_pattern(ctx.args[1])]
         else:
             # Asked again now: what is stale may have changed since the dry run.
-            what, patterns = "stale keys", [p for _, p in await self._stale_patterns()]
+            what, patterns = "stale keys", [p for _, p in await stale_patterns(self._app)]
         deleted = await inspector.delete(patterns)
         log.info("admin %d deleted %d %s from Redis", ctx.user.id, deleted, what)
         await ctx.edit(f"Deleted {deleted:,} {what}.")
@@ -165,18 +183,112 @@ class AdminCommands:
         await ctx.edit("Nothing deleted.")
         await ctx.answer()
 
-    async def _stale_patterns(self) -> list[tuple[str, str]]:
-        """``(plugin, pattern)`` from ``ops_stale_keys``, each kept only inside its plugin's namespace."""
-        out: list[tuple[str, str]] = []
-        for plugin, patterns in await self._app.hooks.collect("ops_stale_keys", app=self._app):
-            own = glob_escape(self._app.storage(plugin).key_prefix)
-            for pattern in patterns or ():
-                if isinstance(pattern, str) and pattern.startswith(own) and len(pattern) > len(own):
-                    out.append((plugin, pattern))
-                else:
-                    log.warning("ignoring stale-key pattern %r of plugin %s: it must start with %r",
-                                pattern, plugin, own)
-        return out
+    # -- composition, releases, restart ----------------------------------------------
+    async def plugins(self, ctx: CommandContext) -> None:
+        await ctx.reply("\n".join(composition_lines(self._app)))
+
+    async def releases(self, ctx: CommandContext) -> None:
+        if not self._config.releases_dir:
+            await ctx.reply(_UPDATES_OFF)
+            return
+        await ctx.reply("\n".join(releases_lines(self._app, self._config, self._token)))
+
+    async def restart(self, ctx: CommandContext) -> None:
+        log.info("owner %d asked for a restart", ctx.user.id)
+        await ctx.reply("Restarting: in-flight work finishes, then the bot stops and its supervisor starts it "
+                        "again.")
+        # What SIGTERM does: a graceful stop; `mediabot run` then exits 0 and the
+        # supervisor (systemd Restart=always, a container restart policy) starts it.
+        self._app.request_stop()
+
+    async def update(self, ctx: CommandContext) -> None:
+        if len(ctx.argv) != 1 or not valid_tag(ctx.argv[0]):
+            raise UsageError("TAG is a release tag: letters, digits, . _ + -, not starting with - or .")
+        if not self._config.releases_dir:
+            await ctx.reply(_UPDATES_OFF)
+            return
+        tag = ctx.argv[0]
+        pid = await asyncio.to_thread(spawn_updater, self._app, ["update", tag], by=f"telegram:{ctx.user.id}")
+        log.info("owner %d started the update to %s (updater pid %d)", ctx.user.id, tag, pid)
+        await ctx.reply(f"Updating to {tag}: the updater (pid {pid}) verifies the tag's signature, builds, checks, "
+                        "switches and restarts the bot, and rolls back by itself if the new release is not ready. "
+                        "/releases shows its steps.")
+
+    async def rollback(self, ctx: CommandContext) -> None:
+        if not self._config.releases_dir:
+            await ctx.reply(_UPDATES_OFF)
+            return
+        pid = await asyncio.to_thread(spawn_updater, self._app, ["rollback"], by=f"telegram:{ctx.user.id}")
+        log.info("owner %d started a rollback (updater pid %d)", ctx.user.id, pid)
+        await ctx.reply(f"Rolling back to the previous release: the updater (pid {pid}) switches and restarts the "
+                        "bot. /releases shows its steps.")
+
+
+_UPDATES_OFF = "Updates are off in this deployment: [plugins.ops] releases_dir is not set."
+# The last audit lines /releases shows: enough for one update (about ten steps).
+_AUDIT_SHOWN = 12
+
+
+def releases_lines(app: Any, config: OpsConfig, token: str | None) -> list[str]:
+    """Current release, history (newest first), installed releases, the last audit steps."""
+    settings = update_settings(app, config, token)
+    store = ReleaseStore(settings.releases_dir)
+    history = store.history()
+    lines = [f"Current: {store.current() or 'none'}",
+             "History: " + (", ".join(reversed(history)) if history else "none"),
+             "Installed: " + (", ".join(store.installed()) or "none")]
+    entries = AuditLog(audit_path(app)).entries()[-_AUDIT_SHOWN:]
+    if entries:
+        lines.append("Last steps:")
+        lines.extend(f"{e.time} {e.action} {e.step} {e.outcome} {e.tag}" + (f" — {e.detail}" if e.detail else "")
+                     for e in entries)
+    return lines
+
+
+async def cache_summary(redis: Any) -> str:
+    """Memory, hit rate and key count from ``INFO`` and ``DBSIZE`` (constant time: no key is walked)."""
+    info = await redis.info("memory")
+    stats = await redis.info("stats")
+    keys = int(await redis.dbsize())
+    used, limit = int(info.get("used_memory", 0)), int(info.get("maxmemory", 0))
+    hits, misses = int(stats.get("keyspace_hits", 0)), int(stats.get("keyspace_misses", 0))
+    rate = f"{hits / (hits + misses):.0%}" if hits + misses else "no lookups yet"
+    evicted = int(stats.get("evicted_keys", 0))
+    return "\n".join([
+        f"Redis: {_size(used)} used" + (f" of {_size(limit)}" if limit else " (no maxmemory)"),
+        f"Hit rate: {rate}; evicted keys: {evicted:,}",
+        f"Keys in this database: {keys:,} (all prefixes)",
+        "/cache_analyze shows keys and memory per namespace and plugin."])
+
+
+def render_cache_report(report: CacheReport, *, enabled: set[str], prefix: str) -> str:
+    limit = f" of {_size(report.maxmemory)}" if report.maxmemory else " (no maxmemory)"
+    hits = f"{report.hit_rate:.0%}" if report.hit_rate is not None else "no lookups yet"
+    lines = [f"Redis: {_size(report.used_memory)} used{limit}; hit rate {hits}",
+             f"Keys under {prefix}: by namespace ({report.scan_calls} SCAN calls, sizes estimated):"]
+    if not report.namespaces:
+        lines.append("(none)")
+    for ns in report.namespaces:
+        note = ""
+        if ns.name not in enabled and ns.name not in _KERNEL_NAMESPACES:
+            note = " · not enabled here"
+        never = f" · {ns.without_ttl_share:.0%} never expire" if ns.sampled else ""
+        lines.append(f"{ns.name}: {ns.keys:,} keys, ~{_size(ns.estimated_bytes)}{never}{note}")
+    return "\n".join(lines)
+
+
+async def stale_patterns(app: Any) -> list[tuple[str, str]]:
+    """``(plugin, pattern)`` from ``ops_stale_keys``, each kept only inside its plugin's namespace."""
+    out: list[tuple[str, str]] = []
+    for plugin, patterns in await app.hooks.collect("ops_stale_keys", app=app):
+        own = glob_escape(app.storage(plugin).key_prefix)
+        for pattern in patterns or ():
+            if isinstance(pattern, str) and pattern.startswith(own) and len(pattern) > len(own):
+                out.append((plugin, pattern))
+            else:
+                log.warning("ignoring stale-key pattern %r of plugin %s: it must start with %r",
+                            pattern, plugin, own)
+    return out
 
 
 def _size(n: float) -> str:

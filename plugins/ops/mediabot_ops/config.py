@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Annotated
 
 import msgspec
 
 from mediabot import ConfigError
 
-__all__ = ["TOKEN_ENV", "ListenAddress", "OpsConfig", "parse_listen", "require_token"]
+__all__ = ["TOKEN_ENV", "ListenAddress", "OpsConfig", "parse_listen", "require_token", "valid_tag"]
 
 #: The bearer token ``/metrics`` and ``/readyz`` ask for; required to listen beyond this host.
 TOKEN_ENV = "MEDIABOT_OPS_TOKEN"
+_TOKEN_FIX = (f"export {TOKEN_ENV}=<a long random string> (scrapers send it as a bearer token), "
+              'or listen on a loopback address such as "127.0.0.1:9464"')
 
 
 @dataclass(frozen=True)
@@ -53,29 +57,57 @@ def parse_listen(text: str) -> ListenAddress:
     return ListenAddress(host, int(port_text))
 
 
+# A release tag: letters, digits and ``._+-``, not starting with ``-`` (it would
+# read as an option to git) or ``.``; no ``..`` (a path out of releases/).
+_TAG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$")
+
+
+def valid_tag(tag: str) -> bool:
+    """``tag`` may name a release: a git tag and a directory under ``releases/``, never an option."""
+    return bool(_TAG.match(tag)) and ".." not in tag and not tag.endswith((".lock", "."))
+
+
 class OpsConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Settings of ``[plugins.ops]``.
 
     :param listen: ``HOST:PORT`` of the ``/healthz``, ``/readyz`` and ``/metrics`` HTTP server; each process on a host needs its own port; ``0`` as the port takes any free one; ``""`` turns the server off. Any address other than loopback needs ``MEDIABOT_OPS_TOKEN``.
     :param probe_timeout: seconds a health check (all plugins' reports, the MongoDB ping) may take before it counts as down.
     :param log_lines: log lines kept in memory for ``/logs`` (secrets masked).
-    :param scan_batch: keys asked for per ``SCAN`` call by ``/cache_stats`` and ``/cache_cleanup`` (each call stays short; Redis serves others in between).
+    :param scan_batch: keys asked for per ``SCAN`` call by ``/cache_analyze`` and ``/cache_cleanup`` (each call stays short; Redis serves others in between).
     :param memory_samples: keys per namespace whose ``MEMORY USAGE`` is measured; a namespace's size is estimated from them.
+    :param releases_dir: directory of the signed releases (``releases/<tag>`` and the ``current`` symlink the supervisor starts); relative to the directory of ``plugins.toml``; ``""`` turns ``/update`` and ``/rollback`` off.
+    :param update_remote: git URL (or path) the release tags are fetched from.
+    :param allowed_signers: git's SSH allowed-signers file (``principal namespaces="git" ssh-ed25519 ...``): a tag is applied only when signed by one of these keys; relative to the directory of ``plugins.toml``.
+    :param build_command: argument list run in the new release's directory to build it (no shell).
+    :param check_command: argument list run in the new release's directory to check the deployment's configuration; ``MEDIABOT_CONFIG`` names this ``plugins.toml``.
+    :param smoke_command: argument list run in the new release's directory as a smoke start: it opens the deployment's Redis, MongoDB and plugins without Telegram, and must exit 0.
+    :param step_timeout: seconds each of the fetch, build, check and smoke steps may take before the update is abandoned.
+    :param ready_timeout: seconds the restarted process has to answer ``/readyz`` with 200 before the updater rolls back to the previous release by itself.
     """
 
     listen: str = "127.0.0.1:9464"
-    probe_timeout: float = 3.0
-    log_lines: int = 1000
-    scan_batch: int = 500
-    memory_samples: int = 20
+    probe_timeout: Annotated[float, msgspec.Meta(ge=0.1, le=300)] = 3.0
+    log_lines: Annotated[int, msgspec.Meta(ge=10, le=100_000)] = 1000
+    scan_batch: Annotated[int, msgspec.Meta(ge=10, le=10_000)] = 500
+    memory_samples: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 20
+    releases_dir: str = ""
+    update_remote: str = ""
+    allowed_signers: str = ""
+    build_command: list[str] = msgspec.field(default_factory=lambda: ["uv", "sync", "--frozen"])
+    check_command: list[str] = msgspec.field(
+        default_factory=lambda: [".venv/bin/mediabot", "config", "check"])
+    smoke_command: list[str] = msgspec.field(default_factory=lambda: [".venv/bin/mediabot", "health"])
+    step_timeout: Annotated[float, msgspec.Meta(ge=1, le=7200)] = 900.0
+    ready_timeout: Annotated[float, msgspec.Meta(ge=1, le=3600)] = 120.0
 
     @property
     def address(self) -> ListenAddress | None:
         """The parsed ``listen``; ``None`` when the server is off."""
         return parse_listen(self.listen) if self.listen else None
 
-    def validate(self) -> None:
-        """Run by the kernel when it loads ``plugins.toml`` (and by ``mediabot config check``).
+    def validate(self, env: Mapping[str, str] | None = None) -> None:
+        """Run by the kernel when it loads ``plugins.toml`` (and by ``mediabot config check``),
+        with the deployment's environment: a ``listen`` beyond loopback needs :data:`TOKEN_ENV`.
 
         :raises ConfigError: with ``key`` relative to ``[plugins.ops]``.
         """
@@ -85,17 +117,29 @@ class OpsConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
             except ValueError as exc:
                 raise ConfigError(f"{exc}, got {self.listen!r}", key="listen",
                                   fix='e.g. listen = "127.0.0.1:9464"; "" turns the server off') from None
-        for name, value, least in (("probe_timeout", self.probe_timeout, 0.1), ("log_lines", self.log_lines, 10),
-                                   ("scan_batch", self.scan_batch, 10), ("memory_samples", self.memory_samples, 1)):
-            if value < least:
-                raise ConfigError(f"must be at least {least}", key=name, fix=f"e.g. {name} = {least * 10:g}")
+        for name in ("build_command", "check_command", "smoke_command"):
+            if not getattr(self, name):
+                raise ConfigError("must name a program", key=name,
+                                  fix=f'e.g. {name} = ["uv", "sync", "--frozen"] (an argument list, no shell)')
+        if self.releases_dir:
+            for name in ("update_remote", "allowed_signers"):
+                if not getattr(self, name):
+                    raise ConfigError("is needed to apply signed releases (releases_dir is set)", key=name,
+                                      fix='e.g. update_remote = "https://github.com/you/bot.git" and '
+                                          'allowed_signers = "/etc/mediabot/allowed_signers"; '
+                                          'or releases_dir = "" to turn updates off')
+        if env is not None:
+            address = self.address
+            if address is not None and not address.local and not env.get(TOKEN_ENV):
+                raise ConfigError(f"listen = {self.listen!r} is reachable from other hosts, but {TOKEN_ENV} is "
+                                  "not set", key="listen", fix=_TOKEN_FIX)
 
 
 def require_token(config: OpsConfig, secrets: Mapping[str, str], *, file: str) -> None:
     """Refuse to serve metrics and readiness beyond this host without a bearer token.
 
-    Checked where the environment is known (the plugin's constructor): the
-    kernel's ``validate()`` sees the table only.
+    ``validate(env)`` checks it when the configuration is loaded; the plugin's
+    constructor checks it again with the secrets the app was given.
 
     :raises ConfigError: naming ``plugins.ops.listen`` and :data:`TOKEN_ENV`.
     """
@@ -104,5 +148,4 @@ def require_token(config: OpsConfig, secrets: Mapping[str, str], *, file: str) -
         return
     raise ConfigError(f"listen = {config.listen!r} is reachable from other hosts, but {TOKEN_ENV} is not set",
                       file=file, key="plugins.ops.listen",
-                      fix=f"export {TOKEN_ENV}=<a long random string> (scrapers send it as a bearer token), "
-                          'or listen on a loopback address such as "127.0.0.1:9464"')
+                      fix=_TOKEN_FIX)

@@ -40,9 +40,9 @@ def format_duration(seconds: float) -> str:
     return f"{minutes}m {secs}s"
 
 
-async def gather_stats(app: App, *, uptime: float, timeout: float) -> str:
-    """The ``/stats`` text. Each database question is bounded by ``timeout``."""
-    lines = [f"Uptime: {format_duration(uptime)}"]
+async def gather_stats(app: App, *, uptime: float | None, timeout: float) -> str:
+    """The ``/stats`` text. Each database question is bounded by ``timeout``; ``uptime=None`` leaves it out."""
+    lines = [] if uptime is None else [f"Uptime: {format_duration(uptime)}"]
     users = getattr(app, "users", None)
     if users is not None:
         counts = await _bounded(users.counts(), timeout)

@@ -15,16 +15,17 @@ if _HERE not in sys.path:  # ops_kit sits next to the tests (no package: --impor
     sys.path.insert(0, _HERE)
 
 from mediabot_ops import OpsPlugin
-from ops_kit import ADMIN, Films
+from ops_kit import ADMIN, OWNER, Films
 
 
 @pytest_asyncio.fixture
 async def ops_bot(make_bot: Any) -> Any:
-    """``await ops_bot(config="...", env={...})``: a bot with ops (on a free local port) and Films."""
+    """``await ops_bot(config="...", env={...})``: a bot with ops (on a free local port) and Films; owner OWNER."""
 
-    async def make(config: str = "", *, env: dict[str, str] | None = None, admins: Any = (ADMIN,)) -> Any:
+    async def make(config: str = "", *, env: dict[str, str] | None = None, admins: Any = (ADMIN,),
+                   owner: int | None = OWNER) -> Any:
         table = config if "[plugins.ops]" in config else '[plugins.ops]\nlisten = "127.0.0.1:0"\n' + config
-        return await make_bot(plugins=[OpsPlugin, Films], config=table, env=env, admins=admins)
+        return await make_bot(plugins=[OpsPlugin, Films], config=table, env=env, admins=admins, owner=owner)
 
     return make
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from mediabot import Command, HealthReport, PluginMeta, hookimpl
 
-ADMIN, USER = 9, 1
+ADMIN, USER, OWNER = 9, 1, 7
 
 
 class Films:

@@ -8,6 +8,7 @@ from ops_kit import ADMIN, USER
 from mediabot import HealthReport
 
 REFUSED = "This command is for admins only."
+OWNER_ONLY = "This command is for the bot owner only."
 TOKEN = "ops-token-that-must-never-show"
 
 
@@ -24,10 +25,25 @@ async def test_health_lists_every_component_worst_first_for_an_admin(ops_bot):
     assert any(line.startswith("🟢 telegram: ok — connected as @") for line in lines)
 
 
-@pytest.mark.parametrize("command", ["/health", "/stats", "/cache_stats", "/cache_cleanup", "/logs"])
+ADMIN_COMMANDS = ["/health", "/stats", "/plugins", "/cache_stats", "/cache_analyze", "/cache_cleanup", "/logs",
+                  "/releases"]
+OWNER_COMMANDS = ["/restart", "/update v2", "/rollback"]
+
+
+@pytest.mark.parametrize("command", ADMIN_COMMANDS + OWNER_COMMANDS)
 async def test_ops_commands_are_refused_to_users(ops_bot, command):
     bot = await ops_bot()
-    assert (await bot.send(command, user=USER)).texts == [REFUSED]
+    replies = (await bot.send(command, user=USER)).texts
+    assert replies == [REFUSED if command in ADMIN_COMMANDS else OWNER_ONLY]
+
+
+@pytest.mark.parametrize("command", OWNER_COMMANDS)
+async def test_update_restart_and_rollback_are_refused_to_admins_who_are_not_the_owner(ops_bot, command, monkeypatch):
+    bot = await ops_bot()
+    stops: list[bool] = []
+    monkeypatch.setattr(bot.app, "request_stop", lambda: stops.append(True))
+    assert (await bot.send(command, user=ADMIN)).texts == [OWNER_ONLY]
+    assert stops == []
 
 
 async def test_stats_show_users_catalogue_updates_errors_and_what_plugins_add(ops_bot):
@@ -45,7 +61,7 @@ async def test_stats_show_users_catalogue_updates_errors_and_what_plugins_add(op
     assert "films: cache v2" in text
 
 
-async def test_cache_stats_attribute_keys_to_their_plugins(ops_bot):
+async def test_cache_analyze_attributes_keys_to_their_plugins(ops_bot):
     bot = await ops_bot()
     redis = bot.app.redis
     films, search = bot.app.storage("films"), bot.app.storage("search")
@@ -53,7 +69,7 @@ async def test_cache_stats_attribute_keys_to_their_plugins(ops_bot):
         await redis.set(films.key("cache", "v2", i), "x" * 200)
     for i in range(7):
         await redis.set(search.key("page", i), "y", ex=3600)
-    text = (await bot.send("/cache_stats", user=ADMIN)).last.text
+    text = (await bot.send("/cache_analyze", user=ADMIN)).last.text
     assert "films: 40 keys, ~" in text and "100% never expire" in text
     assert "search: 7 keys" in text and "not enabled here" in text.split("search: 7 keys")[1].splitlines()[0]
     films_line = next(line for line in text.splitlines() if line.startswith("films:"))
@@ -103,7 +119,12 @@ async def test_cache_cleanup_cancelled_deletes_nothing_and_the_catalogue_stream_
 async def test_logs_show_recent_lines_with_secrets_masked(ops_bot):
     bot = await ops_bot(env={"MEDIABOT_OPS_TOKEN": TOKEN})
     await bot.send("/film Alien", user=USER)
-    text = (await bot.send("/logs 5", user=ADMIN)).last.text
+    sent = (await bot.send("/logs 5", user=ADMIN)).last
+    assert sent.media is not None and sent.media.file_name == "mediabot-logs.txt"
+    _, data = bot.fake.uploaded(sent.chat.id, sent.id)
+    text = data.decode()
+    n = len(text.splitlines())
+    assert 1 <= n <= 5 and sent.caption == f"The last {n} log line{'' if n == 1 else 's'} (secrets masked)."
     line = next(line for line in text.splitlines() if "looked up 'Alien'" in line)
     assert "WARNING mediabot.plugin.films" in line
     assert TOKEN not in text and "with token ***" in line
@@ -126,7 +147,7 @@ async def test_cache_commands_walk_redis_in_bounded_scan_batches_never_keys(ops_
         pipe.set(films.key("cache", "v1", i), "x")
     await pipe.execute()
     await redis.config_resetstat()
-    text = (await bot.send("/cache_stats", user=ADMIN)).last.text
+    text = (await bot.send("/cache_analyze", user=ADMIN)).last.text
     assert "films: 3,000 keys" in text
     calls = int(text.split(" SCAN calls")[0].rsplit("(", 1)[1])
     assert calls >= 3000 // 100  # many short calls, not one long one
@@ -135,3 +156,32 @@ async def test_cache_commands_walk_redis_in_bounded_scan_batches_never_keys(ops_
     used = await redis.info("commandstats")
     assert "cmdstat_scan" in used and "cmdstat_unlink" in used
     assert not {"cmdstat_keys", "cmdstat_flushall", "cmdstat_flushdb", "cmdstat_del"} & set(used)
+
+
+async def test_cache_analyze_on_100000_keys_counts_every_namespace_and_never_blocks_redis(ops_bot, redis_factory):
+    server = redis_factory()
+    bot = await ops_bot("[plugins.ops]\nlisten = \"\"\n", env={"MEDIABOT_REDIS_URL": server.url})
+    redis, prefix = bot.app.redis, bot.app.section("redis").key_prefix
+    films, search = bot.app.storage("films"), bot.app.storage("search")
+    layout = {"films": (60_000, lambda i: films.key("cache", "v2", i)),
+              "search": (30_000, lambda i: search.key("page", i)),
+              "sessions": (10_000, lambda i: f"{prefix}:sess:query:{{user:{i}}}")}
+    for _name, (count, key) in layout.items():
+        for start in range(0, count, 5000):
+            pipe = redis.pipeline(transaction=False)
+            for i in range(start, start + 5000):
+                pipe.set(key(i), "v" * 40)
+            await pipe.execute()
+    await redis.config_set("slowlog-log-slower-than", 5000)  # microseconds: log any command over 5 ms
+    await redis.slowlog_reset()
+    await redis.config_resetstat()
+    text = (await bot.send("/cache_analyze", user=ADMIN)).last.text
+    lines = text.splitlines()
+    assert next(line for line in lines if line.startswith("films:")).startswith("films: 60,000 keys, ~")
+    assert next(line for line in lines if line.startswith("search:")).startswith("search: 30,000 keys, ~")
+    assert next(line for line in lines if line.startswith("sessions:")).startswith("sessions: 10,000 keys, ~")
+    calls = int(text.split(" SCAN calls")[0].rsplit("(", 1)[1])
+    assert calls >= 100_000 // 500  # scan_batch 500: hundreds of short calls
+    assert await redis.slowlog_get() == []  # not one command took 5 ms
+    used = await redis.info("commandstats")
+    assert "cmdstat_scan" in used and "cmdstat_memory" in used and "cmdstat_keys" not in used

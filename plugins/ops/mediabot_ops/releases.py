@@ -1,0 +1,151 @@
+"""The releases on disk, the ``current`` symlink the supervisor starts, and the audit log.
+
+Layout of ``releases_dir``::
+
+    releases/<tag>/      # one checked-out, built release per applied tag
+    current -> releases/<tag>
+    history.json         # tags made current, oldest first; the last is current
+    .lock                # held by the one updater that may run at a time
+
+``current`` is switched atomically: a new symlink is made under a temporary
+name and ``os.replace``\\ d over the old one, so a supervisor starting the
+bot at any instant sees either the old release or the new one, never none.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import os
+import secrets
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import msgspec
+
+__all__ = ["AuditEntry", "AuditLog", "ReleaseStore", "UpdateBusy"]
+
+
+class UpdateBusy(Exception):
+    """Another updater holds the lock."""
+
+
+class AuditEntry(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """One line of the audit log.
+
+    :param time: UTC, ISO 8601.
+    :param action: ``update``, ``rollback`` or ``auto-rollback``.
+    :param step: e.g. ``fetch``, ``verify``, ``build``, ``switch``, ``ready``.
+    :param outcome: ``started``, ``ok``, ``refused`` or ``failed``.
+    :param tag: the release concerned.
+    :param detail: one line of explanation (never a secret: git URLs are logged without credentials).
+    :param by: who asked (``cli`` or ``telegram:<user id>``).
+    """
+
+    time: str
+    action: str
+    step: str
+    outcome: str
+    tag: str = ""
+    detail: str = ""
+    by: str = ""
+
+
+class AuditLog:
+    """Appends :class:`AuditEntry` lines (JSON) to ``path``; each line is written whole with one ``write``."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def append(self, entry: AuditEntry) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        line = msgspec.json.encode(entry) + b"\n"
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, line)
+        finally:
+            os.close(fd)
+
+    def entries(self) -> list[AuditEntry]:
+        if not self.path.exists():
+            return []
+        return [msgspec.json.decode(line, type=AuditEntry)
+                for line in self.path.read_bytes().splitlines() if line.strip()]
+
+    @staticmethod
+    def now() -> str:
+        return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+class ReleaseStore:
+    """``releases_dir`` on disk (see the module's docstring)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.releases = root / "releases"
+        self.current_link = root / "current"
+        self._history = root / "history.json"
+
+    def path_of(self, tag: str) -> Path:
+        return self.releases / tag
+
+    def current(self) -> str | None:
+        """The tag ``current`` points at (``None`` before the first release)."""
+        try:
+            target = os.readlink(self.current_link)
+        except FileNotFoundError:
+            return None
+        return Path(target).name
+
+    def history(self) -> list[str]:
+        if not self._history.exists():
+            return []
+        return msgspec.json.decode(self._history.read_bytes(), type=list[str])
+
+    def installed(self) -> list[str]:
+        if not self.releases.is_dir():
+            return []
+        return sorted(p.name for p in self.releases.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+    def incoming(self, tag: str) -> Path:
+        """A fresh, hidden directory to fetch ``tag`` into (never a name the supervisor could start)."""
+        self.releases.mkdir(parents=True, exist_ok=True)
+        path = self.releases / f".incoming-{tag}-{secrets.token_hex(4)}"
+        path.mkdir()
+        return path
+
+    def install(self, incoming: Path, tag: str) -> Path:
+        """Move a verified checkout to ``releases/<tag>`` (replacing an older copy that is not current)."""
+        final = self.path_of(tag)
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(incoming, final)
+        return final
+
+    def switch(self, tag: str, *, history: list[str]) -> None:
+        """Point ``current`` at ``releases/<tag>`` atomically and record ``history`` (last = ``tag``)."""
+        tmp = self.root / f".current-{secrets.token_hex(4)}"
+        os.symlink(Path("releases") / tag, tmp)  # relative: the whole directory can move
+        os.replace(tmp, self.current_link)
+        self._write_history(history)
+
+    def _write_history(self, history: list[str]) -> None:
+        tmp = self.root / f".history-{secrets.token_hex(4)}"
+        tmp.write_bytes(msgspec.json.encode(history))
+        os.replace(tmp, self._history)
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """One updater at a time (a second one is refused, not queued)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.root / ".lock", os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise UpdateBusy("another update or rollback is running") from None
+            yield
+        finally:
+            os.close(fd)  # releases the lock

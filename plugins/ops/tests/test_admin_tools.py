@@ -1,0 +1,91 @@
+"""/plugins, /cache_stats, /releases, and the owner's /restart, /update and /rollback in chat."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from pathlib import Path
+
+import pytest
+from ops_kit import ADMIN, OWNER
+from update_kit import make_deployment, wait_for
+
+OFF = "Updates are off in this deployment: [plugins.ops] releases_dir is not set."
+
+
+async def test_plugins_lists_the_kernel_and_every_enabled_plugin_with_version_and_origin(ops_bot):
+    bot = await ops_bot()
+    lines = (await bot.send("/plugins", user=ADMIN)).last.text.splitlines()
+    assert lines[0] == "mediabot 0.1.0 (kernel); 2 plugins enabled:"
+    # Handed to the app in-process (as tests do): no installed distribution behind them.
+    assert sorted(lines[1:]) == ["films: ops_kit local · third-party · in-process · running",
+                                 "ops: mediabot_ops local · third-party · in-process · running"]
+
+
+async def test_cache_stats_is_the_quick_summary_and_points_to_cache_analyze(ops_bot, redis_factory):
+    server = redis_factory()  # its own Redis: DBSIZE counts every prefix
+    bot = await ops_bot(env={"MEDIABOT_REDIS_URL": server.url})
+    films = bot.app.storage("films")
+    for i in range(1200):
+        await bot.app.redis.set(films.key("cache", "v2", i), "x")
+    text = (await bot.send("/cache_stats", user=ADMIN)).last.text
+    shown = int(re.search(r"Keys in this database: ([\d,]+) \(all prefixes\)", text)[1].replace(",", ""))
+    # The films keys, plus the kernel's few (rate limits, sightings) written around the command.
+    assert 1200 <= shown <= await bot.app.redis.dbsize() <= 1210
+    assert text.startswith("Redis: ") and "Hit rate: " in text
+    assert text.endswith("/cache_analyze shows keys and memory per namespace and plugin.")
+
+
+async def test_restart_by_the_owner_stops_the_app_gracefully(ops_bot, monkeypatch):
+    bot = await ops_bot()
+    stops: list[bool] = []
+    monkeypatch.setattr(bot.app, "request_stop", lambda: stops.append(True))
+    reply = (await bot.send("/restart", user=OWNER)).last.text
+    assert reply.startswith("Restarting: in-flight work finishes")
+    assert stops == [True]  # what SIGTERM does: `mediabot run` drains, exits 0, the supervisor starts it
+
+
+@pytest.mark.parametrize("command", ["/update v2", "/rollback", "/releases"])
+async def test_update_commands_say_updates_are_off_without_a_releases_dir(ops_bot, command):
+    bot = await ops_bot()
+    assert (await bot.send(command, user=OWNER)).texts == [OFF]
+
+
+@pytest.mark.parametrize("tag", ["--upload-pack=x", "../v1", ".v1"])
+async def test_update_refuses_a_tag_that_could_be_an_option_or_a_path(ops_bot, tag):
+    bot = await ops_bot()
+    reply = (await bot.send(f"/update {tag}", user=OWNER)).last.text
+    assert reply.startswith("TAG is a release tag")
+
+
+def _reap(pid: int) -> None:
+    """Wait for the updater the bot started (it is this test process's child)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        done, _status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"updater pid {pid} did not finish")
+
+
+async def test_owner_update_starts_the_updater_which_refuses_an_unsigned_tag(ops_bot, tmp_path: Path):
+    dep = make_deployment(tmp_path)
+    table = dep.config.read_text().split("[plugins.ops]\n", 1)[1]
+    bot = await ops_bot("[plugins.ops]\n" + table.replace(f'listen = "127.0.0.1:{dep.port}"', 'listen = ""'),
+                        env={"PATH": os.environ["PATH"], "HOME": dep.env["HOME"]})
+    reply = (await bot.send("/update unsigned", user=OWNER)).last.text
+    pid = int(re.search(r"updater \(pid (\d+)\)", reply)[1])
+    assert reply.startswith("Updating to unsigned: the updater (pid ")
+    _reap(pid)
+    audit = bot.app.data_dir / "plugins" / "ops" / "audit.jsonl"
+    wait_for(audit.exists, "the audit log")
+    steps = audit.read_text()
+    assert '"step":"verify","outcome":"refused","tag":"unsigned","detail":"unsigned is not signed' in steps
+    assert f'"by":"telegram:{OWNER}"' in steps
+    assert not (dep.releases / "current").exists()
+    assert not (dep.releases / "releases").exists() or list((dep.releases / "releases").iterdir()) == []
+    shown = (await bot.send("/releases", user=ADMIN)).last.text.splitlines()
+    assert shown[:3] == ["Current: none", "History: none", "Installed: none"]
+    assert any("update verify refused unsigned — unsigned is not signed" in line for line in shown)

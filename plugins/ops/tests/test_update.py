@@ -1,0 +1,139 @@
+"""Signed update and rollback, end to end: ``mediabot ops update|rollback|releases`` against a
+signed git remote, with a fake supervisor restarting the bot stand-in on ``current``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from mediabot_ops.releases import ReleaseStore
+from update_kit import Deployment, make_deployment
+
+OK_STEPS = ["start", "fetch", "verify", "build", "check", "smoke", "switch", "restart", "ready"]
+
+
+@pytest.fixture
+def deployment(tmp_path: Path) -> Iterator[Deployment]:
+    dep = make_deployment(tmp_path)
+    dep.start_supervisor()
+    try:
+        yield dep
+    finally:
+        dep.stop_supervisor()
+
+
+def _steps(dep: Deployment, tag: str, action: str = "update") -> list[tuple[str, str]]:
+    return [(e["step"], e["outcome"]) for e in dep.audit() if e["tag"] == tag and e["action"] == action]
+
+
+def _bootstrap(dep: Deployment) -> dict:
+    """The first release: nothing runs yet; the supervisor starts it once `current` exists."""
+    result = dep.mediabot("ops", "update", "v1")
+    assert result.returncode == 0, result.stderr
+    serving = dep.serving()
+    assert serving is not None and serving["release"] == "v1"
+    return serving
+
+
+def test_a_signed_tag_is_verified_built_switched_and_the_bot_restarts_on_it(deployment):
+    dep = deployment
+    before = _bootstrap(dep)
+    result = dep.mediabot("ops", "update", "v2")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "v2 is live and ready (was v1)."
+    assert dep.current() == "releases/v2"
+    assert (dep.releases / "releases" / "v2" / "built").read_text() == "ok"
+    serving = dep.serving()
+    assert serving["release"] == "v2" and serving["pid"] != before["pid"]  # a new process, on the new release
+    assert _steps(dep, "v2") == [(step, "started" if step == "start" else "ok") for step in OK_STEPS]
+    verified = next(e for e in dep.audit() if e["tag"] == "v2" and e["step"] == "verify")
+    assert verified["detail"].startswith("signed by release@example.org (ED25519 key SHA256:")
+    assert all(e["by"] == "cli" for e in dep.audit())
+
+
+@pytest.mark.parametrize(("tag", "reason"), [
+    ("unsigned", "Refused unsigned: unsigned is not signed. Nothing changed."),
+    ("evil", "Refused evil: evil is signed by a key that is not in allowed_signers. Nothing changed."),
+    ("light", "Refused light: light is a lightweight tag: it carries no signature. Nothing changed."),
+    ("alias", "Refused alias: the tag object under alias was signed as 'v2'. Nothing changed."),
+    ("v9", "Refused v9: tag v9 not found on "),
+])
+def test_unsigned_wrongly_signed_and_unknown_tags_are_refused_and_change_nothing(deployment, tag, reason):
+    dep = deployment
+    before = _bootstrap(dep)
+    result = dep.mediabot("ops", "update", tag)
+    assert result.returncode == 1
+    assert reason in result.stderr
+    assert dep.current() == "releases/v1"
+    assert dep.release_dirs() == ["v1"]  # nothing fetched is left behind, not even hidden
+    assert dep.serving() == before  # the same process: no restart
+    assert _steps(dep, tag)[-1][1] == "refused"
+
+
+@pytest.mark.parametrize("tag", ["--upload-pack=touch pwned", "-v1", "../v1", ".hidden", "v1.lock"])
+def test_a_tag_name_that_could_be_an_option_or_a_path_is_refused_before_git_runs(deployment, tag):
+    dep = deployment
+    result = dep.mediabot("ops", "update", "--", tag)
+    assert result.returncode == 1
+    assert "is not a release tag" in result.stderr
+    assert dep.current() is None and dep.release_dirs() == []
+    assert not (dep.root / "pwned").exists()
+    assert [(e["step"], e["outcome"]) for e in dep.audit()] == [("validate", "refused")]
+
+
+def test_a_release_that_never_gets_ready_is_rolled_back_by_the_updater(deployment):
+    dep = deployment
+    _bootstrap(dep)
+    assert dep.mediabot("ops", "update", "v2").returncode == 0
+    result = dep.mediabot("ops", "update", "v3")  # signed and built, but its bot exits at start
+    assert result.returncode == 1
+    assert "v3 was not ready within 10s: rolled back to v2 (ready)." in result.stderr
+    assert dep.current() == "releases/v2"
+    assert dep.serving()["release"] == "v2"
+    assert _steps(dep, "v3")[-2:] == [("restart", "ok"), ("ready", "failed")]
+    assert _steps(dep, "v2", "auto-rollback") == [("switch", "ok"), ("restart", "ok"), ("ready", "ok")]
+    shown = dep.mediabot("ops", "releases")
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert lines[0] == "Current: v2" and lines[1] == "History: v2, v1"
+
+
+def test_rollback_returns_to_the_previous_release_and_then_has_nowhere_to_go(deployment):
+    dep = deployment
+    _bootstrap(dep)
+    assert dep.mediabot("ops", "update", "v2").returncode == 0
+    result = dep.mediabot("ops", "rollback")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "Rolled back to v1 (was v2); ready."
+    assert dep.current() == "releases/v1"
+    assert dep.serving()["release"] == "v1"
+    assert _steps(dep, "v1", "rollback") == [("start", "started"), ("switch", "ok"), ("restart", "ok"),
+                                            ("ready", "ok")]
+    again = dep.mediabot("ops", "rollback")
+    assert again.returncode == 1
+    assert "There is no previous release to go back to." in again.stderr
+    assert dep.current() == "releases/v1"
+
+
+def test_a_release_whose_build_fails_is_removed_and_current_is_untouched(deployment):
+    dep = deployment
+    before = _bootstrap(dep)
+    text = dep.config.read_text()
+    dep.config.write_text(text.replace('build_command = ', 'build_command = ["false"]\n# was: ', 1))
+    result = dep.mediabot("ops", "update", "v2")
+    assert result.returncode == 1
+    assert "build of v2 failed (exit 1" in result.stderr and "current is unchanged." in result.stderr
+    assert dep.current() == "releases/v1"
+    assert dep.release_dirs() == ["v1"]
+    assert dep.serving() == before
+    assert _steps(dep, "v2")[-1] == ("build", "failed")
+
+
+def test_a_second_updater_is_refused_while_one_runs(deployment):
+    dep = deployment
+    with ReleaseStore(dep.releases).lock():  # what a running updater holds
+        result = dep.mediabot("ops", "update", "v1")
+    assert result.returncode == 1
+    assert "Refused: another update or rollback is running." in result.stderr
+    assert dep.current() is None and dep.release_dirs() == []
