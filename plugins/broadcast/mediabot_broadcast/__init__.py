@@ -118,7 +118,12 @@ class BroadcastPlugin:
             return
         if job.state == "cancelled" and not job.reported:
             if seen == (job.id, job.beat):
-                await self._report(job.id)  # cancelled while its owner was dead: nobody else will
+                # Cancelled while its owner was dead (or stalled): nobody else will report it.
+                # Fence the owner out first, so the report's counts are the final ones.
+                token, _ = await self._store.acquire(job.id, self.owner, self._now(), self.config.lease,
+                                                     job.beat, state="cancelled")
+                if token >= 0:
+                    await self._report(job.id)
             return
         if job.state != "running":
             return
@@ -175,7 +180,7 @@ class BroadcastPlugin:
     # -- commands --------------------------------------------------------------------
     @hookimpl
     def mediabot_commands(self) -> list[Command]:
-        admin = {"role": "admin", "scopes": ("private",)}
+        admin: dict[str, Any] = {"role": "admin", "scopes": ("private",)}
         return [
             Command(name="broadcast", description="Send the replied message to all users",
                     usage="[silent] [pin] [days N]", handler=self.broadcast, **admin),
@@ -287,7 +292,7 @@ class BroadcastPlugin:
 
     # -- telling the admin -------------------------------------------------------------
     async def _report(self, job_id: str) -> None:
-        if not await self._store.mark_reported(job_id):
+        if not await self._store.mark_reported(job_id, self.owner):
             return
         job = await self._store.load()
         if job is None:

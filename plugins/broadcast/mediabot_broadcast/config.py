@@ -6,9 +6,13 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from mediabot import ConfigError
+
 __all__ = ["BroadcastConfig"]
 
-_Positive = Annotated[float, msgspec.Meta(gt=0)]
+DAY = 86_400.0
+# Far above Telegram's ~30/s; the bench runs a fake account at 1,000/s.
+_Rate = Annotated[float, msgspec.Meta(gt=0, le=10_000)]
 
 
 class BroadcastConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
@@ -26,13 +30,22 @@ class BroadcastConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, 
     :param draft_ttl: seconds a preview can still be confirmed.
     """
 
-    rate: _Positive = 20.0
-    min_rate: _Positive = 1.0
+    rate: _Rate = 20.0
+    min_rate: _Rate = 1.0
     step_down: Annotated[float, msgspec.Meta(gt=0, lt=1)] = 0.5
-    recover_every: _Positive = 30.0
+    recover_every: Annotated[float, msgspec.Meta(ge=1, le=DAY)] = 30.0
     concurrency: Annotated[int, msgspec.Meta(ge=1, le=64)] = 6
     window: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 24
-    lease: Annotated[float, msgspec.Meta(ge=3)] = 30.0
+    # Renewed every third of it: below a few seconds a busy process would lose its own job.
+    lease: Annotated[float, msgspec.Meta(ge=3, le=DAY)] = 30.0
     on_restart: Literal["resume", "wait"] = "resume"
-    progress_every: _Positive = 10.0
-    draft_ttl: _Positive = 3600.0
+    progress_every: Annotated[float, msgspec.Meta(ge=1, le=3600)] = 10.0
+    draft_ttl: Annotated[float, msgspec.Meta(ge=60, le=7 * DAY)] = 3600.0
+
+    def validate(self) -> None:
+        # Single values are bounded by the schema; these rules tie keys together.
+        if self.min_rate > self.rate:
+            raise ConfigError("min_rate must be at most rate", key="min_rate", fix="e.g. rate = 20, min_rate = 1")
+        if self.window < self.concurrency:
+            raise ConfigError("window must be at least concurrency: workers beyond the window would never "
+                              "have a user to send to", key="window", fix="e.g. concurrency = 6, window = 24")

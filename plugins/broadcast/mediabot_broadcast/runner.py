@@ -1,18 +1,23 @@
 """One process running the broadcast job it holds the lease of.
 
-A producer claims users in small batches (audience order, by id cursor)
-and queues them; ``concurrency`` workers copy the message to each, paced by
-:class:`~.pace.StepRate` and the kernel's bulk send budget, and record the
-outcome. Claimed-but-unsettled users never exceed ``window``: that is all a
-crash can leave in doubt. A heartbeat renews the lease; a lost lease
-(``fenced``), a pause or a cancel stops the runner at the next batch.
+A producer reads the audience ahead from the catalogue (ids in order, after
+the cursor; reading claims nobody), claims users in small batches and
+queues them; ``concurrency`` workers copy the message to each, paced by
+:class:`~.pace.StepRate` and the kernel's bulk send budget; one settler
+records the outcomes, all that are ready in one Redis call. A user counts
+against ``window`` from the claim until the outcome is recorded, so
+claimed-but-unsettled users never exceed ``window``: that is all a crash
+can leave in doubt. A heartbeat renews the lease; a lost lease (``fenced``),
+a pause or a cancel stops the runner at the next batch.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,7 +25,7 @@ from typing import Any
 from mediabot import FloodWaitTooLong, PermanentTelegramError, TelegramError
 from mediabot_broadcast.config import BroadcastConfig
 from mediabot_broadcast.pace import StepRate
-from mediabot_broadcast.store import Job, JobStore, Outcome
+from mediabot_broadcast.store import Claim, Job, JobStore, Outcome
 
 __all__ = ["Runner"]
 
@@ -28,6 +33,10 @@ log = logging.getLogger("mediabot.plugin.broadcast")
 
 # Reasons a runner stops before the audience is exhausted.
 STOPS_THAT_GIVE_BACK = ("paused", "cancelled", "source_gone", "unauthorized")
+# Audience ids read from the catalogue per query, ahead of the claims: one
+# query per this many users instead of one per claim batch. Reading claims
+# nobody (the cursor in Redis moves only with claims), so it costs memory only.
+READ_AHEAD = 1000
 
 
 class Runner:
@@ -54,7 +63,16 @@ class Runner:
         self._on_progress = on_progress
         self.stop_reason: str | None = None
         self._queue: asyncio.Queue[int] = asyncio.Queue()
+        # Claimed users not yet settled in Redis (queued, sending, or waiting for the settler).
         self._inflight = 0
+        self._ahead: deque[int] = deque()
+        self._read_after = job.cursor
+        self._read_all = False
+        # Only the owner gives users back; a previous owner may have left some.
+        self._maybe_retries = True
+        self._given_back = 0
+        self._outcomes: list[tuple[int, Outcome]] = []
+        self._outcome_ready = asyncio.Event()
         self._room = asyncio.Event()
         self._hold_until = 0.0
         self._floods_seen = app.telegram.send_flood_waits
@@ -68,15 +86,16 @@ class Runner:
         """Run until the audience is done or something stops it; return ``done`` or the stop reason."""
         workers = [asyncio.create_task(self._worker(), name=f"broadcast-send-{i}")
                    for i in range(self.config.concurrency)]
-        heartbeat = asyncio.create_task(self._heartbeat(), name="broadcast-heartbeat")
+        helpers = (asyncio.create_task(self._heartbeat(), name="broadcast-heartbeat"),
+                   asyncio.create_task(self._settler(), name="broadcast-settle"))
         try:
             await self._produce()
             await self._queue.join()
         finally:
             self._closing = True
-            for task in (*workers, heartbeat):
+            for task in (*workers, *helpers):
                 task.cancel()
-            for task in (*workers, heartbeat):
+            for task in (*workers, *helpers):
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         return self.stop_reason or "done"
@@ -88,65 +107,77 @@ class Runner:
         self._room.set()
 
     async def _produce(self) -> None:
-        cursor = self.job.cursor
-        exhausted = False
         while self.stop_reason is None:
             if self._cancelled():
                 raise asyncio.CancelledError
             room = await self._wait_room()
             if room == 0:
                 return
-            users, retried = await self._retries(room)
-            if not users and not exhausted:
-                fresh = await self._next_audience(cursor, room)
-                if fresh:
-                    claim = await self.store.claim(self.job.id, self.token, fresh, fresh[-1])
-                    if claim.status != "ok":
-                        self.stop(claim.status)
-                        return
-                    cursor = fresh[-1]
-                    users = claim.users
-                else:
-                    exhausted = True
-            elif retried:
-                claim = await self.store.claim(self.job.id, self.token, users, None)
-                if claim.status != "ok":
-                    self.stop(claim.status)
-                    return
-                users = claim.users
-            if exhausted and not users:
-                # Everyone is claimed and no one was given back (just checked). With
-                # sends in flight, one may still be given back (FloodWait): wait, look again.
+            claim = await self._claim_next(room)
+            if claim is None:
+                # Everyone is claimed and no one was given back. With sends in flight,
+                # one may still be given back (FloodWait): wait, look again.
                 if self._inflight == 0:
                     return
                 await self._queue.join()
                 continue
-            for user in users:
+            if claim.status != "ok":
+                self.stop(claim.status)
+                return
+            for user in claim.users:
                 self._inflight += 1
                 self._queue.put_nowait(user)
 
+    async def _claim_next(self, room: int) -> Claim | None:
+        """Claim up to ``room`` users: given back ones first, then the audience; ``None`` when none is left."""
+        if self._maybe_retries:
+            retried = await self._retries(room)
+            if retried.status != "ok" or retried.users:
+                return retried
+        fresh = await self._fresh(room)
+        if not fresh:
+            return None
+        claim = await self.store.claim(self.job.id, self.token, fresh, fresh[-1])
+        if claim.status == "ok":
+            for _ in fresh:
+                self._ahead.popleft()
+        return claim
+
     async def _wait_room(self) -> int:
-        while self._inflight >= self.config.window and self.stop_reason is None:
+        """Wait until half the window is free (a claim per half window, not per user); return the room."""
+        batch = max(1, self.config.window // 2)
+        while self.config.window - self._inflight < batch and self.stop_reason is None:
             self._room.clear()
             await self._room.wait()
         if self.stop_reason is not None:
             return 0
-        return min(self.config.window - self._inflight, max(1, self.config.window // 2))
+        return batch
 
-    async def _retries(self, count: int) -> tuple[list[int], bool]:
+    async def _retries(self, count: int) -> Claim:
+        given_back = self._given_back
         taken = await self.store.take_retries(self.job.id, self.token, count)
-        if taken.status != "ok":
-            self.stop(taken.status)
-            return [], False
-        return taken.users, bool(taken.users)
+        # Fewer than asked: the set is empty now, and only this runner refills it
+        # (a give-back that finished meanwhile may have landed after the read).
+        self._maybe_retries = len(taken.users) == count or self._given_back != given_back
+        return taken
 
-    async def _next_audience(self, cursor: int | None, count: int) -> list[int]:
+    async def _fresh(self, count: int) -> list[int]:
+        """The next ``count`` users of the audience (fewer at its end), read ahead, not claimed."""
+        if len(self._ahead) < count and not self._read_all:
+            more = await self._read_audience(READ_AHEAD)
+            self._read_all = len(more) < READ_AHEAD
+            self._ahead.extend(more)
+            if more:
+                self._read_after = more[-1]
+        return list(itertools.islice(self._ahead, count))
+
+    async def _read_audience(self, count: int) -> list[int]:
         spec = self.job.spec
         since = None
         if spec.days:
             since = datetime.fromtimestamp(self.job.created, UTC) - timedelta(days=spec.days)
         out: list[int] = []
-        ids = self.app.users.iter_active_ids(batch=count, after=cursor, seen_since=since)
+        ids = self.app.users.iter_active_ids(batch=count, after=self._read_after, seen_since=since)
         try:
             async for uid in ids:
                 out.append(int(uid))
@@ -160,24 +191,54 @@ class Runner:
     async def _worker(self) -> None:
         while not self._cancelled():
             user = await self._queue.get()
+            outcome: Outcome | None = None
             try:
-                await self._one(user)
+                outcome = await self._one(user)
             except Exception:
                 log.exception("broadcast %s: user %s", self.job.id, user)
             finally:
-                self._inflight -= 1
-                self._room.set()
-                self._queue.task_done()
+                if outcome is None:
+                    self._release(1)
+                else:
+                    self._outcomes.append((user, outcome))
+                    self._outcome_ready.set()
 
-    async def _one(self, user: int) -> None:
+    def _release(self, users: int) -> None:
+        """``users`` claimed users are settled (or given back): room for more."""
+        self._inflight -= users
+        self._room.set()
+        for _ in range(users):
+            self._queue.task_done()
+
+    async def _settler(self) -> None:
+        """Record the outcomes the workers produced: every one ready, in one call."""
+        while not self._cancelled():
+            if not self._outcomes:
+                self._outcome_ready.clear()
+                await self._outcome_ready.wait()
+                continue
+            batch, self._outcomes = self._outcomes, []
+            try:
+                if not await self.store.settle_many(self.job.id, self.token, batch):
+                    self.stop("fenced")
+                else:
+                    self.sent_here += sum(1 for _, outcome in batch if outcome == "sent")
+            except Exception as exc:  # noqa: BLE001 - left pending: in doubt for the next owner, never re-sent
+                log.warning("broadcast %s: %d outcomes not recorded: %s", self.job.id, len(batch), exc)
+            finally:
+                self._release(len(batch))
+            await self._maybe_progress()
+
+    async def _one(self, user: int) -> Outcome | None:
+        """Send to ``user``: the outcome to record, or ``None`` when the user was given back."""
         if self.stop_reason is not None:
             await self._give_back(user)
-            return
+            return None
         await self._wait_hold()
         await self.rate.wait()
         if self.stop_reason is not None:
             await self._give_back(user)
-            return
+            return None
         outcome: Outcome
         try:
             await self._deliver(user)
@@ -188,23 +249,18 @@ class Runner:
             self._hold_until = max(self._hold_until, self.clock.now() + exc.seconds)
             log.warning("broadcast %s: FloodWait of %.0fs, holding", self.job.id, exc.seconds)
             await self._give_back(user)
-            return
+            return None
         except PermanentTelegramError as exc:
             if exc.reason in ("message_empty", "unauthorized"):
                 self.stop("source_gone" if exc.reason == "message_empty" else "unauthorized")
                 await self._give_back(user)
-                return
+                return None
             outcome = await self._unreachable(user, exc.reason)
         except TelegramError as exc:  # transient failures outlasted the gateway's retries
             log.info("broadcast %s: user %s failed: %s", self.job.id, user, exc)
             outcome = "failed"
         self._note_floods()
-        if not await self.store.settle(self.job.id, self.token, user, outcome):
-            self.stop("fenced")
-            return
-        if outcome == "sent":
-            self.sent_here += 1
-        await self._maybe_progress()
+        return outcome
 
     async def _deliver(self, user: int) -> None:
         spec, tg = self.job.spec, self.app.telegram
@@ -241,6 +297,8 @@ class Runner:
             return  # not ours any more: the new owner counted them as in doubt
         if not await self.store.give_back(self.job.id, self.token, user):
             self.stop("fenced")
+        self._given_back += 1
+        self._maybe_retries = True
 
     async def _wait_hold(self) -> None:
         while (left := self._hold_until - self.clock.now()) > 0 and self.stop_reason is None:

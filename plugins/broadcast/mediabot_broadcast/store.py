@@ -6,6 +6,7 @@ script below touches one Redis Cluster slot)::
     job                 hash: the current (or last) job, counters, lease
     claimed:<job id>    set: users the message was (or may have been) sent to
     pending:<job id>    set: claimed users whose send has no outcome yet
+    doubt:<job id>      set: users left pending by an owner that died (counted ``unknown``)
     retry:<job id>      set: claimed users given back unsent (FloodWait too long)
     draft:<id>          a previewed, not yet confirmed broadcast (TTL)
 
@@ -13,7 +14,16 @@ script below touches one Redis Cluster slot)::
 script with the check that the caller still owns the job; nobody sends to a
 claimed user again. ``pending`` is the in-flight window: when the owner dies,
 the users left in it may or may not have received the message; the next
-owner counts them as ``unknown`` and does not send to them again.
+owner moves them to ``doubt``, counts them as ``unknown`` and does not send
+to them again.
+
+**Retried calls.** The app's Redis client retries a call once after a
+timeout, so a script may run twice for one call (the first reply lost).
+The scripts that decide who is sent to (claim, reclaim, settle, release)
+and who reports give the same answer the second time: a claim returns the
+users it claimed even if an earlier run already moved them to ``pending``
+-- otherwise they would be claimed, never sent and never counted. A
+retried acquire answers "held" (the lease is taken over one lease later).
 
 **Lease with fencing.** The job hash holds ``fence`` (a counter bumped at
 each takeover) and ``lease_until``. Every write of a runner carries its
@@ -113,6 +123,7 @@ if redis.call('HGET', KEYS[1], 'fence') ~= ARGV[2] then return {'fenced'} end
 
 # KEYS: job. ARGV: id, now, then field/value pairs.
 _CREATE = """
+if redis.call('HGET', KEYS[1], 'id') == ARGV[1] then return 1 end
 local state = redis.call('HGET', KEYS[1], 'state')
 if state == 'running' or state == 'paused' then return 0 end
 redis.call('DEL', KEYS[1])
@@ -121,17 +132,20 @@ redis.call('HSET', KEYS[1], 'id', ARGV[1], 'created', ARGV[2], 'state', 'running
 return 1
 """
 
-# KEYS: job, pending. ARGV: id, owner, now, lease seconds, expected beat ('' = any).
-# -> {token, users in doubt} or {-1 wrong job | -2 not running | -3 held by a live owner}
+# KEYS: job, pending, doubt. ARGV: id, owner, now, lease seconds, expected beat ('' = any), state.
+# -> {token, users in doubt} or {-1 wrong job | -2 not in that state | -3 held by a live owner}
 _ACQUIRE = """
 if redis.call('HGET', KEYS[1], 'id') ~= ARGV[1] then return {-1, 0} end
-if redis.call('HGET', KEYS[1], 'state') ~= 'running' then return {-2, 0} end
+if redis.call('HGET', KEYS[1], 'state') ~= ARGV[6] then return {-2, 0} end
 local now = tonumber(ARGV[3])
 if (tonumber(redis.call('HGET', KEYS[1], 'lease_until')) or 0) > now then return {-3, 0} end
 if ARGV[5] ~= '' and (redis.call('HGET', KEYS[1], 'beat') or '0') ~= ARGV[5] then return {-3, 0} end
 local token = redis.call('HINCRBY', KEYS[1], 'fence', 1)
 local doubt = redis.call('SCARD', KEYS[2])
-redis.call('DEL', KEYS[2])
+if doubt > 0 then
+  redis.call('SUNIONSTORE', KEYS[3], KEYS[3], KEYS[2])
+  redis.call('DEL', KEYS[2])
+end
 redis.call('HINCRBY', KEYS[1], 'unknown', doubt)
 redis.call('HSET', KEYS[1], 'owner', ARGV[2], 'lease_until', tostring(now + tonumber(ARGV[4])),
   'heartbeat', ARGV[3])
@@ -146,7 +160,9 @@ return {'ok', redis.call('HGET', KEYS[1], 'state')}
 """
 
 # KEYS: job, claimed, pending. ARGV: id, token, new cursor ('' keeps it), users...
-# -> {'ok', users newly claimed...} or {'fenced'|'gone'|<state>}
+# -> {'ok', users claimed by this call...} or {'fenced'|'gone'|<state>}
+# Fresh users come after the cursor: one already claimed and still pending was
+# claimed by an earlier run of this same call (a retry), and is returned again.
 _CLAIM = _OWNED + """
 local state = redis.call('HGET', KEYS[1], 'state')
 if state ~= 'running' then return {state} end
@@ -155,15 +171,20 @@ for i = 4, #ARGV do
   if redis.call('SADD', KEYS[2], ARGV[i]) == 1 then
     redis.call('SADD', KEYS[3], ARGV[i])
     out[#out + 1] = ARGV[i]
+  elseif redis.call('SISMEMBER', KEYS[3], ARGV[i]) == 1 then
+    out[#out + 1] = ARGV[i]
   end
 end
 if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'cursor', ARGV[3]) end
 return out
 """
 
-# KEYS: job, pending. ARGV: id, token, user, outcome. -> {'ok'} or {'fenced'|'gone'}
+# KEYS: job, pending. ARGV: id, token, then user/outcome pairs. -> {'ok'} or {'fenced'|'gone'}
+# Only a user still pending is counted: an outcome is counted once, whoever reports it.
 _SETTLE = _OWNED + """
-if redis.call('SREM', KEYS[2], ARGV[3]) == 1 then redis.call('HINCRBY', KEYS[1], ARGV[4], 1) end
+for i = 3, #ARGV, 2 do
+  if redis.call('SREM', KEYS[2], ARGV[i]) == 1 then redis.call('HINCRBY', KEYS[1], ARGV[i + 1], 1) end
+end
 return {'ok'}
 """
 
@@ -175,10 +196,24 @@ redis.call('SADD', KEYS[4], ARGV[3])
 return {'ok'}
 """
 
-# KEYS: job, retry. ARGV: id, token, count. -> {'ok', users...}
-_TAKE_RETRY = _OWNED + """
+# KEYS: job, claimed, pending, retry. ARGV: id, token, users (read from retry just before).
+# -> {'ok', users claimed again...} or {'fenced'|'gone'|<state>}
+# Moved from retry to claimed and pending in one step (a user given back is never
+# out of every set); one already moved and still pending was moved by an earlier
+# run of this same call (a retry), and is returned again.
+_RECLAIM = _OWNED + """
+local state = redis.call('HGET', KEYS[1], 'state')
+if state ~= 'running' then return {state} end
 local out = {'ok'}
-for _, u in ipairs(redis.call('SPOP', KEYS[2], tonumber(ARGV[3]))) do out[#out + 1] = u end
+for i = 3, #ARGV do
+  if redis.call('SREM', KEYS[4], ARGV[i]) == 1 then
+    redis.call('SADD', KEYS[2], ARGV[i])
+    redis.call('SADD', KEYS[3], ARGV[i])
+    out[#out + 1] = ARGV[i]
+  elseif redis.call('SISMEMBER', KEYS[3], ARGV[i]) == 1 then
+    out[#out + 1] = ARGV[i]
+  end
+end
 return out
 """
 
@@ -200,10 +235,14 @@ redis.call('HSET', KEYS[1], 'lease_until', '0')
 return {'ok'}
 """
 
-# KEYS: job. ARGV: id. -> 1 for the first caller only: that one sends the final report.
+# KEYS: job. ARGV: id, caller. -> 1 for the first caller only (again if it asks again):
+# that one sends the final report.
 _MARK_REPORTED = """
 if redis.call('HGET', KEYS[1], 'id') ~= ARGV[1] then return 0 end
-return redis.call('HSETNX', KEYS[1], 'reported', '1')
+redis.call('HSETNX', KEYS[1], 'reported', '1')
+redis.call('HSETNX', KEYS[1], 'reporter', ARGV[2])
+if redis.call('HGET', KEYS[1], 'reporter') == ARGV[2] then return 1 end
+return 0
 """
 
 
@@ -221,7 +260,7 @@ class JobStore:
         s = redis.register_script
         self._create, self._acquire, self._renew = s(_CREATE), s(_ACQUIRE), s(_RENEW)
         self._claim, self._settle, self._release = s(_CLAIM), s(_SETTLE), s(_RELEASE)
-        self._take_retry, self._transition = s(_TAKE_RETRY), s(_TRANSITION)
+        self._reclaim, self._transition = s(_RECLAIM), s(_TRANSITION)
         self._release_lease, self._mark_reported = s(_RELEASE_LEASE), s(_MARK_REPORTED)
 
     def _sets(self, job_id: str, *names: str) -> list[str]:
@@ -266,15 +305,20 @@ class JobStore:
         await self._redis.hset(self.job_key, "progress_message", message_id)
 
     async def acquire(self, job_id: str, owner: str, now: float, lease: float,
-                      beat: int | None = None) -> tuple[int, int]:
+                      beat: int | None = None, state: State = "running") -> tuple[int, int]:
         """Take the job's lease: ``(token, users in doubt)``; token < 0 when it cannot be taken.
+
+        The previous owner is fenced out: its later writes are rejected, and
+        the users it left in flight move to ``doubt`` (counted ``unknown``).
 
         :param beat: take it only if the owner's heartbeat count is still this
             (it missed every heartbeat since it was seen), not merely because
             the clock says the lease ran out.
+        :param state: the state the job must be in (``cancelled``: to close
+            the books of a job whose owner died before reporting it).
         """
-        token, doubt = await self._acquire(keys=(self.job_key, *self._sets(job_id, "pending")),
-                                           args=(job_id, owner, now, lease, "" if beat is None else beat))
+        token, doubt = await self._acquire(keys=(self.job_key, *self._sets(job_id, "pending", "doubt")),
+                                           args=(job_id, owner, now, lease, "" if beat is None else beat, state))
         return int(token), int(doubt)
 
     async def renew(self, job_id: str, token: int, now: float, lease: float) -> str:
@@ -289,8 +333,13 @@ class JobStore:
         return Claim(status, [int(u) for u in reply[1:]] if status == "ok" else [])
 
     async def settle(self, job_id: str, token: int, user: int, outcome: Outcome) -> bool:
+        """Record one user's outcome; ``False`` when the caller no longer owns the job."""
+        return await self.settle_many(job_id, token, [(user, outcome)])
+
+    async def settle_many(self, job_id: str, token: int, outcomes: list[tuple[int, Outcome]]) -> bool:
+        """Record several outcomes in one call (and one round trip); ``False`` when fenced out."""
         reply = await self._settle(keys=(self.job_key, *self._sets(job_id, "pending")),
-                                   args=(job_id, token, user, outcome))
+                                   args=(job_id, token, *(x for pair in outcomes for x in pair)))
         return _text(reply[0]) == "ok"
 
     async def give_back(self, job_id: str, token: int, user: int) -> bool:
@@ -300,8 +349,15 @@ class JobStore:
         return _text(reply[0]) == "ok"
 
     async def take_retries(self, job_id: str, token: int, count: int) -> Claim:
-        reply = await self._take_retry(keys=(self.job_key, *self._sets(job_id, "retry")),
-                                       args=(job_id, token, count))
+        """Claim again up to ``count`` users given back earlier (as :meth:`claim` does)."""
+        retry = self._sets(job_id, "retry")[0]
+        users = [int(u) for u in await self._redis.srandmember(retry, count)]
+        return await self.reclaim(job_id, token, users) if users else Claim("ok", [])
+
+    async def reclaim(self, job_id: str, token: int, users: list[int]) -> Claim:
+        """Claim again these users given back earlier (those still given back, or moved by this same call)."""
+        reply = await self._reclaim(keys=(self.job_key, *self._sets(job_id, "claimed", "pending", "retry")),
+                                    args=(job_id, token, *users))
         status = _text(reply[0])
         return Claim(status, [int(u) for u in reply[1:]] if status == "ok" else [])
 
@@ -314,11 +370,11 @@ class JobStore:
     async def release_lease(self, job_id: str, token: int) -> None:
         await self._release_lease(keys=(self.job_key,), args=(job_id, token))
 
-    async def mark_reported(self, job_id: str) -> bool:
-        """``True`` for the one caller that should send the final report."""
-        first = bool(await self._mark_reported(keys=(self.job_key,), args=(job_id,)))
+    async def mark_reported(self, job_id: str, caller: str) -> bool:
+        """``True`` for the one caller (``caller``: who asks) that should send the final report."""
+        first = bool(await self._mark_reported(keys=(self.job_key,), args=(job_id, caller)))
         if first:
-            for key in self._sets(job_id, "claimed", "pending", "retry"):
+            for key in self._sets(job_id, "claimed", "pending", "doubt", "retry"):
                 await self._redis.expire(key, _KEEP_FINISHED)
         return first
 
@@ -327,6 +383,10 @@ class JobStore:
 
     async def was_claimed(self, job_id: str, user: int) -> bool:
         return bool(await self._redis.sismember(self._sets(job_id, "claimed")[0], user))
+
+    async def in_doubt(self, job_id: str) -> set[int]:
+        """Users an owner that died left in flight: they may or may not have the message (``unknown``)."""
+        return {int(u) for u in await self._redis.smembers(self._sets(job_id, "doubt")[0])}
 
 
 def _text(value: Any) -> str:

@@ -61,8 +61,11 @@ def audience() -> Callable[..., Awaitable[list[int]]]:
     async def seed(bot: BotHarness, n: int, *, first: int = 1000, days_ago: float = 0) -> list[int]:
         seen = START - timedelta(days=days_ago)
         ids = list(range(first, first + n))
-        await bot.app.users.collection.insert_many(
-            [{"_id": u, "status": "active", "first_seen": seen, "last_seen": seen, "role": "user"} for u in ids])
+        # In chunks: one large insert_many is a long single request for the test server.
+        for start in range(0, n, 1000):
+            await bot.app.users.collection.insert_many(
+                [{"_id": u, "status": "active", "first_seen": seen, "last_seen": seen, "role": "user"}
+                 for u in ids[start:start + 1000]])
         return ids
 
     return seed

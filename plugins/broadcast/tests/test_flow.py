@@ -175,3 +175,30 @@ async def test_pause_resume_and_cancel(deploy, audience, start_broadcast, until)
     await bot.clock.sleep(30)
     assert sum(received(bot, u) for u in users) == at_cancel < 300
     assert all(received(bot, u) <= 1 for u in users)
+
+
+async def test_blocked_and_deactivated_users_are_left_out_of_the_next_broadcast(deploy, audience, start_broadcast,
+                                                                                until):
+    bot = await deploy()
+    users = await audience(bot, 20)
+    bot.fake.block(users[0])
+    bot.fake.deactivate(users[1])
+    # Every attempt of the first broadcast to this user fails (1 + the gateway's 3 retries).
+    bot.fake.inject("copy_message", InternalServerError, times=4, chat_id=users[2])
+    await start_broadcast(bot, "First")
+    assert "Failed: 1" in await final_report(bot, until)
+    attempts = len(bot.fake.calls_of("copy_message"))
+
+    started = await start_broadcast(bot, "Second")
+
+    assert started.text.endswith(f"/{21 - 2}.")  # the admin and 20 users, minus the two marked
+    await until(lambda: len(reports(bot)) == 2, what="the second report")
+    second = bot.fake.calls_of("copy_message")[attempts:]
+    assert {c.params["chat_id"] for c in second}.isdisjoint({users[0], users[1]})  # not even tried
+    assert [m.text for m in bot.fake.sent_to(users[2])] == ["Second"]  # the transient failure marked no one
+    assert all([m.text for m in bot.fake.sent_to(u)] == ["First", "Second"] for u in users[3:])
+    assert "Sent: 19" in reports(bot)[-1] and "Blocked: 0" in reports(bot)[-1]
+
+
+def reports(bot) -> list[str]:
+    return [m.text for m in bot.fake.sent_to(ADMIN) if m.text and "\nSent: " in m.text]

@@ -152,3 +152,33 @@ async def test_sends_are_spaced_at_the_current_rate():
         times.append(clock.now())
 
     assert [round(b - a, 6) for a, b in itertools.pairwise(times)] == [0.1] * 4
+
+
+
+async def test_a_call_redis_runs_twice_gives_the_same_answer_so_no_user_is_lost(redis_url, redis_prefix):
+    # The app's client retries a call once after a timeout: a script may run twice, the
+    # first reply lost. A claim that answered "nobody" the second time would leave its
+    # users claimed, never sent and never counted.
+    import redis.asyncio
+
+    client = redis.asyncio.Redis.from_url(redis_url)
+    try:
+        store = JobStore(client, lambda *p: f"{redis_prefix}:{{broadcast}}:" + ":".join(map(str, p)))
+        job_id = await store.create(JobSpec(chat_id=ADMIN, message_id=1, admin=ADMIN, audience=4), now=0.0)
+        token, _ = await store.acquire(job_id, "a", now=0.0, lease=30.0)
+
+        first = await store.claim(job_id, token, [1, 2, 3], cursor=3)
+        again = await store.claim(job_id, token, [1, 2, 3], cursor=3)
+        assert first.users == again.users == [1, 2, 3]
+        assert await store.give_back(job_id, token, 2)
+        assert (await store.reclaim(job_id, token, [2])).users == [2]
+        assert (await store.reclaim(job_id, token, [2])).users == [2]
+        assert await store.settle(job_id, token, 1, "sent") and await store.settle(job_id, token, 1, "sent")
+        assert (await store.claim(job_id, token, [1, 4], cursor=4)).users == [4]  # settled: never again
+
+        assert await store.mark_reported(job_id, "a") and await store.mark_reported(job_id, "a")
+        assert not await store.mark_reported(job_id, "b")  # one report, whoever asks later
+        job = await store.load()
+        assert (job.sent, job.cursor, job.reported) == (1, 4, True)
+    finally:
+        await client.aclose()
