@@ -39,6 +39,17 @@ buffer (at most ``buffer_capacity`` posts) and one batch (at most
     uv run python bench/indexer.py --quick          # 20,000 messages per side, 4 rounds (~2 min: the naive side)
     uv run python bench/indexer.py --naive-share 5  # the naive side runs 1/5 of each round (shorter run)
     uv run python bench/indexer.py --quick --spans  # and where the consumer's time goes
+    uv run python bench/indexer.py --history        # a 100,000-message history job, restarted half-way
+
+``--history`` measures the other path instead: one history job over
+100,000 message ids (``--quick``: 20,000) through ``HistoryRun`` (batches of
+``read_batch`` ids, ``app.files.insert_batch``, a fenced checkpoint after each
+batch), stopped when half done and resumed from its checkpoint by a second
+app on the same servers. Telegram is a stub that builds the asked messages on
+the fly (every 10th a text post, every 17th deleted, 5 % re-posts of an
+earlier file): the fake Telegram needs seconds per thousand messages to
+build them, which would be what the bench measures. Ends with
+``RESULT history_msgs_per_s=… restarts=1 catalogue=OK``.
 
 ``--naive-share`` flatters the naive side: on this server its per-message
 cost inside the app grows as it runs (about 600 msgs/s over its first few
@@ -65,7 +76,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from mediabot_indexer import IndexerPlugin
+from pymongo import AsyncMongoClient
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from mediabot import Chat, Media, MediaFile, Message, PluginMeta, create_app, hookimpl
@@ -224,12 +237,12 @@ async def run(total: int, rounds: int, window: int, profile: bool, naive_share: 
                          enable=("indexer", "naive_indexer"))
         await app.start()
         try:
-            return await measure(app, total, rounds, window, profile, naive_share, spans_on)
+            return await measure(app, mongo_srv.uri, total, rounds, window, profile, naive_share, spans_on)
         finally:
             await app.stop("bench finished")
 
 
-async def measure(app: Any, total: int, rounds: int, window: int, profile: bool,
+async def measure(app: Any, mongo_uri: str, total: int, rounds: int, window: int, profile: bool,
                   naive_share: int, spans_on: bool) -> dict[str, Any]:
     indexer: IndexerPlugin = app.plugin("indexer")
     naive: NaiveIndexer = app.plugin("naive_indexer")
@@ -314,17 +327,25 @@ async def measure(app: Any, total: int, rounds: int, window: int, profile: bool,
 
     done = rounds * per_round
     expected = unique_files(done)
-    pipeline_count = await app.files.count()
-    dup_groups = await (await app.mongo["mediabot"]["files"].aggregate([
-        {"$group": {"_id": "$file_unique_id", "n": {"$sum": 1}}}, {"$match": {"n": {"$gt": 1}}}])).to_list()
+    # A client of its own: scans of 100,000 documents outlast the app's timeout on a busy server.
+    checker: Any = AsyncMongoClient(mongo_uri)
+    try:
+        files = checker["mediabot"]["files"]
+        pipeline_count = await files.count_documents({})
+        dup_groups = await (await files.aggregate([
+            {"$group": {"_id": "$file_unique_id", "n": {"$sum": 1}}}, {"$match": {"n": {"$gt": 1}}}])).to_list()
+        stored = set(await files.distinct("file_unique_id"))
+        naive_count = await checker["bench_naive"]["files"].count_documents({})
+        raw_count = await checker["bench_raw"]["files"].count_documents({})
+    finally:
+        await checker.close()
     wanted = {f"AgAD{f:010d}" for f in range(done) if f % DUP_EVERY != DUP_EVERY - 1}
-    stored = set(await app.mongo["mediabot"]["files"].distinct("file_unique_id"))
     ok = pipeline_count == expected and not dup_groups and stored == wanted
     stats = live.consumer.stats
     return {
         "done": done, "expected": expected, "pipeline_count": pipeline_count, "dup_groups": len(dup_groups),
         "missing": len(wanted - stored), "extra": len(stored - wanted), "ok": ok,
-        "naive_count": await naive.collection.count_documents({}), "raw_count": await raw.count_documents({}),
+        "naive_count": naive_count, "raw_count": raw_count,
         "naive_dups": naive.duplicates, "raw_dups": raw_dups, "times": times, "hwm": hwm,
         "rss_before": rss_before, "pauses": pauses, "buffer": live.buffer.stats, "consumer": stats,
         "batch_sizes": list(live.consumer.batch_sizes), "capacity": live.buffer.capacity,
@@ -332,6 +353,137 @@ async def measure(app: Any, total: int, rounds: int, window: int, profile: bool,
         "naive_done": rounds * naive_per_round,
         "spans": spans.report(sum(times["pipeline"])) if spans_on else None,
     }
+
+
+class StubChannel:
+    """Just enough of the gateway for history jobs: ``read_channel`` of a generated channel.
+
+    Message ``n`` (1-based): a text post when ``n % 10 == 5``, deleted (absent)
+    when ``n % 17 == 0``, else a video whose file is :func:`file_of` ``(n - 1)`` (so
+    every 20th post re-posts an earlier file, as in the live rounds).
+    """
+
+    me = None
+
+    def __init__(self) -> None:
+        self.reads = 0
+
+    @staticmethod
+    def exists(n: int) -> bool:
+        return n % 17 != 0
+
+    @staticmethod
+    def has_file(n: int) -> bool:
+        return n % 17 != 0 and n % 10 != 5
+
+    async def read_channel(self, chat_id: int, ids: Any) -> list[Message]:
+        self.reads += 1
+        await asyncio.sleep(0)  # a Telegram call is an await
+        out = []
+        for n in ids:
+            if not self.exists(n):
+                continue
+            if n % 10 == 5:
+                out.append(Message(id=n, chat=Chat(id=chat_id, type="channel"), date=1_700_000_000 + n,
+                                   text=f"news {n}"))
+            else:
+                out.append(msgspec.structs.replace(message(chat_id, n), id=n))  # the file of post n
+        return out
+
+    async def start(self, app: Any) -> None:
+        return None
+
+    async def stop_updates(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    async def edit_text(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    async def send_text(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    async def set_commands(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+async def history(total: int) -> dict[str, Any]:
+    """One history job over ids 1..``total``, stopped half-way and resumed by a second app."""
+    with RedisServer() as redis_srv, MongoServer() as mongo_srv, \
+            tempfile.TemporaryDirectory(prefix="bench-indexer-") as directory:
+        path = Path(directory) / "plugins.toml"
+        path.write_text("[plugins.indexer]\nchannels = []\njob_poll = 0.5\n", encoding="utf-8")
+        env = {"MEDIABOT_REDIS_URL": redis_srv.url, "MEDIABOT_MONGO_URI": mongo_srv.uri,
+               "MEDIABOT_CALLBACK_SECRET": "bench" * 8}
+        stubs = [StubChannel(), StubChannel()]
+        apps = [create_app(path, env=env, plugins=[IndexerPlugin], enable=("indexer",), gateway=stub)
+                for stub in stubs]
+        first = apps[0]
+        await first.start()
+        phases: list[tuple[str, float, int]] = []
+        try:
+            await first.files.ensure_indexes()
+            plugin: IndexerPlugin = first.plugin("indexer")
+            t0 = time.perf_counter()
+            job = await plugin.jobs.submit("bench", chat_id=SOURCE, title="bench", from_id=1, to_id=total)
+            while (current := await plugin.job(job.id)) is not None and current.next_id <= total // 2:
+                await asyncio.sleep(0.05)
+            phases.append(("first app", time.perf_counter() - t0, current.next_id - 1))
+        finally:
+            await first.stop("bench: restart half-way")
+        t1 = time.perf_counter()
+        second = apps[1]
+        await second.start()
+        try:
+            plugin = second.plugin("indexer")
+            while (current := await plugin.job(job.id)) is None or current.state not in ("done", "failed",
+                                                                                           "cancelled"):
+                await asyncio.sleep(0.05)
+            elapsed = time.perf_counter() - t0
+            phases.append(("second app", time.perf_counter() - t1, total - phases[0][2]))
+            with_file = [n for n in range(1, total + 1) if StubChannel.has_file(n)]
+            wanted: dict[str, int] = {}
+            for n in with_file:
+                wanted.setdefault(f"AgAD{file_of(n - 1):010d}", n)  # a re-posted file is stored from its first post
+        finally:
+            await second.stop("bench finished")
+        # A client of its own: a scan of 100,000 documents may outlast the app's timeout on a busy server.
+        checker: Any = AsyncMongoClient(mongo_srv.uri)
+        try:
+            stored: dict[str, int] = {}
+            copies = 0
+            async for doc in checker["mediabot"]["files"].find({}, {"file_unique_id": 1, "message_id": 1}):
+                copies += doc["file_unique_id"] in stored
+                stored[doc["file_unique_id"]] = doc["message_id"]
+        finally:
+            await checker.close()
+        ok = current.state == "done" and copies == 0 and stored == wanted
+        return {"job": current, "elapsed": elapsed, "phases": phases, "wanted": len(wanted),
+                "stored": len(stored), "copies": copies, "ok": ok, "reads": [s.reads for s in stubs],
+                "missing": len(set(wanted) - set(stored)), "extra": len(set(stored) - set(wanted))}
+
+
+def main_history(total: int) -> None:
+    load = os.getloadavg()
+    print(f"history job over {total:,} message ids, restarted half-way, on {platform.node()} "
+          f"({os.cpu_count()} cpus), python {platform.python_version()}, "
+          f"load {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}", flush=True)
+    res = asyncio.run(history(total))
+    job = res["job"]
+    for name, seconds, ids in res["phases"]:
+        print(f"{name}: {ids:,} ids in {seconds:.1f} s ({ids / seconds:,.0f} ids/s)")
+    print(f"job {job.id} {job.state}: seen {job.seen:,}, indexed {job.indexed:,}, duplicates {job.duplicates:,}, "
+          f"skipped {job.skipped:,}, errors {job.errors}, claims {job.fence}; Telegram reads {res['reads']}")
+    print(f"catalogue: {res['stored']:,} files for {res['wanted']:,} expected; missing {res['missing']}, "
+          f"unexpected {res['extra']}, stored twice {res['copies']} -> {'OK' if res['ok'] else 'WRONG'}")
+    load = os.getloadavg()
+    print(f"load now {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    if not res["ok"]:
+        raise SystemExit("the catalogue does not match the channel")
+    print(f"RESULT history_msgs_per_s={total / res['elapsed']:.0f} restarts=1 catalogue=OK "
+          f"elapsed_s={res['elapsed']:.1f}")
 
 
 def main() -> None:
@@ -348,8 +500,13 @@ def main() -> None:
                         help="[plugins.indexer] max_batch for this run (default: the plugin's default)")
     parser.add_argument("--spans", action="store_true", help="time the consumer's steps during the pipeline's rounds")
     parser.add_argument("--profile", action="store_true", help="cProfile the pipeline's rounds")
+    parser.add_argument("--history", action="store_true",
+                        help="a history job over the messages instead, restarted half-way (see above)")
     args = parser.parse_args()
     total = args.messages or (20_000 if args.quick else 100_000)
+    if args.history:
+        main_history(total)
+        return
     rounds = args.rounds or (4 if args.quick else 5)
     load = os.getloadavg()
     print(f"{total:,} messages per side (naive: 1/{args.naive_share} of them) in {rounds} rounds, "

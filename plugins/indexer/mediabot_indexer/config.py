@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -12,6 +12,10 @@ __all__ = ["READ_BATCH_MAX", "IndexerConfig"]
 
 #: Telegram answers at most 200 message ids per ``get_messages`` call.
 READ_BATCH_MAX = 200
+
+#: Telegram's largest file (4 GiB, premium uploads); a larger ``min_size`` would skip every file.
+MAX_FILE_SIZE = 4 * 2**30
+DAY = 86_400.0
 
 Kind = Literal["document", "video", "audio", "photo", "animation", "voice", "video_note"]
 
@@ -43,23 +47,25 @@ class IndexerConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
     channels: list[int | str] = []
     kinds: list[Kind] = msgspec.field(default_factory=lambda: ["document", "video", "audio"])
-    min_size: int = 0
-    buffer_capacity: int = 10_000
-    max_stream_length: int = 1_000_000
-    min_batch: int = 10
-    max_batch: int = 500
-    claim_idle: float = 60.0
-    backfill_interval: float = 30.0
-    sources_refresh: float = 60.0
-    max_jobs: int = 2
-    job_lease: float = 120.0
-    job_poll: float = 10.0
-    read_batch: int = READ_BATCH_MAX
-    progress_interval: float = 5.0
-    backlog_alert: int = 50_000
-    backlog_clear: int = 5_000
-    alert_interval: float = 900.0
-    monitor_interval: float = 10.0
+    min_size: Annotated[int, msgspec.Meta(ge=0, le=MAX_FILE_SIZE)] = 0
+    buffer_capacity: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 10_000
+    max_stream_length: Annotated[int, msgspec.Meta(ge=0, le=1_000_000_000)] = 1_000_000
+    min_batch: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 10
+    max_batch: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 500
+    # Shorter than a slow batch write, a live consumer's entries would be taken from it.
+    claim_idle: Annotated[float, msgspec.Meta(ge=1, le=DAY)] = 60.0
+    backfill_interval: Annotated[float, msgspec.Meta(gt=0, le=DAY)] = 30.0
+    sources_refresh: Annotated[float, msgspec.Meta(gt=0, le=DAY)] = 60.0
+    max_jobs: Annotated[int, msgspec.Meta(ge=1, le=100)] = 2
+    # Renewed every third of it: below a few seconds a busy process would lose its own jobs.
+    job_lease: Annotated[float, msgspec.Meta(ge=3, le=DAY)] = 120.0
+    job_poll: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 10.0
+    read_batch: Annotated[int, msgspec.Meta(ge=1, le=READ_BATCH_MAX)] = READ_BATCH_MAX
+    progress_interval: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 5.0
+    backlog_alert: Annotated[int, msgspec.Meta(ge=0, le=1_000_000_000)] = 50_000
+    backlog_clear: Annotated[int, msgspec.Meta(ge=0, le=1_000_000_000)] = 5_000
+    alert_interval: Annotated[float, msgspec.Meta(ge=0, le=7 * DAY)] = 900.0
+    monitor_interval: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 10.0
     alert_to: Literal["admins", "owner", "none"] = "admins"
 
     def validate(self) -> None:
@@ -67,26 +73,13 @@ class IndexerConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
             if isinstance(ref, str) and not _looks_like_username(ref):
                 raise ConfigError(f"channels[{n}] = {ref!r} is neither a channel id nor an @username",
                                   key="channels", fix='e.g. channels = [-1001234567890, "@my_channel"]')
-        if not 1 <= self.min_batch <= self.max_batch:
-            raise ConfigError("min_batch must be at least 1 and at most max_batch", key="min_batch",
+        # Single values are bounded by the schema; these rules tie keys together.
+        if self.min_batch > self.max_batch:
+            raise ConfigError("min_batch must be at most max_batch", key="min_batch",
                               fix="e.g. min_batch = 10, max_batch = 500")
-        if not 1 <= self.read_batch <= READ_BATCH_MAX:
-            raise ConfigError(f"read_batch must be between 1 and {READ_BATCH_MAX}", key="read_batch")
-        if self.max_stream_length < 0:
-            raise ConfigError("max_stream_length must be 0 (no bound) or more", key="max_stream_length")
-        if self.buffer_capacity < 1:
-            raise ConfigError("buffer_capacity must be at least 1", key="buffer_capacity")
-        if self.max_jobs < 1:
-            raise ConfigError("max_jobs must be at least 1", key="max_jobs")
-        if self.min_size < 0:
-            raise ConfigError("min_size cannot be negative", key="min_size")
         if self.backlog_alert and self.backlog_clear >= self.backlog_alert:
             raise ConfigError("backlog_clear must be below backlog_alert", key="backlog_clear",
                               fix="e.g. backlog_alert = 50000, backlog_clear = 5000")
-        for key in ("claim_idle", "backfill_interval", "sources_refresh", "job_lease", "job_poll",
-                    "monitor_interval"):
-            if getattr(self, key) <= 0:
-                raise ConfigError(f"{key} must be positive", key=key)
         if not self.kinds:
             raise ConfigError("kinds is empty: nothing would be indexed", key="kinds",
                               fix='e.g. kinds = ["document", "video", "audio"]')

@@ -29,7 +29,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from mediabot import (
-    DatabaseUnavailable,
     FloodWaitTooLong,
     MediaFile,
     Message,
@@ -213,7 +212,10 @@ class HistoryRun:
         while files:
             try:
                 report = await self._app.files.insert_batch(files)
-            except DatabaseUnavailable as exc:
+            except Exception as exc:  # noqa: BLE001 - DatabaseUnavailable, or the driver's own timeout
+                # Retried like the live consumer does: ending the run here would leave the job
+                # idle until its lease runs out. A write that timed out may still land; the
+                # retry then finds its files as duplicates, never as copies.
                 await self._error("write", exc, delay)
                 delay = min(delay * 2, _RETRY_MAX)
                 continue

@@ -5,18 +5,23 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from mediabot_indexer.gaps import GapLog
 from mediabot_indexer.posts import Post, encode_post
 from mediabot_indexer.queue import StreamQueue
+from pymongo import AsyncMongoClient
 
 from mediabot import MediaFile
+from mediabot.catalog.files import FileRepository
 from mediabot.core.redis import connect
+from mediabot.core.storage import SingleDatabase
 from mediabot.core.telegram.clock import FakeClock
 
 CHANNEL = -1001234567890
+HERE = Path(__file__).parent
 
 
 def post(message_id: int, *, channel: int = CHANNEL, unique: str | None = None) -> Post:
@@ -95,6 +100,31 @@ def queue(client: Any, prefix: str) -> StreamQueue:
 @pytest.fixture
 def gaps(client: Any, prefix: str) -> GapLog:
     return GapLog(client, prefix)
+
+
+class Catalogue:
+    """The real catalogue (``FileRepository`` with its indexes) on the test database, and what it holds."""
+
+    def __init__(self, client: Any, database: str) -> None:
+        self.files = FileRepository(SingleDatabase(client[database]))
+        self._collection = client[database]["files"]
+
+    async def insert_batch(self, files: list[MediaFile]) -> Any:
+        return await self.files.insert_batch(files)
+
+    async def stored(self) -> Counter[str]:
+        """How many documents hold each ``file_unique_id`` (1 each when nothing was stored twice)."""
+        return Counter([doc["file_unique_id"] async for doc in self._collection.find({}, {"file_unique_id": 1})])
+
+
+@pytest.fixture
+async def catalogue(mongo_uri: str, mongo_db_name: str) -> AsyncIterator[Catalogue]:
+    """The catalogue as ``app.files`` writes it (dedup by ``file_unique_id``), on its own client."""
+    client: Any = AsyncMongoClient(mongo_uri)
+    cat = Catalogue(client, mongo_db_name)
+    await cat.files.ensure_indexes()
+    yield cat
+    await client.close()
 
 
 @pytest.fixture

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import msgspec
 import pytest
 from mediabot_indexer.config import IndexerConfig
@@ -9,6 +11,7 @@ from mediabot_indexer.probe import find_last_id
 from mediabot_indexer.refs import ChannelRef, parse_ref
 
 from mediabot import ConfigError
+from mediabot.core.config import RawConfig, validate_table
 
 
 @pytest.mark.parametrize("text, ref", [
@@ -57,3 +60,36 @@ def test_settings_are_checked_with_a_fix() -> None:
     with pytest.raises(ConfigError, match="neither a channel id nor an @username"):
         IndexerConfig(channels=["not a channel!"]).validate()
     IndexerConfig(channels=[-1001234567890, "@films_hd"]).validate()
+
+
+@pytest.mark.parametrize("key, value, fix", [
+    ("min_size", -1, "make min_size >= 0"),
+    ("min_size", 5 * 2**30, "make min_size <= 4294967296"),
+    ("buffer_capacity", 0, "make buffer_capacity >= 1"),
+    ("max_stream_length", -1, "make max_stream_length >= 0"),
+    ("min_batch", 0, "make min_batch >= 1"),
+    ("max_batch", 20_000, "make max_batch <= 10000"),
+    ("claim_idle", 0.5, "make claim_idle >= 1"),
+    ("backfill_interval", 0.0, "make backfill_interval > 0"),
+    ("sources_refresh", -1.0, "make sources_refresh > 0"),
+    ("max_jobs", 0, "make max_jobs >= 1"),
+    ("job_lease", 1.0, "make job_lease >= 3"),
+    ("job_poll", 0.0, "make job_poll > 0"),
+    ("read_batch", 201, "make read_batch <= 200"),
+    ("read_batch", 0, "make read_batch >= 1"),
+    ("progress_interval", -1.0, "make progress_interval >= 0"),
+    ("backlog_alert", -1, "make backlog_alert >= 0"),
+    ("alert_interval", 10 * 86_400.0, "make alert_interval <= 604800"),
+    ("monitor_interval", 0.0, "make monitor_interval > 0"),
+])
+def test_an_out_of_range_setting_fails_the_config_check_naming_file_key_and_fix(key, value, fix) -> None:
+    raw = RawConfig(path=Path("plugins.toml"), data={})
+    with pytest.raises(ConfigError) as caught:
+        validate_table(raw, {key: value}, IndexerConfig, "plugins.indexer")
+    assert (caught.value.file, caught.value.key) == ("plugins.toml", f"plugins.indexer.{key}")
+    assert caught.value.fix.startswith(fix), caught.value.fix
+
+
+def test_the_defaults_pass_the_config_check() -> None:
+    raw = RawConfig(path=Path("plugins.toml"), data={})
+    assert validate_table(raw, {}, IndexerConfig, "plugins.indexer") == IndexerConfig()

@@ -50,6 +50,36 @@ async def test_a_dead_consumers_batch_is_claimed_by_a_new_consumer_and_acked_onc
     assert backlog.length == 0  # acknowledged history trimmed
 
 
+async def test_a_consumer_killed_after_its_write_and_before_its_ack_leaves_each_file_stored_once(
+        queue, catalogue, kit) -> None:
+    await kit.fill(queue, [kit.post(i) for i in range(1, 301)])
+    written = asyncio.Event()
+
+    async def write_then_die(files: list[MediaFile]) -> Any:
+        report = await catalogue.insert_batch(files)
+        written.set()
+        await asyncio.Event().wait()  # the process dies here: written, never acknowledged
+        return report
+
+    dead = StreamConsumer(queue, write_then_die, MonotonicClock(), name="dead", min_batch=100, max_batch=100)
+    task = asyncio.create_task(dead.run())
+    await asyncio.wait_for(written.wait(), 20)
+    await crash(task)
+    assert len(await queue.pending_of("dead")) == 100 and dead.stats.acked == 0
+
+    heir = StreamConsumer(queue, catalogue.insert_batch, MonotonicClock(), name="heir", min_batch=100,
+                          max_batch=100, claim_idle_ms=50, claim_interval=0.02)
+    heir.start()
+    try:
+        await kit.until(lambda: heir.stats.acked == 300, what="every entry acknowledged")
+    finally:
+        await heir.stop(5)
+    assert heir.stats.claimed == 100
+    assert heir.stats.already_known == 100  # the dead consumer's batch, written again: duplicates
+    assert await catalogue.stored() == {u: 1 for u in uniques(1, 300)}
+    assert (await queue.backlog()).pending == 0
+
+
 async def test_history_is_trimmed_only_below_the_oldest_pending_entry(queue, sink, kit) -> None:
     await kit.fill(queue, [kit.post(i) for i in range(1, 301)])
     sink.hold()
