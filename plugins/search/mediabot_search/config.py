@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -29,45 +29,25 @@ class SearchConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     :param auto_delete: seconds after which files the plugin delivered are deleted from the user's chat (0: never; at most 172800, Telegram's 48 h limit for a bot deleting its messages). Needs Redis.
     """
 
-    page_size: int = 10
-    inline_page_size: int = 20
-    min_query_length: int = 2
+    page_size: Annotated[int, msgspec.Meta(ge=1, le=20)] = 10
+    inline_page_size: Annotated[int, msgspec.Meta(ge=1, le=50)] = 20
+    min_query_length: Annotated[int, msgspec.Meta(ge=1, le=10)] = 2
     rate: str = "20/min burst 10"
     groups: Literal["off", "mention", "all"] = "mention"
     inline: bool = True
     send_all: bool = True
-    index_lag: float = 1.0
-    cache_ttl: float = 600.0
-    invalidation_interval: float = 0.5
-    rebuild_batch: int = 1000
+    index_lag: Annotated[float, msgspec.Meta(ge=0.05, le=60)] = 1.0
+    cache_ttl: Annotated[float, msgspec.Meta(ge=0)] = 600.0
+    invalidation_interval: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 0.5
+    rebuild_batch: Annotated[int, msgspec.Meta(ge=10, le=10_000)] = 1000
     index_dir: str = ""
-    auto_delete: float = 0.0
+    # 48 h: Telegram lets a bot delete its own messages for 48 hours (autodelete.MAX_AUTO_DELETE).
+    auto_delete: Annotated[float, msgspec.Meta(ge=0, le=172_800)] = 0.0
 
     def validate(self) -> None:
-        from mediabot_search.autodelete import MAX_AUTO_DELETE
         from mediabot_search.limits import parse_rate
 
-        if not 1 <= self.page_size <= 20:
-            raise ConfigError("page_size must be between 1 and 20", key="page_size", fix="e.g. page_size = 10")
-        if not 1 <= self.inline_page_size <= 50:
-            raise ConfigError("inline_page_size must be between 1 and 50", key="inline_page_size",
-                              fix="e.g. inline_page_size = 20")
-        if not 1 <= self.min_query_length <= 10:
-            raise ConfigError("min_query_length must be between 1 and 10", key="min_query_length")
         try:
             parse_rate(self.rate)
         except ValueError as exc:
             raise ConfigError(str(exc), key="rate", fix='e.g. rate = "20/min burst 10"') from None
-        if not 0.05 <= self.index_lag <= 60:
-            raise ConfigError("index_lag must be between 0.05 and 60 seconds", key="index_lag")
-        if self.cache_ttl < 0:
-            raise ConfigError("cache_ttl cannot be negative", key="cache_ttl", fix="0 turns the cache off")
-        if not 0 < self.invalidation_interval <= 3600:
-            raise ConfigError("invalidation_interval must be above 0 and at most 3600 seconds",
-                              key="invalidation_interval")
-        if not 10 <= self.rebuild_batch <= 10_000:
-            raise ConfigError("rebuild_batch must be between 10 and 10000", key="rebuild_batch")
-        if not 0 <= self.auto_delete <= MAX_AUTO_DELETE:
-            raise ConfigError(f"auto_delete must be between 0 and {MAX_AUTO_DELETE} seconds (48 h: Telegram "
-                              "lets a bot delete its messages for 48 hours)", key="auto_delete",
-                              fix="e.g. auto_delete = 600 (10 minutes), or 0 to keep delivered files")

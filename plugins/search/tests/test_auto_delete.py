@@ -8,8 +8,10 @@ from collections import Counter
 import pytest
 from helpers import FAST, release
 from mediabot_search import SearchConfig, SearchPlugin
+from mediabot_search.autodelete import MAX_AUTO_DELETE
 
 from mediabot import ConfigError
+from mediabot.core.config import RawConfig, validate_table
 from mediabot.testing import FakeClock
 
 TEN_MINUTES = FAST + "auto_delete = 600\n"
@@ -92,9 +94,13 @@ async def test_auto_delete_off_keeps_delivered_files_and_says_nothing(make_bot):
 
 @pytest.mark.parametrize("seconds", [-1, 172801])
 def test_auto_delete_beyond_telegrams_48_hours_is_a_config_error(seconds):
+    # The range is declared on the schema, so `config check` and docs/configuration.md both know it.
+    raw = RawConfig(path=None, data={})
     with pytest.raises(ConfigError) as err:
-        SearchConfig(auto_delete=seconds).validate()
-    assert err.value.key == "auto_delete" and "48 h" in err.value.message and "auto_delete = 600" in err.value.fix
+        validate_table(raw, {"auto_delete": seconds}, SearchConfig, "plugins.search")
+    assert err.value.key == "plugins.search.auto_delete"
+    assert ("172800" in err.value.message) == (seconds > 0) and ("0" in err.value.message)
+    assert validate_table(raw, {"auto_delete": MAX_AUTO_DELETE}, SearchConfig, "plugins.search").auto_delete == 172_800
 
 
 async def test_auto_delete_without_redis_refuses_to_start_and_says_why(make_bot, mongo_uri):
