@@ -22,7 +22,13 @@ from typing import TYPE_CHECKING, Any
 from mediabot.catalog.placement import placement_of
 
 if TYPE_CHECKING:
+    from pymongo.asynchronous.collection import AsyncCollection
+    from pymongo.asynchronous.database import AsyncDatabase
+    from redis.asyncio import Redis
+
     from mediabot.core.app import App
+
+    Document = dict[str, Any]
 
 __all__ = ["IndexSpec", "PluginStorage", "StorageUnavailable"]
 
@@ -61,15 +67,16 @@ class PluginStorage:
             raise ValueError(f"invalid collection name {name!r}")
         return f"{self.plugin}.{name}"
 
-    def database(self) -> Any:
+    def database(self) -> AsyncDatabase[Document]:
         """The home ``AsyncDatabase`` (where users, bans and plugin collections live)."""
         provider = self._app.database
         if provider is None:
             raise StorageUnavailable(f"plugin {self.plugin!r} asked for MongoDB, but this deployment has no "
                                      "database (set MEDIABOT_MONGO_URI, or enable dbrouter)")
-        return placement_of(provider).home_database()
+        home: AsyncDatabase[Document] = placement_of(provider).home_database()
+        return home
 
-    def collection(self, name: str) -> Any:
+    def collection(self, name: str) -> AsyncCollection[Document]:
         """The ``AsyncCollection`` ``<plugin>.<name>`` on the home database."""
         return self.database()[self.collection_name(name)]
 
@@ -98,7 +105,7 @@ class PluginStorage:
 
     # -- Redis -----------------------------------------------------------------------
     @property
-    def redis(self) -> Any:
+    def redis(self) -> Redis:
         """The app's ``redis.asyncio.Redis`` client."""
         if self._app.redis is None:
             raise StorageUnavailable(f"plugin {self.plugin!r} asked for Redis, but this deployment has none "
