@@ -154,3 +154,40 @@ async def test_a_broadcast_cancelled_while_its_owner_is_dead_is_closed_by_anothe
     assert (await store.load()).sent == job.sent
     assert not second.fake.calls_of("copy_message")  # a cancelled job is never taken up again
     assert all(deliveries([first, second], u) <= 1 for u in users)
+
+
+async def test_searches_are_answered_while_another_process_broadcasts_and_together_they_keep_the_rate(
+        deploy, audience, start_broadcast, until):
+    from mediabot_search import SearchPlugin
+
+    # Two processes of one bot: both can run the job, only the second answers searches.
+    caster = await deploy()
+    searcher = await deploy(plugins=(SearchPlugin,))
+    both = [caster, searcher]
+    users = await audience(caster, 1500)
+    await start_broadcast(caster, "News")
+    await until(lambda: sum(deliveries(both, u) for u in users) >= 300, what="the broadcast under way")
+
+    # 40 users search at once (not in the audience: only the search answers them). Pacing
+    # alone, the searcher would answer at 25/s on top of the broadcast's 20/s.
+    searchers = range(50, 90)
+    await asyncio.gather(*(searcher.fake.user_message(u, title) for u, title in
+                           zip(searchers, ["dune", "arrival", "alien", "heat"] * 10, strict=True)))
+    await searcher.settle()
+    assert all(searcher.replies_to(u) for u in searchers), "a search got no answer during the broadcast"
+    assert not await finished(caster)  # answered while the broadcast runs, not after it
+    await until(lambda: finished(caster), timeout=300, what="the broadcast")
+
+    assert all(deliveries(both, u) == 1 for u in users)
+    # Telegram sees one bot: both processes' sends together stay within the bot's 25/s
+    # (plus the one send a late bulk sender may catch up in a window).
+    calls = sorted((c for b in both for c in b.fake.calls if c.ok and c.method in ("copy_message", "send_message")),
+                   key=lambda c: c.at)
+    window: deque[float] = deque()
+    most = 0
+    for call in calls:
+        window.append(call.at)
+        while call.at - window[0] >= 1.0:
+            window.popleft()
+        most = max(most, len(window))
+    assert most <= 25 + 1, most
