@@ -52,6 +52,13 @@ async def finished(bot, jid: str, timeout: float = 30.0):
                             ("queued", "running", "paused"), deadline=timeout, what=f"job {jid} ends")
 
 
+async def final_progress(bot, reply, marker: str) -> str:
+    """The progress message once its last edit (saying ``marker``) arrived: it follows the job's saved state."""
+    return await eventually(lambda: asyncio.sleep(0, bot.fake.message(reply.chat.id, reply.id).text),
+                            lambda text: marker in text, what=f"the progress message saying {marker!r}",
+                            deadline=30.0)
+
+
 async def indexed_ids(bot, upto: int) -> list[int]:
     """Message ids of ARCHIVE up to ``upto`` with a file in the catalogue, once per file stored."""
     # One streamed scan: a single $in of 20,000 ids outlasts the client's timeout on a busy test server.
@@ -75,8 +82,9 @@ async def test_a_history_job_indexes_the_whole_channel_and_reports_progress(make
     assert await indexed_ids(bot, 2000) == expected_files(media)
     assert job.seen == 2000 - len(range(17, 2001, 17)) and job.indexed == len(expected_files(media))
     assert job.duplicates == len(media) - len(expected_files(media)) > 0  # the re-posted files
-    progress = bot.fake.message(reply.chat.id, reply.id).text
-    assert progress.startswith(f"Job {jid} — Archive: done") and f"indexed {job.indexed:,}" in progress
+    # The job's state is saved first, its progress message edited after: wait for the edit.
+    progress = await final_progress(bot, reply, f"Job {jid} — Archive: done")
+    assert f"indexed {job.indexed:,}" in progress
     await eventually(lambda: asyncio.sleep(0, bot.replies_to(ADMIN)),
                      lambda sent: any(f"job {jid} (Archive) finished" in m.text for m in sent),
                      what="the admins are told", deadline=30.0)
@@ -185,8 +193,8 @@ async def test_a_private_channel_ends_the_job_with_a_message_to_the_admin(make_b
     reply = (await bot.send("/index @the_archive 1 300", user=ADMIN)).last
     job = await finished(bot, job_id(reply.text))
     assert job.state == "failed" and job.next_id == 201  # the first batch is kept
-    text = bot.fake.message(reply.chat.id, reply.id).text
-    assert "FAILED" in text and "the channel is private to it or the bot is not a member" in text
+    text = await final_progress(bot, reply, "FAILED")
+    assert "the channel is private to it or the bot is not a member" in text
     await eventually(lambda: asyncio.sleep(0, bot.replies_to(2)),
                      lambda sent: any(f"job {job.id} (Archive) failed" in m.text for m in sent),
                      what="every admin is told", deadline=30.0)
