@@ -133,6 +133,10 @@ async def test_a_broadcast_cancelled_while_its_owner_is_dead_is_closed_by_anothe
     token = dead.runner.token
     dead.runner_task.cancel()  # the owner dies mid-way, leaving users in flight
     dead.store.release_lease = _nothing
+    # Dead, it looks for no job either. (Its watch loop could otherwise take the cancelled job
+    # up and mark it reported while the virtual clock leaps, then be stopped before sending
+    # the report: a report lost that way is a known gap, see docs/broadcast.md.)
+    dead._adopt = _nothing
     replies = await first.send("/broadcast_cancel", user=ADMIN)  # an admin cancels: nobody runs it to report
     assert any(t.endswith("cancelled.") for t in replies.texts), replies.texts
     await first.stop()
@@ -143,8 +147,7 @@ async def test_a_broadcast_cancelled_while_its_owner_is_dead_is_closed_by_anothe
     store = second.plugin("broadcast").store
     job = await store.load()
     [report] = reports([first, second])
-    # The dead owner was fenced out before the report. (Its own process may have taken the
-    # job up once more before it stopped, the virtual clock leaping: then that owner too.)
+    # The dead owner was fenced out before the report.
     takeovers = job.fence - token
     assert job.state == "cancelled" and takeovers >= 1
     assert f"Sent: {job.sent}\n" in report and job.unknown == len(await store.in_doubt(job.id)) <= 24 * takeovers
