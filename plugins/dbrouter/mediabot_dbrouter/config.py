@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from mediabot import ConfigError
+from mediabot import ConfigError, check_mongo_uri
 
 __all__ = ["DatabaseEntry", "DbRouterConfig", "check_uri"]
 
@@ -153,32 +153,5 @@ class DbRouterConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
                                       "or give one entry another database name")
 
 
-def check_uri(uri: str) -> tuple[str, ...]:
-    """The servers ``uri`` names (sorted ``host:port``, or the ``mongodb+srv`` name), if it is valid.
-
-    :raises ValueError: pymongo's parser refuses it; the message never repeats the URI's password.
-    """
-    from pymongo.errors import PyMongoError
-    from pymongo.uri_parser import parse_uri
-
-    try:
-        if uri.startswith("mongodb+srv://"):
-            # parse_uri would look the name up in DNS: its validation step alone, offline.
-            from pymongo.uri_parser_shared import _validate_uri
-
-            parsed = _validate_uri(uri)
-        else:
-            parsed = parse_uri(uri)
-    except (PyMongoError, ValueError, TypeError) as exc:
-        raise ValueError(_without_secrets(str(exc), uri)) from None
-    if parsed.get("fqdn"):
-        return (f"srv:{parsed['fqdn'].lower()}",)
-    return tuple(sorted(f"{host.lower()}:{port}" for host, port in parsed["nodelist"]))
-
-
-def _without_secrets(message: str, uri: str) -> str:
-    userinfo = uri.partition("://")[2].rpartition("@")[0]
-    for part in {userinfo, *userinfo.split(":")}:
-        if len(part) >= 3:
-            message = message.replace(part, "***")
-    return message or "unreadable URI"
+# The kernel's check (pymongo's own parser, offline, never echoing a password).
+check_uri = check_mongo_uri
