@@ -21,6 +21,7 @@ from mediabot.catalog.tokens import search_tokens, tokenize
 from mediabot.catalog.users import UserDirectory
 from mediabot.core.app import App
 from mediabot.core.callbacks import Callback, CallbackDataTooLong
+from mediabot.core.cancellation import honour_cancellation
 from mediabot.core.commands import Command
 from mediabot.core.context import CallbackContext, CommandContext, UsageError
 from mediabot.core.delivery import Delivery, DeliveryReport, human_size
@@ -123,6 +124,7 @@ __all__ = [
     "UserDirectory",
     "check_mongo_uri",
     "create_app",
+    "honour_cancellation",
     "hookimpl",
     "hookspec",
     "human_size",

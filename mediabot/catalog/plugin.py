@@ -28,6 +28,7 @@ from mediabot.catalog.files import FileRepository
 from mediabot.catalog.models import MediaFile, utcnow
 from mediabot.catalog.placement import placement_of
 from mediabot.catalog.users import UserDirectory
+from mediabot.core.cancellation import honour_cancellation
 from mediabot.core.commands import Command
 from mediabot.core.context import CommandContext, UsageError
 from mediabot.core.plugin import hookimpl
@@ -227,12 +228,7 @@ class CatalogPlugin:
 
 
 async def _sleep_unless_cancelled(seconds: float) -> None:
-    # On Python 3.11 a driver call can swallow a cancellation that arrives with
-    # its reply (asyncio.wait_for); re-raise it here so shutdown stops the loop
-    # instead of waiting out the supervisor's timeout.
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise asyncio.CancelledError
+    honour_cancellation()  # a cancel a driver call swallowed (Python 3.11) still stops the loop
     await asyncio.sleep(seconds)
 
 

@@ -26,6 +26,7 @@ from mediabot import (
     PluginContext,
     PluginMeta,
     UsageError,
+    honour_cancellation,
     hookimpl,
 )
 from mediabot_broadcast import texts
@@ -102,9 +103,7 @@ class BroadcastPlugin:
             except Exception as exc:  # noqa: BLE001 - Redis away: try again next round
                 self.log.warning("broadcast watch failed: %s: %s", type(exc).__name__, exc)
             at_start = False
-            task = asyncio.current_task()
-            if task is not None and task.cancelling():
-                raise asyncio.CancelledError  # swallowed by a Redis timeout: see Runner._cancelled
+            honour_cancellation()  # swallowed by a Redis timeout: see Runner._cancelled
             await self.ctx.clock.sleep(self.config.lease / 2)
 
     async def _adopt(self, at_start: bool) -> None:

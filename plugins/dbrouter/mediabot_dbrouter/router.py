@@ -33,7 +33,7 @@ from typing import Any, TypeVar
 import pymongo
 from pymongo.errors import PyMongoError
 
-from mediabot import DatabaseUnavailable, InsertReport
+from mediabot import DatabaseUnavailable, InsertReport, honour_cancellation
 from mediabot_dbrouter.alerts import Alerts
 from mediabot_dbrouter.breaker import BreakerStats, State
 from mediabot_dbrouter.capacity import MB, measure
@@ -370,6 +370,9 @@ class DatabaseRouter:
     async def run_monitor(self) -> None:
         while True:
             await self.monitor_once()
+            # A cancel that lands as a probe's reply arrives can be lost (Python 3.11):
+            # without this, the loop outlives its app and a shutdown waits forever.
+            honour_cancellation()
             await asyncio.sleep(self.settings.probe_interval)
 
     # -- status --------------------------------------------------------------------

@@ -161,3 +161,26 @@ async def test_losing_a_dedicated_home_leaves_reads_whole_and_writes_going(three
     assert set(kit.locations()["u45"]) == {"b"}
     report = await repo.insert_batch([kit.file(i) for i in range(55, 65)])
     assert (report.inserted, report.duplicates) == (5, 5)
+
+
+async def test_the_monitor_stops_on_a_cancel_a_probe_swallowed() -> None:
+    """Python 3.11's wait_for can swallow a cancel that lands as a reply arrives; the loop must still end."""
+    from types import SimpleNamespace
+
+    from mediabot_dbrouter.router import DatabaseRouter
+
+    passes = 0
+
+    async def probe_that_swallows_a_cancel() -> None:
+        nonlocal passes
+        passes += 1
+        asyncio.current_task().cancel()
+        try:
+            await asyncio.sleep(0)
+        except asyncio.CancelledError:
+            pass  # what the driver's wait_for did with it
+
+    stub = SimpleNamespace(monitor_once=probe_that_swallows_a_cancel, settings=SimpleNamespace(probe_interval=0.01))
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(DatabaseRouter.run_monitor(stub), timeout=5)
+    assert passes == 1

@@ -26,8 +26,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
-from mediabot import FloodWaitTooLong, PermanentTelegramError, TransientTelegramError
-from mediabot_search.tasks import honour_cancellation
+from mediabot import FloodWaitTooLong, PermanentTelegramError, TransientTelegramError, honour_cancellation
 
 __all__ = ["LEASE", "MAX_AUTO_DELETE", "AutoDelete", "deletion_notice", "human_duration"]
 

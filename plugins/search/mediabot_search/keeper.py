@@ -32,10 +32,9 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from mediabot import CatalogChange, MediaFile
+from mediabot import CatalogChange, MediaFile, honour_cancellation
 from mediabot_search.cache import ResultCache, stream_id_at_least
 from mediabot_search.engine import TantivyEngine
-from mediabot_search.tasks import honour_cancellation
 
 __all__ = ["IndexKeeper"]
 

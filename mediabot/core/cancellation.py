@@ -1,4 +1,4 @@
-"""A guard for the plugin's loops against lost cancellations.
+"""A guard for background loops against lost cancellations.
 
 On Python 3.11, ``asyncio.wait_for`` (which redis-py uses around socket
 writes) can swallow a ``cancel()`` that arrives just as the inner call
