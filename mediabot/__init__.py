@@ -30,6 +30,7 @@ from mediabot.core.factory import create_app, open_app
 from mediabot.core.gates import Gates
 from mediabot.core.host import Hooks
 from mediabot.core.interfaces import RateLimits, Sessions, Telegram
+from mediabot.core.iohold import mongo_listeners
 from mediabot.core.metrics import Metrics
 from mediabot.core.plugin import EmptyConfig, PluginContext, PluginMeta, Secret, hookimpl, hookspec
 from mediabot.core.plugin_storage import PluginStorage, StorageUnavailable
@@ -128,6 +129,7 @@ __all__ = [
     "hookimpl",
     "hookspec",
     "human_size",
+    "mongo_listeners",
     "open_app",
     "search_tokens",
     "tokenize",

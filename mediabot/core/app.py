@@ -40,13 +40,14 @@ from mediabot.core.errors import ConfigError, PluginLoadError, PluginStartupErro
 from mediabot.core.gates import Gates
 from mediabot.core.host import Hooks, PluginHookFailed, PluginHost
 from mediabot.core.interfaces import RateLimits, Sessions, Telegram
+from mediabot.core.iohold import mongo_listeners
 from mediabot.core.local_services import LocalRateLimiter, LocalSessionStore
 from mediabot.core.metrics import Metrics
 from mediabot.core.plugin import PluginContext, PluginMeta
 from mediabot.core.plugin_storage import PluginStorage
 from mediabot.core.storage import DatabaseProvider, SingleDatabase
 from mediabot.core.supervisor import DrainReport, SupervisorClosed, TaskSupervisor
-from mediabot.core.telegram.clock import Clock, MonotonicClock
+from mediabot.core.telegram.clock import Clock, MonotonicClock, TimeHolder
 from mediabot.core.telegram.config import TelegramSection
 from mediabot.core.types import Button, HealthReport, Update
 
@@ -353,7 +354,8 @@ class App:
 
             # Short timeouts and one immediate retry: a dead Redis must not stall updates.
             cfg = self.section("redis")
-            self.redis = connect(redis_url, socket_timeout=cfg.socket_timeout, max_connections=cfg.max_connections)
+            self.redis = connect(redis_url, socket_timeout=cfg.socket_timeout, max_connections=cfg.max_connections,
+                                 hold=self.clock if isinstance(self.clock, TimeHolder) else None)
         elif "redis" in needs:
             raise ConfigError("MEDIABOT_REDIS_URL is not set", file="environment", key="MEDIABOT_REDIS_URL",
                               fix="export MEDIABOT_REDIS_URL=redis://host:6379/0")
@@ -362,8 +364,10 @@ class App:
             from pymongo import AsyncMongoClient
 
             ms = self.section("mongo").timeout_ms
+            # A virtual clock (tests) stands still while a command is in flight.
             self.mongo = AsyncMongoClient(mongo_uri, serverSelectionTimeoutMS=ms, connectTimeoutMS=ms,
-                                          socketTimeoutMS=ms, tz_aware=True)
+                                          socketTimeoutMS=ms, tz_aware=True,
+                                          event_listeners=mongo_listeners(self.clock))
         elif "mongo" in needs:
             raise ConfigError("MEDIABOT_MONGO_URI is not set", file="environment", key="MEDIABOT_MONGO_URI",
                               fix="export MEDIABOT_MONGO_URI=mongodb://host:27017")

@@ -138,3 +138,29 @@ async def test_fake_clock_jumps_to_the_next_deadline_and_wakes_in_order() -> Non
                          sleeper("tie-2", 2))
 
     assert woke == [("early", 101.0), ("tie-1", 102.0), ("tie-2", 102.0), ("late", 103.0)]
+
+
+async def test_fake_clock_stands_still_while_a_call_to_a_server_is_held() -> None:
+    clock = FakeClock(start=0.0)
+    woke: list[float] = []
+
+    async def sleeper() -> None:
+        await clock.sleep(5)
+        woke.append(clock.now())
+
+    task = asyncio.create_task(sleeper())
+    token = clock.hold_io()
+    await asyncio.sleep(0.05)  # real time passes, the loop is idle: a round trip in flight
+    assert woke == [] and clock.now() == 0.0
+    clock.release_io(token)
+    await task
+    assert woke == [5.0]
+
+
+async def test_a_hold_older_than_max_hold_no_longer_stops_the_clock() -> None:
+    clock = FakeClock(max_hold=0.05)
+    clock.hold_io()  # never released: a call to a stopped server
+    started = asyncio.get_running_loop().time()
+    await clock.sleep(3)
+    assert clock.now() == 3.0 and clock.held == 0
+    assert asyncio.get_running_loop().time() - started >= 0.05

@@ -10,12 +10,23 @@ succeeds instead of failing once more.
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import redis.asyncio
+from redis.asyncio.client import Pipeline
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
+from mediabot.core.telegram.clock import TimeHolder
 
-def connect(url: str, *, socket_timeout: float = 0.5, max_connections: int = 64) -> redis.asyncio.Redis:
+# Commands that wait for something to happen, not for the server to answer:
+# they do not hold a virtual clock (see TimeHolder).
+_WAITING = frozenset({"BLPOP", "BRPOP", "BLMOVE", "BRPOPLPUSH", "BZPOPMIN", "BZPOPMAX", "BLMPOP", "BZMPOP",
+                      "WAIT"})
+
+
+def connect(url: str, *, socket_timeout: float = 0.5, max_connections: int = 64,
+            hold: TimeHolder | None = None) -> redis.asyncio.Redis:
     """A client for ``url`` (``redis://host:port/db``); no I/O until the first call.
 
     Connections are made lazily and remade by the pool after a failure, so the
@@ -25,6 +36,9 @@ def connect(url: str, *, socket_timeout: float = 0.5, max_connections: int = 64)
     are busy. redis-py's default pool raises ``MaxConnectionsError`` instead,
     which under a burst of updates looked exactly like an outage and sent the
     bot into degraded mode with Redis perfectly healthy.
+
+    :param hold: a virtual clock held while each command or pipeline is in
+        flight (tests; see :class:`~mediabot.core.telegram.clock.FakeClock`).
     """
     pool = redis.asyncio.BlockingConnectionPool.from_url(
         url,
@@ -34,4 +48,46 @@ def connect(url: str, *, socket_timeout: float = 0.5, max_connections: int = 64)
         socket_connect_timeout=socket_timeout,
         retry=Retry(NoBackoff(), retries=1),
     )
-    return redis.asyncio.Redis.from_pool(pool)
+    if hold is None:
+        return redis.asyncio.Redis.from_pool(pool)
+    client = cast(_HeldRedis, _HeldRedis.from_pool(pool))
+    client.holder = hold
+    return client
+
+
+def _waits(args: tuple[Any, ...]) -> bool:
+    name = args[0].upper() if args and isinstance(args[0], str) else args[0] if args else None
+    if isinstance(name, bytes):
+        name = name.decode().upper()
+    return name in _WAITING or any(a in ("BLOCK", b"BLOCK") for a in args[1:])
+
+
+class _HeldRedis(redis.asyncio.Redis):
+    """Holds :attr:`holder` while a command is in flight (tests only: production has no holder)."""
+
+    holder: TimeHolder
+
+    async def execute_command(self, *args: Any, **options: Any) -> Any:
+        if _waits(args):
+            return await super().execute_command(*args, **options)
+        token = self.holder.hold_io()
+        try:
+            return await super().execute_command(*args, **options)
+        finally:
+            self.holder.release_io(token)
+
+    def pipeline(self, transaction: bool = True, shard_hint: str | None = None) -> Pipeline:
+        pipe = _HeldPipeline(self.connection_pool, self.response_callbacks, transaction, shard_hint)
+        pipe.holder = self.holder
+        return pipe
+
+
+class _HeldPipeline(Pipeline):
+    holder: TimeHolder
+
+    async def execute(self, raise_on_error: bool = True) -> list[Any]:
+        token = self.holder.hold_io()
+        try:
+            return await super().execute(raise_on_error)
+        finally:
+            self.holder.release_io(token)

@@ -17,7 +17,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Protocol, runtime_checkable
 
-__all__ = ["Clock", "FakeClock", "MonotonicClock"]
+__all__ = ["Clock", "FakeClock", "MonotonicClock", "TimeHolder"]
 
 
 @runtime_checkable
@@ -34,6 +34,24 @@ class Clock(Protocol):
 
     async def sleep(self, seconds: float) -> None:
         """Suspend the calling task for ``seconds`` of this clock's time."""
+        ...
+
+
+@runtime_checkable
+class TimeHolder(Protocol):
+    """A clock whose time should stand still while the app waits for its servers.
+
+    :class:`FakeClock` is one. :class:`~mediabot.core.app.App` holds it for every
+    Redis command and MongoDB command in flight (not for blocking reads such as
+    ``XREADGROUP ... BLOCK``, which wait for something to happen).
+    """
+
+    def hold_io(self) -> int:
+        """A call to a real server starts: return a token for :meth:`release_io`."""
+        ...
+
+    def release_io(self, token: int) -> None:
+        """The call of ``token`` ended (answered, failed or cancelled)."""
         ...
 
 
@@ -58,15 +76,24 @@ class FakeClock:
     sleeps, time jumps to the earliest deadline and the sleepers due at that
     instant wake up, in the order they went to sleep. Nothing really sleeps.
 
-    Only waits made through this clock are virtual. A task blocked on real
-    I/O does not hold virtual time back: time still jumps while it waits.
+    Only waits made through this clock are virtual. While the loop waits for a
+    real server, it is idle too: without more, time would jump then, and a
+    Redis round trip would "take" as long as the gap to the next sleeper
+    (sends bunch up after it, a 2 s pause becomes 6,000 s). So calls to real
+    servers *hold* the clock (:meth:`hold_io` ... :meth:`release_io`; the app
+    does it for its Redis and MongoDB clients when its clock is a
+    :class:`TimeHolder`): time does not jump while one is in flight, as in
+    production, where a round trip is a fraction of a millisecond. A hold
+    older than ``max_hold`` real seconds (a stopped server, a hung call) no
+    longer holds, so a test of an outage still moves on.
 
     :param start: the initial value of :meth:`now`.
     :param wall_start: what :meth:`wall` says at ``start`` (timezone-aware);
         wall time moves with virtual time. Default: 2026-01-01 00:00 UTC.
+    :param max_hold: real seconds after which a call in flight stops holding time.
     """
 
-    def __init__(self, start: float = 0.0, *, wall_start: datetime | None = None) -> None:
+    def __init__(self, start: float = 0.0, *, wall_start: datetime | None = None, max_hold: float = 1.0) -> None:
         self._now = start
         self._start = start
         self._wall_start = wall_start if wall_start is not None else datetime(2026, 1, 1, tzinfo=UTC)
@@ -78,6 +105,11 @@ class FakeClock:
         self._arrivals = itertools.count()
         self._advancer: asyncio.Handle | None = None
         self._idle_passes = 0
+        # Calls to real servers in flight: token -> when it started (real time).
+        self._holds: dict[int, float] = {}
+        self._hold_tokens = itertools.count()
+        self._hold_timer: asyncio.TimerHandle | None = None
+        self.max_hold = max_hold
         # How many times sleep() was called with a positive duration: lets a
         # test assert that something did *not* wait.
         self.sleep_calls = 0
@@ -109,6 +141,25 @@ class FakeClock:
         self._now += seconds
         self._wake_due()
 
+    def hold_io(self) -> int:
+        token = next(self._hold_tokens)
+        self._holds[token] = time.monotonic()
+        return token
+
+    def release_io(self, token: int) -> None:
+        if self._holds.pop(token, None) is None or self._holds or not self._sleepers:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # released outside a loop: the next sleep() schedules the jump
+            return
+        self._schedule_advance(loop)
+
+    @property
+    def held(self) -> int:
+        """Calls to real servers holding the clock now."""
+        return len(self._holds)
+
     @property
     def sleeping(self) -> int:
         """How many tasks are waiting on this clock."""
@@ -128,10 +179,32 @@ class FakeClock:
             # a slot or release a lock. Look again on the next loop iteration.
             self._advancer = loop.call_soon(self._advance, loop)
             return
+        if self._held_for(loop):
+            return  # release_io (or the hold's expiry) looks again
         self._now = max(self._now, self._sleepers[0][0])
         self._wake_due()
         if self._sleepers:
             self._schedule_advance(loop)
+
+    def _held_for(self, loop: asyncio.AbstractEventLoop) -> bool:
+        """Whether a live hold stops the jump; if so, look again when the oldest one expires."""
+        if not self._holds:
+            return False
+        now = time.monotonic()
+        for token, since in list(self._holds.items()):
+            if now - since >= self.max_hold:
+                del self._holds[token]  # a hung call: time moves on without it
+        if not self._holds:
+            return False
+        if self._hold_timer is None or self._hold_timer.cancelled():
+            expires = min(self._holds.values()) + self.max_hold - now
+
+            def expired() -> None:
+                self._hold_timer = None
+                self._schedule_advance(loop)
+
+            self._hold_timer = loop.call_later(max(0.0, expires), expired)
+        return True
 
     def _loop_idle(self, loop: asyncio.AbstractEventLoop) -> bool:
         # asyncio has no public "is anything runnable?" question. The default
