@@ -124,6 +124,10 @@ class BroadcastPlugin:
                 if token >= 0:
                     await self._report(job.id)
             return
+        if job.report_due(self._now()):
+            # Finished, but its owner died before the report went out.
+            await self._report(job.id)
+            return
         if job.state != "running":
             return
         orphan = job.fence > 0  # someone held it before: it was interrupted
@@ -291,13 +295,19 @@ class BroadcastPlugin:
 
     # -- telling the admin -------------------------------------------------------------
     async def _report(self, job_id: str) -> None:
-        if not await self._store.mark_reported(job_id, self.owner):
+        """Send the final report, unless it was sent or another process is sending it.
+
+        Claimed, then sent, then marked: a process that dies in between leaves the
+        claim to lapse (``lease``) and the watch loop of a live one sends it.
+        """
+        if not await self._store.claim_report(job_id, self.owner, self._now(), self.config.lease):
             return
         job = await self._store.load()
-        if job is None:
+        if job is None or job.id != job_id:
             return
         await self._show(job)
         await self._tell(job.spec.admin, texts.report(job, self._now()))
+        await self._store.mark_reported(job_id)
 
     async def _progress(self, job: Job) -> None:
         await self._show(job)

@@ -37,6 +37,10 @@ STOPS_THAT_GIVE_BACK = ("paused", "cancelled", "source_gone", "unauthorized")
 # query per this many users instead of one per claim batch. Reading claims
 # nobody (the cursor in Redis moves only with claims), so it costs memory only.
 READ_AHEAD = 1000
+# The next query starts when fewer than this many read ids are left, so the
+# workers never wait for it: a query of 1,000 ids can take longer than the
+# sends of a window (a window drains in 24 ms at 1,000/s).
+READ_AGAIN_BELOW = READ_AHEAD // 2
 
 
 class Runner:
@@ -68,6 +72,7 @@ class Runner:
         self._ahead: deque[int] = deque()
         self._read_after = job.cursor
         self._read_all = False
+        self._reading: asyncio.Task[list[int]] | None = None
         # Only the owner gives users back; a previous owner may have left some.
         self._maybe_retries = True
         self._given_back = 0
@@ -77,7 +82,8 @@ class Runner:
         self._hold_until = 0.0
         self._floods_seen = app.telegram.send_flood_waits
         self._last_progress = self.clock.now()
-        self._progressing = False
+        # The progress edit runs beside the settler, so outcomes keep being recorded meanwhile.
+        self._progress: asyncio.Task[None] | None = None
         self.sent_here = 0
         self._closing = False
 
@@ -93,6 +99,11 @@ class Runner:
             await self._queue.join()
         finally:
             self._closing = True
+            for task in (self._reading, self._progress):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(Exception, asyncio.CancelledError):
+                        await task
             for task in (*workers, *helpers):
                 task.cancel()
             for task in (*workers, *helpers):
@@ -162,13 +173,20 @@ class Runner:
         return taken
 
     async def _fresh(self, count: int) -> list[int]:
-        """The next ``count`` users of the audience (fewer at its end), read ahead, not claimed."""
-        if len(self._ahead) < count and not self._read_all:
-            more = await self._read_audience(READ_AHEAD)
+        """The next ``count`` users of the audience (fewer at its end), read ahead, not claimed.
+
+        The next page is read in the background while the current one is sent.
+        """
+        if self._reading is None and not self._read_all and len(self._ahead) < max(count, READ_AGAIN_BELOW):
+            self._reading = asyncio.create_task(self._read_audience(READ_AHEAD), name="broadcast-read-audience")
+        if len(self._ahead) < count and self._reading is not None:
+            reading, self._reading = self._reading, None
+            more = await reading  # a failed read fails the run here, as before, and is retried by the next one
             self._read_all = len(more) < READ_AHEAD
             self._ahead.extend(more)
             if more:
                 self._read_after = more[-1]
+            return await self._fresh(count)
         return list(itertools.islice(self._ahead, count))
 
     async def _read_audience(self, count: int) -> list[int]:
@@ -227,7 +245,7 @@ class Runner:
                 log.warning("broadcast %s: %d outcomes not recorded: %s", self.job.id, len(batch), exc)
             finally:
                 self._release(len(batch))
-            await self._maybe_progress()
+            self._maybe_progress()
 
     async def _one(self, user: int) -> Outcome | None:
         """Send to ``user``: the outcome to record, or ``None`` when the user was given back."""
@@ -330,21 +348,21 @@ class Runner:
         task = asyncio.current_task()
         return self._closing or (task is not None and task.cancelling() > 0)
 
-    async def _maybe_progress(self) -> None:
-        if self._on_progress is None or self._progressing:
+    def _maybe_progress(self) -> None:
+        if self._on_progress is None or (self._progress is not None and not self._progress.done()):
             return
         if self.clock.now() - self._last_progress < self.config.progress_every:
             return
-        self._progressing = True
         self._last_progress = self.clock.now()
+        self._progress = asyncio.create_task(self._show_progress(self._on_progress), name="broadcast-progress")
+
+    async def _show_progress(self, show: Callable[[Job], Awaitable[None]]) -> None:
         try:
             job = await self.store.load()
             if job is not None and job.id == self.job.id:
-                await self._on_progress(job)
+                await show(job)
         except Exception as exc:  # noqa: BLE001 - progress is a courtesy
             log.debug("broadcast %s: progress not shown: %s", self.job.id, exc)
-        finally:
-            self._progressing = False
 
 
 def _wall(clock: Any) -> float:

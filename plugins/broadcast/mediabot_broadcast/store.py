@@ -95,6 +95,9 @@ class Job(msgspec.Struct, frozen=True, kw_only=True):
     finished: float = 0.0
     progress_message: int = 0
     reported: bool = False
+    #: the process sending the final report, and until when its claim lasts (wall clock, s)
+    reporter: str = ""
+    report_until: float = 0.0
 
     @property
     def processed(self) -> int:
@@ -106,6 +109,10 @@ class Job(msgspec.Struct, frozen=True, kw_only=True):
 
     def lease_live(self, now: float) -> bool:
         return self.lease_until > now
+
+    def report_due(self, now: float) -> bool:
+        """Finished, its report not sent, and nobody is sending it now."""
+        return not self.active and not self.reported and self.report_until <= now
 
 
 class Claim(msgspec.Struct, frozen=True):
@@ -235,14 +242,26 @@ redis.call('HSET', KEYS[1], 'lease_until', '0')
 return {'ok'}
 """
 
-# KEYS: job. ARGV: id, caller. -> 1 for the first caller only (again if it asks again):
-# that one sends the final report.
-_MARK_REPORTED = """
+# KEYS: job. ARGV: id, caller, now, lease. -> 1: the caller sends the final report now (and again if it
+# asks again while its claim lasts: a retried call gives the same answer); 0: it was sent, or another
+# process claimed it less than ``lease`` ago. A claimant that dies before _REPORTED leaves the claim to
+# lapse, and the next process sends the report: at least once, never lost.
+_CLAIM_REPORT = """
 if redis.call('HGET', KEYS[1], 'id') ~= ARGV[1] then return 0 end
-redis.call('HSETNX', KEYS[1], 'reported', '1')
-redis.call('HSETNX', KEYS[1], 'reporter', ARGV[2])
-if redis.call('HGET', KEYS[1], 'reporter') == ARGV[2] then return 1 end
-return 0
+if redis.call('HGET', KEYS[1], 'reported') == '1' then return 0 end
+local who = redis.call('HGET', KEYS[1], 'reporter')
+local until_ = tonumber(redis.call('HGET', KEYS[1], 'report_until') or '0')
+if who and who ~= ARGV[2] and until_ > tonumber(ARGV[3]) then return 0 end
+redis.call('HSET', KEYS[1], 'reporter', ARGV[2],
+           'report_until', string.format('%.3f', tonumber(ARGV[3]) + tonumber(ARGV[4])))
+return 1
+"""
+
+# KEYS: job. ARGV: id. The final report was sent.
+_REPORTED = """
+if redis.call('HGET', KEYS[1], 'id') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'reported', '1')
+return 1
 """
 
 
@@ -261,7 +280,8 @@ class JobStore:
         self._create, self._acquire, self._renew = s(_CREATE), s(_ACQUIRE), s(_RENEW)
         self._claim, self._settle, self._release = s(_CLAIM), s(_SETTLE), s(_RELEASE)
         self._reclaim, self._transition = s(_RECLAIM), s(_TRANSITION)
-        self._release_lease, self._mark_reported = s(_RELEASE_LEASE), s(_MARK_REPORTED)
+        self._release_lease = s(_RELEASE_LEASE)
+        self._claim_report, self._reported = s(_CLAIM_REPORT), s(_REPORTED)
 
     def _sets(self, job_id: str, *names: str) -> list[str]:
         return [self._key(name, job_id) for name in names]
@@ -291,6 +311,7 @@ class JobStore:
                    cursor=int(f["cursor"]) if f.get("cursor") else None,
                    created=float(f.get("created", 0)), finished=float(f.get("finished", 0)),
                    progress_message=int(f.get("progress_message", 0)), reported=f.get("reported") == "1",
+                   reporter=f.get("reporter", ""), report_until=float(f.get("report_until", 0)),
                    **{c: int(f.get(c, 0)) for c in COUNTERS})
 
     async def create(self, spec: JobSpec, now: float) -> str | None:
@@ -370,13 +391,15 @@ class JobStore:
     async def release_lease(self, job_id: str, token: int) -> None:
         await self._release_lease(keys=(self.job_key,), args=(job_id, token))
 
-    async def mark_reported(self, job_id: str, caller: str) -> bool:
-        """``True`` for the one caller (``caller``: who asks) that should send the final report."""
-        first = bool(await self._mark_reported(keys=(self.job_key,), args=(job_id, caller)))
-        if first:
+    async def claim_report(self, job_id: str, caller: str, now: float, lease: float) -> bool:
+        """``True`` when ``caller`` should send the final report now (see ``_CLAIM_REPORT``)."""
+        return bool(await self._claim_report(keys=(self.job_key,), args=(job_id, caller, now, lease)))
+
+    async def mark_reported(self, job_id: str) -> None:
+        """The final report was sent: nobody sends it again; the job's sets expire in a week."""
+        if await self._reported(keys=(self.job_key,), args=(job_id,)):
             for key in self._sets(job_id, "claimed", "pending", "doubt", "retry"):
                 await self._redis.expire(key, _KEEP_FINISHED)
-        return first
 
     async def claimed_count(self, job_id: str) -> int:
         return int(await self._redis.scard(self._sets(job_id, "claimed")[0]))

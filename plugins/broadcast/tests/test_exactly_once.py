@@ -133,9 +133,7 @@ async def test_a_broadcast_cancelled_while_its_owner_is_dead_is_closed_by_anothe
     token = dead.runner.token
     dead.runner_task.cancel()  # the owner dies mid-way, leaving users in flight
     dead.store.release_lease = _nothing
-    # Dead, it looks for no job either. (Its watch loop could otherwise take the cancelled job
-    # up and mark it reported while the virtual clock leaps, then be stopped before sending
-    # the report: a report lost that way is a known gap, see docs/broadcast.md.)
+    # Dead, it looks for no job either.
     dead._adopt = _nothing
     replies = await first.send("/broadcast_cancel", user=ADMIN)  # an admin cancels: nobody runs it to report
     assert any(t.endswith("cancelled.") for t in replies.texts), replies.texts

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from pyrogram.errors import FloodWait, InternalServerError
 
 ADMIN = 9
@@ -202,3 +204,31 @@ async def test_blocked_and_deactivated_users_are_left_out_of_the_next_broadcast(
 
 def reports(bot) -> list[str]:
     return [m.text for m in bot.fake.sent_to(ADMIN) if m.text and "\nSent: " in m.text]
+
+
+async def test_a_slow_catalogue_read_does_not_pause_the_broadcast(deploy, audience, start_broadcast, until,
+                                                                  monkeypatch):
+    # Pages of 100 audience ids, the next read starting when 50 are left; each read takes 2 s.
+    monkeypatch.setattr("mediabot_broadcast.runner.READ_AHEAD", 100)
+    monkeypatch.setattr("mediabot_broadcast.runner.READ_AGAIN_BELOW", 50)
+    bot = await deploy()
+    users = await audience(bot, 350)
+    iter_active_ids = bot.app.users.iter_active_ids
+    reads = 0
+
+    async def slow_ids(**kwargs):
+        nonlocal reads
+        reads += 1
+        await bot.clock.sleep(2.0)
+        async for uid in iter_active_ids(**kwargs):
+            yield uid
+
+    monkeypatch.setattr(bot.app.users, "iter_active_ids", slow_ids)
+    await start_broadcast(bot, "Hello")
+    await until(lambda: _done(bot), what="the broadcast")
+
+    assert all(received(bot, u) == 1 for u in users)
+    assert reads >= 4
+    times = [c.at for c in bot.fake.calls_of("copy_message") if c.params["chat_id"] in users]
+    # 50 ids last 2.5 s at the default 20/s: each page is read while the one before is sent.
+    assert max(b - a for a, b in itertools.pairwise(times)) < 1.0

@@ -176,9 +176,38 @@ async def test_a_call_redis_runs_twice_gives_the_same_answer_so_no_user_is_lost(
         assert await store.settle(job_id, token, 1, "sent") and await store.settle(job_id, token, 1, "sent")
         assert (await store.claim(job_id, token, [1, 4], cursor=4)).users == [4]  # settled: never again
 
-        assert await store.mark_reported(job_id, "a") and await store.mark_reported(job_id, "a")
-        assert not await store.mark_reported(job_id, "b")  # one report, whoever asks later
+        assert await store.claim_report(job_id, "a", 10.0, 30.0)
+        assert await store.claim_report(job_id, "a", 10.0, 30.0)
+        assert not await store.claim_report(job_id, "b", 20.0, 30.0)  # "a" is sending it
+        await store.mark_reported(job_id)
+        await store.mark_reported(job_id)
+        assert not await store.claim_report(job_id, "a", 50.0, 30.0)  # sent: never again
         job = await store.load()
         assert (job.sent, job.cursor, job.reported) == (1, 4, True)
     finally:
         await client.aclose()
+
+
+async def test_a_report_lost_with_its_process_is_sent_by_another_one(deploy, audience, start_broadcast, until):
+    first = await deploy()
+    users = await audience(first, 30)
+    plugin = first.plugin("broadcast")
+    telling = []
+
+    async def dies_while_telling(user_id, text):
+        telling.append(text)
+        await first.clock.sleep(10 ** 9)  # the process dies here: the report never leaves it
+
+    plugin._tell = dies_while_telling
+    await start_broadcast(first, "News")
+    await until(lambda: any("\nSent: " in t for t in telling), what="the first process to start the report")
+    await first.stop()
+    job = await plugin.store.load()
+    assert job.state == "done" and not job.reported
+
+    second = await deploy(prepare=admin_message)
+    await until(lambda: finished(second), what="the report, once the first one's claim lapsed")
+    [report] = [m.text for m in second.fake.sent_to(ADMIN) if m.text and "\nSent: " in m.text]
+    assert "Sent: 31" in report
+    assert all(received([first, second], u) == 1 for u in users)
+    assert not second.fake.calls_of("copy_message")  # reporting sends nobody the message again

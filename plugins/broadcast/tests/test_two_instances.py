@@ -106,7 +106,7 @@ async def test_pause_from_one_instance_and_resume_from_the_other_finish_the_job_
         return job.state == "done" and job.reported
 
     await until(finished, what="the end")
-    await until(lambda: reports(both), what="the final report")  # marked reported first, then sent
+    await until(lambda: reports(both), what="the final report")
     assert at_pause < len(users)
     assert [received(both, u) for u in users] == [1] * len(users)  # a pause loses no one
     job = await one.plugin("broadcast").store.load()
