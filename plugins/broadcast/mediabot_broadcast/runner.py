@@ -34,13 +34,14 @@ log = logging.getLogger("mediabot.plugin.broadcast")
 # Reasons a runner stops before the audience is exhausted.
 STOPS_THAT_GIVE_BACK = ("paused", "cancelled", "source_gone", "unauthorized")
 # Audience ids read from the catalogue per query, ahead of the claims: one
-# query per this many users instead of one per claim batch. Reading claims
-# nobody (the cursor in Redis moves only with claims), so it costs memory only.
+# query per page instead of one per claim batch. Reading claims nobody (the
+# cursor in Redis moves only with claims), so a page costs memory only. The
+# next page is read in the background once half of this one is left, so the
+# workers do not wait for it (a window of 24 drains in 24 ms at 1,000/s); a
+# read slower than a quarter of the time its page lasts at the current rate
+# doubles the next page, up to READ_AHEAD_MAX.
 READ_AHEAD = 1000
-# The next query starts when fewer than this many read ids are left, so the
-# workers never wait for it: a query of 1,000 ids can take longer than the
-# sends of a window (a window drains in 24 ms at 1,000/s).
-READ_AGAIN_BELOW = READ_AHEAD // 2
+READ_AHEAD_MAX = 16_000
 
 
 class Runner:
@@ -72,7 +73,8 @@ class Runner:
         self._ahead: deque[int] = deque()
         self._read_after = job.cursor
         self._read_all = False
-        self._reading: asyncio.Task[list[int]] | None = None
+        self._reading: asyncio.Task[tuple[int, list[int]]] | None = None
+        self._page = READ_AHEAD
         # Only the owner gives users back; a previous owner may have left some.
         self._maybe_retries = True
         self._given_back = 0
@@ -177,17 +179,25 @@ class Runner:
 
         The next page is read in the background while the current one is sent.
         """
-        if self._reading is None and not self._read_all and len(self._ahead) < max(count, READ_AGAIN_BELOW):
-            self._reading = asyncio.create_task(self._read_audience(READ_AHEAD), name="broadcast-read-audience")
+        if self._reading is None and not self._read_all and len(self._ahead) < max(count, self._page // 2):
+            self._reading = asyncio.create_task(self._read_page(self._page), name="broadcast-read-audience")
         if len(self._ahead) < count and self._reading is not None:
             reading, self._reading = self._reading, None
-            more = await reading  # a failed read fails the run here, as before, and is retried by the next one
-            self._read_all = len(more) < READ_AHEAD
+            asked, more = await reading  # a failed read fails the run here, as before
+            self._read_all = len(more) < asked
             self._ahead.extend(more)
             if more:
                 self._read_after = more[-1]
             return await self._fresh(count)
         return list(itertools.islice(self._ahead, count))
+
+    async def _read_page(self, size: int) -> tuple[int, list[int]]:
+        """Read ``size`` ids; grow the next page when this read was slow for the rate."""
+        started = self.clock.now()
+        ids = await self._read_audience(size)
+        if self.clock.now() - started > size / self.rate.rate / 4:
+            self._page = min(READ_AHEAD_MAX, self._page * 2)
+        return size, ids
 
     async def _read_audience(self, count: int) -> list[int]:
         spec = self.job.spec

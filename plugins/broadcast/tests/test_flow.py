@@ -206,29 +206,53 @@ def reports(bot) -> list[str]:
     return [m.text for m in bot.fake.sent_to(ADMIN) if m.text and "\nSent: " in m.text]
 
 
-async def test_a_slow_catalogue_read_does_not_pause_the_broadcast(deploy, audience, start_broadcast, until,
-                                                                  monkeypatch):
-    # Pages of 100 audience ids, the next read starting when 50 are left; each read takes 2 s.
-    monkeypatch.setattr("mediabot_broadcast.runner.READ_AHEAD", 100)
-    monkeypatch.setattr("mediabot_broadcast.runner.READ_AGAIN_BELOW", 50)
-    bot = await deploy()
-    users = await audience(bot, 350)
+def slowed_reads(bot, monkeypatch, seconds: float) -> list[int]:
+    """Every read of the audience takes ``seconds`` (virtual); returns the sizes asked for."""
     iter_active_ids = bot.app.users.iter_active_ids
-    reads = 0
+    sizes: list[int] = []
 
     async def slow_ids(**kwargs):
-        nonlocal reads
-        reads += 1
-        await bot.clock.sleep(2.0)
+        sizes.append(kwargs["batch"])
+        await bot.clock.sleep(seconds)
         async for uid in iter_active_ids(**kwargs):
             yield uid
 
     monkeypatch.setattr(bot.app.users, "iter_active_ids", slow_ids)
+    return sizes
+
+
+def pauses(bot, users, longer_than: float) -> list[float]:
+    times = [c.at for c in bot.fake.calls_of("copy_message") if c.params["chat_id"] in users]
+    return [b - a for a, b in itertools.pairwise(times) if b - a > longer_than]
+
+
+async def test_a_slow_catalogue_read_does_not_pause_the_broadcast(deploy, audience, start_broadcast, until,
+                                                                  monkeypatch):
+    # Pages of 100 audience ids; each read takes 2 s, the time 40 sends take at the default 20/s.
+    monkeypatch.setattr("mediabot_broadcast.runner.READ_AHEAD", 100)
+    bot = await deploy()
+    users = await audience(bot, 350)
+    reads = slowed_reads(bot, monkeypatch, 2.0)
     await start_broadcast(bot, "Hello")
     await until(lambda: _done(bot), what="the broadcast")
 
     assert all(received(bot, u) == 1 for u in users)
-    assert reads >= 4
-    times = [c.at for c in bot.fake.calls_of("copy_message") if c.params["chat_id"] in users]
-    # 50 ids last 2.5 s at the default 20/s: each page is read while the one before is sent.
-    assert max(b - a for a, b in itertools.pairwise(times)) < 1.0
+    assert len(reads) >= 3
+    # The next page is read while the one before is sent (from when 50 ids are left: 2.5 s).
+    assert pauses(bot, users, 1.0) == []
+
+
+async def test_a_catalogue_read_slower_than_a_page_grows_the_pages_until_sends_do_not_wait(
+        deploy, audience, start_broadcast, until, monkeypatch):
+    # Pages of 10 ids last 0.5 s at 20/s; each read takes 2 s.
+    monkeypatch.setattr("mediabot_broadcast.runner.READ_AHEAD", 10)
+    bot = await deploy()
+    users = await audience(bot, 600)
+    reads = slowed_reads(bot, monkeypatch, 2.0)
+    await start_broadcast(bot, "Hello")
+    await until(lambda: _done(bot), what="the broadcast")
+
+    assert all(received(bot, u) == 1 for u in users)
+    assert reads[:4] == [10, 20, 40, 80] and len(reads) <= 8
+    # Only the first pages, shorter than a read, leave the senders waiting.
+    assert len(pauses(bot, users, 1.0)) <= 3
