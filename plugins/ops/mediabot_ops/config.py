@@ -83,6 +83,7 @@ class OpsConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     :param smoke_command: argument list run in the new release's directory as a smoke start: it opens the deployment's Redis, MongoDB and plugins without Telegram, and must exit 0.
     :param step_timeout: seconds each of the fetch, build, check and smoke steps may take before the update is abandoned.
     :param ready_timeout: seconds the restarted process has to answer ``/readyz`` with 200 before the updater rolls back to the previous release by itself.
+    :param keep_releases: releases kept under ``releases_dir`` after a successful update: the current one and those before it in the history, which ``/rollback`` goes back through; older ones, and what failed fetches left, are removed.
     """
 
     listen: str = "127.0.0.1:9464"
@@ -99,6 +100,8 @@ class OpsConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     smoke_command: list[str] = msgspec.field(default_factory=lambda: [".venv/bin/mediabot", "health"])
     step_timeout: Annotated[float, msgspec.Meta(ge=1, le=7200)] = 900.0
     ready_timeout: Annotated[float, msgspec.Meta(ge=1, le=3600)] = 120.0
+    # 2 at least: the current release and one to roll back to.
+    keep_releases: Annotated[int, msgspec.Meta(ge=2, le=100)] = 3
 
     @property
     def address(self) -> ListenAddress | None:

@@ -80,7 +80,7 @@ def update_settings(app: Any, config: OpsConfig, token: str | None) -> UpdateSet
         allowed_signers=_resolve(app, config.allowed_signers), build=tuple(config.build_command),
         check=tuple(config.check_command), smoke=tuple(config.smoke_command), step_timeout=config.step_timeout,
         ready_timeout=config.ready_timeout, pid_file=pid_path(app), ready_url=ready_url(config),
-        audit=audit_path(app), token=token,
+        audit=audit_path(app), token=token, keep=config.keep_releases,
         config_path=Path(app.config.path).resolve() if app.config.path is not None else None)
 
 

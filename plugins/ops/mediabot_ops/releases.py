@@ -124,6 +124,21 @@ class ReleaseStore:
         os.replace(incoming, final)
         return final
 
+    def prune(self, keep: set[str]) -> list[str]:
+        """Remove every release directory not in ``keep``, and leftovers of fetches that never finished.
+
+        Call it under :meth:`lock` only: an unfinished fetch is then one that died.
+        :returns: the names removed.
+        """
+        if not self.releases.is_dir():
+            return []
+        removed = []
+        for path in sorted(self.releases.iterdir()):
+            if path.is_dir() and not path.is_symlink() and path.name not in keep:
+                shutil.rmtree(path)
+                removed.append(path.name)
+        return removed
+
     def switch(self, tag: str, *, history: list[str]) -> None:
         """Point ``current`` at ``releases/<tag>`` atomically and record ``history`` (last = ``tag``)."""
         tmp = self.root / f".current-{secrets.token_hex(4)}"

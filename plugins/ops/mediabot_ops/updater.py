@@ -73,6 +73,7 @@ class UpdateSettings:
     :param token: ``MEDIABOT_OPS_TOKEN`` for ``/readyz``.
     :param config_path: the deployment's ``plugins.toml``, given to the commands as ``MEDIABOT_CONFIG``.
     :param audit: the audit log's path.
+    :param keep: ``keep_releases``: releases kept on disk after a successful update.
     """
 
     releases_dir: Path
@@ -88,6 +89,7 @@ class UpdateSettings:
     audit: Path
     token: str | None = field(default=None, repr=False)
     config_path: Path | None = None
+    keep: int = 3
 
 
 def read_pid(path: Path) -> int | None:
@@ -161,6 +163,7 @@ class Updater:
             self.store.switch(tag, history=new_history)
             self._note("update", "switch", "ok", tag, f"current -> releases/{tag} (was {current})")
             if self._restart_and_wait("update", tag):
+                self._prune(tag)
                 return f"{tag} is live and ready (was {current})."
             if current is None:
                 self._note("auto-rollback", "rollback", "failed", tag, "no previous release")
@@ -193,6 +196,17 @@ class Updater:
                               f"{self.settings.ready_timeout:g}s.")
 
     # -- steps ------------------------------------------------------------------------
+    def _prune(self, tag: str) -> None:
+        """Keep the current release and the ones before it that rollback can reach, ``keep`` in all."""
+        keep = set(self.store.history()[-self.settings.keep:]) | {tag}
+        try:
+            removed = self.store.prune(keep)
+        except OSError as exc:  # the update itself succeeded: say so, and what is left on disk
+            self._note("update", "prune", "failed", tag, f"{type(exc).__name__}: {exc}")
+            return
+        if removed:
+            self._note("update", "prune", "ok", tag, "removed " + ", ".join(removed))
+
     def _fetch_and_verify(self, tag: str) -> Path:
         incoming = self.store.incoming(tag)
         try:

@@ -137,3 +137,21 @@ def test_a_second_updater_is_refused_while_one_runs(deployment):
     assert result.returncode == 1
     assert "Refused: another update or rollback is running." in result.stderr
     assert dep.current() is None and dep.release_dirs() == []
+
+
+def test_a_successful_update_removes_releases_older_than_keep_releases(deployment):
+    dep = deployment
+    dep.config.write_text(dep.config.read_text() + "keep_releases = 2\n")  # [plugins.ops] is the last table
+    _bootstrap(dep)
+    assert dep.mediabot("ops", "update", "v2").returncode == 0
+    assert dep.release_dirs() == ["v1", "v2"]
+    (dep.releases / "releases" / ".incoming-v9-dead").mkdir()  # what a fetch that died left
+
+    result = dep.mediabot("ops", "update", "v4")
+    assert result.returncode == 0, result.stderr
+    assert dep.release_dirs() == ["v2", "v4"]
+    [prune] = [e for e in dep.audit() if e["step"] == "prune"]
+    assert (prune["outcome"], prune["tag"], prune["detail"]) == ("ok", "v4", "removed .incoming-v9-dead, v1")
+    # What is kept is what rollback goes back to.
+    assert dep.mediabot("ops", "rollback").returncode == 0
+    assert dep.current() == "releases/v2" and dep.serving()["release"] == "v2"

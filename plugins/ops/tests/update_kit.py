@@ -1,7 +1,7 @@
 """A deployment to update, made in the test: SSH keys, a signed git remote, a fake supervisor.
 
 - ``good`` signs the releases (its key is in ``allowed_signers``); ``evil`` is a key nobody trusts.
-- The remote holds ``v1``, ``v2`` (signed, working), ``v3`` (signed, but its bot
+- The remote holds ``v1``, ``v2``, ``v4`` (signed, working), ``v3`` (signed, but its bot
   exits at start), ``unsigned`` (annotated, no signature), ``evil`` (signed by
   the unknown key), ``light`` (a lightweight tag) and ``alias`` (v2's signed
   tag object re-published under another name).
@@ -189,6 +189,7 @@ def make_deployment(root: Path) -> Deployment:
     tag("v1", key="good")
     tag("v2", key="good")
     tag("v3", key="good", broken=True)
+    tag("v4", key="good")
     tag("unsigned", key=None)
     tag("evil", key="evil")
     tag("light", key=None, annotated=False)
