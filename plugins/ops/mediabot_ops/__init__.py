@@ -20,9 +20,10 @@ from __future__ import annotations
 from typing import Any
 
 from mediabot import App, Callback, Command, HealthReport, PluginContext, PluginMeta, Secret, hookimpl
+from mediabot_ops.announce import Announcer
 from mediabot_ops.commands import AdminCommands
 from mediabot_ops.config import TOKEN_ENV, OpsConfig, require_token
-from mediabot_ops.deploy import pid_path, remove_pid, write_pid
+from mediabot_ops.deploy import audit_path, pid_path, remove_pid, write_pid
 from mediabot_ops.health import Snapshot, collect, own_reports
 from mediabot_ops.hooks import OpsHooks
 from mediabot_ops.logring import LogRing, SecretMasker
@@ -55,6 +56,7 @@ class OpsPlugin:
         self.ring = LogRing(self.config.log_lines,
                             SecretMasker.from_env(app.env, declared=[*app.secrets, TOKEN_ENV]))
         self.server: OpsServer | None = None
+        self.announcer: Announcer | None = None
         self._started_at: float | None = None
         self.admin = AdminCommands(app, self.config, self.ring, check=self.snapshot, uptime=self.uptime,
                                    token=self._token)
@@ -79,6 +81,9 @@ class OpsPlugin:
         if self.config.releases_dir:
             # The updater sends SIGTERM to this pid, and knows a restart happened when it changes.
             write_pid(pid_path(app))
+            if app.redis is not None:  # one process of the deployment tells the owner how it ended
+                self.announcer = Announcer(app, self.ctx.storage, audit_path(app))
+                self.ctx.spawn_loop(self.announcer.run, name="ops-announce")
         address = self.config.address
         if address is None:
             return

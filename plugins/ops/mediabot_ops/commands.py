@@ -212,7 +212,7 @@ class AdminCommands:
         log.info("owner %d started the update to %s (updater pid %d)", ctx.user.id, tag, pid)
         await ctx.reply(f"Updating to {tag}: the updater (pid {pid}) verifies the tag's signature, builds, checks, "
                         "switches and restarts the bot, and rolls back by itself if the new release is not ready. "
-                        "/releases shows its steps.")
+                        "You will be told how it ended; /releases shows its steps.")
 
     async def rollback(self, ctx: CommandContext) -> None:
         if not self._config.releases_dir:
@@ -221,7 +221,7 @@ class AdminCommands:
         pid = await asyncio.to_thread(spawn_updater, self._app, ["rollback"], by=f"telegram:{ctx.user.id}")
         log.info("owner %d started a rollback (updater pid %d)", ctx.user.id, pid)
         await ctx.reply(f"Rolling back to the previous release: the updater (pid {pid}) switches and restarts the "
-                        "bot. /releases shows its steps.")
+                        "bot. You will be told how it ended; /releases shows its steps.")
 
 
 _UPDATES_OFF = "Updates are off in this deployment: [plugins.ops] releases_dir is not set."

@@ -134,7 +134,26 @@ class Updater:
 
     # -- the two operations -----------------------------------------------------------
     def update(self, tag: str) -> str:
-        """Apply ``tag``; returns the summary line. :raises UpdateError:"""
+        """Apply ``tag``; returns the summary line. :raises UpdateError:
+
+        Ends with an audit line ``done`` holding the summary (the bot tells it to whoever asked).
+        """
+        return self._concluded("update", lambda: tag, lambda: self._update(tag))
+
+    def rollback(self) -> str:
+        """Go back one release; returns the summary line. :raises UpdateError:"""
+        return self._concluded("rollback", lambda: self.store.current() or "", self._rollback)
+
+    def _concluded(self, action: str, tag: Callable[[], str], run: Callable[[], str]) -> str:
+        try:
+            summary = run()
+        except UpdateError as exc:
+            self._note(action, "done", "refused" if exc.refused else "failed", tag(), str(exc))
+            raise
+        self._note(action, "done", "ok", tag(), summary)
+        return summary
+
+    def _update(self, tag: str) -> str:
         if not valid_tag(tag):
             self._note("update", "validate", "refused", tag, "not a valid tag name")
             raise UpdateError(f"{tag!r} is not a release tag (letters, digits, . _ + -, not starting with - or .)",
@@ -175,8 +194,7 @@ class Updater:
             raise UpdateError(f"{tag} was not ready within {self.settings.ready_timeout:g}s: rolled back to "
                               f"{current}" + (" (ready)." if back else ", which is not ready either."))
 
-    def rollback(self) -> str:
-        """Go back one release; returns the summary line. :raises UpdateError:"""
+    def _rollback(self) -> str:
         with self._locked("rollback", ""):
             history = self.store.history()
             current = self.store.current()

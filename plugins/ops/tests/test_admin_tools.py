@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -89,3 +90,41 @@ async def test_owner_update_starts_the_updater_which_refuses_an_unsigned_tag(ops
     shown = (await bot.send("/releases", user=ADMIN)).last.text.splitlines()
     assert shown[:3] == ["Current: none", "History: none", "Installed: none"]
     assert any("update verify refused unsigned — unsigned is not signed" in line for line in shown)
+
+
+async def test_the_owner_hears_how_an_update_ended_from_one_process_of_the_deployment(make_bot, tmp_path: Path):
+    from mediabot_ops import OpsPlugin
+    from mediabot_ops.releases import AuditEntry, AuditLog
+    from ops_kit import Films
+
+    from mediabot.core.telegram.clock import FakeClock
+    from mediabot.testing import eventually
+
+    data = tmp_path / "data"
+    config = (f'[runtime]\ndata_dir = "{data}"\n\n[plugins.ops]\nlisten = ""\nreleases_dir = "{tmp_path / "srv"}"\n'
+              'update_remote = "https://example.org/bot.git"\nallowed_signers = "signers"\n')
+    clock = FakeClock()
+    bots = [await make_bot(plugins=[OpsPlugin, Films], config=config, owner=OWNER, clock=clock) for _ in range(2)]
+    audit = AuditLog(data / "plugins" / "ops" / "audit.jsonl")
+
+    def note(step: str, by: str, detail: str, *, action: str = "update", tag: str = "v2",
+             days_ago: float = 0) -> None:
+        when = AuditLog.now() if not days_ago else \
+            (datetime.now(UTC) - timedelta(days=days_ago)).isoformat(timespec="seconds")
+        audit.append(AuditEntry(time=when, action=action, step=step, outcome="ok", tag=tag, detail=detail, by=by))
+
+    def told() -> list[str]:
+        return [m.text for bot in bots for m in bot.fake.sent_to(OWNER)]
+
+    # What the updater writes: steps, then the summary (`done`); also an old one, and one from the CLI.
+    note("done", f"telegram:{OWNER}", "v1 is live and ready (was None).", tag="v1", days_ago=3)
+    note("switch", f"telegram:{OWNER}", "current -> releases/v2 (was v1)")
+    note("done", "cli", "v2 is live and ready (was v1).")
+    note("done", f"telegram:{OWNER}", "v2 is live and ready (was v1).")
+    await eventually(told, what="the owner to be told")
+    note("done", f"telegram:{OWNER}", "Rolled back to v1 (was v2); ready.", action="rollback", tag="v1")
+    await eventually(told, check=lambda t: len(t) == 2, what="the rollback's outcome too")
+    await clock.sleep(60)  # both processes look at the log several times more
+
+    assert sorted(told()) == ["/rollback: Rolled back to v1 (was v2); ready.",
+                              "/update v2: v2 is live and ready (was v1)."]

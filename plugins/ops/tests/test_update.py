@@ -10,7 +10,7 @@ import pytest
 from mediabot_ops.releases import ReleaseStore
 from update_kit import Deployment, make_deployment
 
-OK_STEPS = ["start", "fetch", "verify", "build", "check", "smoke", "switch", "restart", "ready"]
+OK_STEPS = ["start", "fetch", "verify", "build", "check", "smoke", "switch", "restart", "ready", "done"]
 
 
 @pytest.fixture
@@ -47,6 +47,7 @@ def test_a_signed_tag_is_verified_built_switched_and_the_bot_restarts_on_it(depl
     serving = dep.serving()
     assert serving["release"] == "v2" and serving["pid"] != before["pid"]  # a new process, on the new release
     assert _steps(dep, "v2") == [(step, "started" if step == "start" else "ok") for step in OK_STEPS]
+    assert dep.audit()[-1]["detail"] == "v2 is live and ready (was v1)."  # the summary, for the owner
     verified = next(e for e in dep.audit() if e["tag"] == "v2" and e["step"] == "verify")
     assert verified["detail"].startswith("signed by release@example.org (ED25519 key SHA256:")
     assert all(e["by"] == "cli" for e in dep.audit())
@@ -79,7 +80,7 @@ def test_a_tag_name_that_could_be_an_option_or_a_path_is_refused_before_git_runs
     assert "is not a release tag" in result.stderr
     assert dep.current() is None and dep.release_dirs() == []
     assert not (dep.root / "pwned").exists()
-    assert [(e["step"], e["outcome"]) for e in dep.audit()] == [("validate", "refused")]
+    assert [(e["step"], e["outcome"]) for e in dep.audit()] == [("validate", "refused"), ("done", "refused")]
 
 
 def test_a_release_that_never_gets_ready_is_rolled_back_by_the_updater(deployment):
@@ -91,7 +92,7 @@ def test_a_release_that_never_gets_ready_is_rolled_back_by_the_updater(deploymen
     assert "v3 was not ready within 10s: rolled back to v2 (ready)." in result.stderr
     assert dep.current() == "releases/v2"
     assert dep.serving()["release"] == "v2"
-    assert _steps(dep, "v3")[-2:] == [("restart", "ok"), ("ready", "failed")]
+    assert _steps(dep, "v3")[-3:] == [("restart", "ok"), ("ready", "failed"), ("done", "failed")]
     assert _steps(dep, "v2", "auto-rollback") == [("switch", "ok"), ("restart", "ok"), ("ready", "ok")]
     shown = dep.mediabot("ops", "releases")
     assert shown.returncode == 0, shown.stderr
@@ -109,7 +110,7 @@ def test_rollback_returns_to_the_previous_release_and_then_has_nowhere_to_go(dep
     assert dep.current() == "releases/v1"
     assert dep.serving()["release"] == "v1"
     assert _steps(dep, "v1", "rollback") == [("start", "started"), ("switch", "ok"), ("restart", "ok"),
-                                            ("ready", "ok")]
+                                            ("ready", "ok"), ("done", "ok")]
     again = dep.mediabot("ops", "rollback")
     assert again.returncode == 1
     assert "There is no previous release to go back to." in again.stderr
@@ -127,7 +128,7 @@ def test_a_release_whose_build_fails_is_removed_and_current_is_untouched(deploym
     assert dep.current() == "releases/v1"
     assert dep.release_dirs() == ["v1"]
     assert dep.serving() == before
-    assert _steps(dep, "v2")[-1] == ("build", "failed")
+    assert _steps(dep, "v2")[-2:] == [("build", "failed"), ("done", "failed")]
 
 
 def test_a_second_updater_is_refused_while_one_runs(deployment):
