@@ -10,8 +10,8 @@ import pytest
 from pyrogram.errors import FloodWait
 
 ADMIN = 9
-# See test_processes.py: a long lease keeps a live owner's heartbeats inside it even
-# when virtual time leaps during real I/O; a crashed owner's lease still runs out (virtually).
+# See test_processes.py: a long lease keeps a live owner's heartbeats inside it even on a
+# loaded machine; a crashed owner's lease still runs out (virtually).
 LONG_LEASE = """
 [plugins.broadcast]
 lease = 3600
@@ -102,8 +102,8 @@ async def test_a_crash_at_a_random_point_loses_only_the_in_flight_window_and_sen
     doubt = await store.in_doubt(job_id)
     # Only users in flight at the crash (left pending, moved to "doubt" by the next owner)
     # may have missed it; they are counted "unknown", and there are at most `window` of them.
-    # (Before it stopped, the dying process may itself have taken the job up once more,
-    # the virtual clock leaping: a second crash, with its own window.)
+    # (Before it stopped, the dying process may itself have taken the job up once more:
+    # a second crash, with its own window.)
     takeovers = job.fence - 1
     assert missing <= doubt and takeovers >= 1
     assert job.unknown == len(doubt) <= first.plugin("broadcast").config.window * takeovers
@@ -180,9 +180,9 @@ async def test_searches_are_answered_while_another_process_broadcasts_and_togeth
     await until(lambda: finished(caster), timeout=300, what="the broadcast")
 
     assert all(deliveries(both, u) == 1 for u in users)
-    # Telegram sees one bot: both processes' sends together stay within its limit (30/s; the
-    # bot paces at 25/s). Not 25 + 1 here: the virtual clock leaps while a granted sender waits
-    # on real Redis I/O, so sends bunch after their slots (27 seen once). Unshared: 46.
+    # Telegram sees one bot: both processes' sends together keep the bot's pace (25/s, one more
+    # in a one-second window when a late sender keeps the cadence), under Telegram's 30/s.
+    # Unshared: 46.
     calls = sorted((c for b in both for c in b.fake.calls if c.ok and c.method in ("copy_message", "send_message")),
                    key=lambda c: c.at)
     window: deque[float] = deque()
@@ -192,4 +192,4 @@ async def test_searches_are_answered_while_another_process_broadcasts_and_togeth
         while call.at - window[0] >= 1.0:
             window.popleft()
         most = max(most, len(window))
-    assert most <= searcher.fake.limits.global_per_second == 30, most
+    assert most <= 25 + 1 < searcher.fake.limits.global_per_second, most

@@ -10,9 +10,9 @@ from mediabot_broadcast.store import JobSpec, JobStore
 from mediabot.core.telegram.clock import FakeClock
 
 ADMIN = 9
-# Virtual time jumps to the next sleeper while a task waits on real Redis/MongoDB I/O,
-# so a chain of round trips can "last" many virtual seconds. A long lease keeps a live
-# owner's heartbeats well inside it; the crash test still sees it run out (virtually).
+# Virtual time stands still during Redis and MongoDB commands, except one slower than the
+# clock's max_hold (1 s real, a loaded machine). A long lease keeps a live owner's
+# heartbeats inside it even then; the crash test still sees it run out (virtually).
 LONG_LEASE = """
 [plugins.broadcast]
 lease = 3600
@@ -101,7 +101,7 @@ async def test_two_processes_never_both_send_and_either_controls_the_job(deploy,
     both = [one, two]
     job = await one.plugin("broadcast").store.load()
     assert all(received(both, u) <= 1 for u in users)
-    # A pause loses no one; only a lease lost to the test clock's leaps would (counted as unknown).
+    # A pause loses no one; only a lease lost to a takeover would (counted as unknown).
     assert sum(1 for u in users if received(both, u) == 0) <= job.unknown and job.processed == 301
 
 

@@ -1,9 +1,8 @@
 """Two app instances on one Redis, on the real clock: one runs the job, either controls it.
 
-The virtual clock of the other tests leaps ahead while tasks wait on real
-Redis/MongoDB I/O, so there a live owner can look dead and be taken over
-(safely: it is fenced out). Here time is real, as in production: a live
-owner keeps its lease, and the other instance never runs the job.
+The other tests run on a virtual clock; here time is real, as in
+production: a live owner keeps its lease, and the other instance never
+runs the job.
 """
 
 from __future__ import annotations
