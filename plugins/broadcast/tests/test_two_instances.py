@@ -74,7 +74,9 @@ async def test_only_one_instance_runs_the_job_and_a_cancel_from_the_other_stops_
 
     assert any(t.endswith("cancelled.") for t in replies.texts), replies.texts
     await until(lambda: reports(both), what="the final report")
-    assert not owner.plugin("broadcast").running_here and not other.plugin("broadcast").running_here
+    # The owner's runner sends the report, marks it sent, then ends.
+    await until(lambda: not owner.plugin("broadcast").running_here, what="the owner's runner to end")
+    assert not other.plugin("broadcast").running_here
     assert not other.fake.calls_of("copy_message")  # the other instance never sent a copy
     [report] = reports(both)
     job = await other.plugin("broadcast").store.load()
