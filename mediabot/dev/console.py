@@ -9,7 +9,8 @@ Input syntax (interactive and ``--script``), one line each:
 ``:as user``           talk as the console user (id 1001)
 ``:as admin``          talk as the console admin (id 1000, always in ``[bot] admins``)
 ``:as ID``             talk as any user id
-``:post CHAT FILE [CAPTION]``  a post with file FILE appears in channel CHAT (e.g. -1001234567890)
+``:channel CHAT [@NAME] [TITLE]``  channel CHAT (e.g. -1001234567890) exists, the bot an admin of it
+``:post CHAT FILE [CAPTION]``  a post with file FILE appears in channel CHAT (made on first use)
 ``:inline QUERY``      type ``@bot QUERY`` and show the inline results
 ``:help``              this table
 ``:quit``              stop (so does end of input and Ctrl-C)
@@ -179,15 +180,18 @@ class DevConsole:
                 self.transcript.said("console", "usage: :press N (or #N): press button N of the latest message")
                 return True
             await self._press(int(args[0]))
+        elif name == "channel" and args and args[0].lstrip("-").isdigit():
+            await self._channel(int(args[0]), args[1:])
         elif name == "post" and len(args) >= 2 and args[0].lstrip("-").isdigit():
             caption = " ".join(args[2:]) or None
             try:
-                await self.fake.channel_post(int(args[0]), file=FakeFile(file_name=args[1]), caption=caption)
+                post = await self.fake.channel_post(int(args[0]), file=FakeFile(file_name=args[1]), caption=caption)
             except ValueError as exc:  # e.g. not a channel id: tell the person at the keyboard
                 self.transcript.said("console", str(exc))
                 return True
             self.transcript.said("channel", f"{args[0]} posted {args[1]}" + (f" ({caption})" if caption else ""))
             await self.settle()
+            await self._until_catalogued(post.chat.id, post.id)
         elif name == "inline":
             query = " ".join(args)
             self.transcript.said(self.who, f"@bot {query}")
@@ -202,6 +206,40 @@ class DevConsole:
         else:
             self.transcript.said("console", f"unknown directive {line!r}; type :help")
         return True
+
+    async def _until_catalogued(self, chat_id: int, message_id: int, wait: float = 2.0) -> None:
+        """Wait (up to ``wait`` s) for a post to reach the catalogue, so the next line's search finds it.
+
+        An indexed channel's post goes through the indexer's queue a moment
+        after the bot has taken it; a post nobody indexes just waits it out.
+        """
+        files = self.app.files
+        if files is None:
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        while loop.time() < deadline:
+            try:
+                if await files.by_message(chat_id, [message_id]):
+                    return
+            except Exception:  # noqa: BLE001 - the catalogue is away: the bot will say so itself
+                return
+            await asyncio.sleep(0.05)
+
+    async def _channel(self, chat_id: int, rest: list[str]) -> None:
+        """Make a channel exist as adding the bot to it as an admin would: ``/channel_add`` then finds it."""
+        username = rest[0][1:] if rest and rest[0].startswith("@") and len(rest[0]) > 1 else None
+        title = " ".join(rest[1:] if username else rest) or None
+        if chat_id in self.fake.world.chats:
+            self.transcript.said("console", f"channel {chat_id} already exists")
+            return
+        try:
+            self.fake.add_chat(chat_id, "channel", title=title, username=username)
+        except ValueError as exc:  # not a channel id: tell the person at the keyboard
+            self.transcript.said("console", str(exc))
+            return
+        named = f" (@{username})" if username else ""
+        self.transcript.said("console", f"channel {chat_id}{named} exists and the bot is an admin of it")
 
     async def _press(self, n: int) -> None:
         message = self.transcript.keyboard_message

@@ -90,6 +90,25 @@ def test_console_mistakes_get_a_hint_not_a_crash(tmp_path, hello_installed):
     assert "console › unknown directive ':frobnicate'; type :help" in out
 
 
+def test_an_admin_indexes_a_channel_and_a_user_finds_its_post_at_once(tmp_path, hello_installed):
+    script = (":channel -1001234567890 @films Films HD\n:channel -1001234567890\n:channel 12\n"
+              ":as admin\n/channel_add @films\n:post -1001234567890 Northern.Lights.2019.1080p.mkv\n"
+              ":as user\nnorthern lights 2019\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "mediabot", "dev", "--config", str(ROOT / "plugins.toml"), "--script", "-",
+         "--data-dir", str(tmp_path / "dev")],
+        input=script, capture_output=True, text=True, cwd=tmp_path, env=hello_installed, timeout=180)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout.splitlines()
+    assert "console › channel -1001234567890 (@films) exists and the bot is an admin of it" in out
+    assert "console › channel -1001234567890 already exists" in out
+    assert "console › 12 is not a channel/supergroup id (use -100xxxxxxxxxx)" in out
+    assert "bot › Now indexing new posts of Films HD (-1001234567890)." in out
+    found = out.index("user › northern lights 2019") + 1
+    assert out[found:found + 2] == ["bot › Results for “northern lights 2019”: 1–1 of 1",
+                                    "      [1] Northern.Lights.2019.1080p.mkv · 1.0 MB"]
+
+
 def test_extra_databases_for_the_dbrouter_example(tmp_path, hello_installed):
     example = ROOT / "examples" / "dbrouter" / "plugins.toml"
     script = ":as admin\n/dbstatus\n/dbswitch b\n"
