@@ -195,6 +195,8 @@ class IndexKeeper:
         if self.filling is None:
             return None
         done, expected = self.filling
+        if expected == 0 or done > expected:  # counts that would only puzzle: files came in meanwhile
+            return "The search index is being rebuilt: results may be missing. Try again in a minute."
         return (f"The search index is being rebuilt ({done:,} of about {expected:,} files so far): "
                 "results may be missing. Try again in a minute.")
 

@@ -110,6 +110,10 @@ async def test_while_an_empty_index_fills_up_users_are_told_results_may_be_missi
                           "(2 of about 6 files so far): results may be missing. Try again in a minute.")
     partial = (await bot.send("quiet river", user=5)).last
     assert partial.text.splitlines()[1].startswith("The search index is being rebuilt")
+    keeper.filling = (0, 0)  # an empty catalogue's index, or files that came in during the rebuild
+    assert (await bot.send("nothing here", user=5)).last.text == (
+        "Nothing found for “nothing here” yet. The search index is being rebuilt: results may be missing. "
+        "Try again in a minute.")
     keeper.filling = None
     reply = (await bot.send("quiet river 2003", user=5)).last
     assert "rebuilt" not in reply.text
