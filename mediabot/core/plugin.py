@@ -10,8 +10,8 @@ apps in one process never share anything::
         meta = PluginMeta(name="greeter", description="Says hello.",
                           config=GreeterConfig)
 
-        def __init__(self, ctx: PluginContext) -> None:
-            self.config: GreeterConfig = ctx.config
+        def __init__(self, ctx: PluginContext[GreeterConfig]) -> None:
+            self.config = ctx.config  # a GreeterConfig, for the type checker too
 
         @hookimpl
         def mediabot_commands(self):
@@ -24,7 +24,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 import msgspec
 import pluggy
@@ -98,9 +98,16 @@ class PluginMeta:
     gate_fails: Literal["open", "closed"] = "closed"
 
 
+ConfigT = TypeVar("ConfigT")
+
+
 @dataclass(kw_only=True)
-class PluginContext:
+class PluginContext(Generic[ConfigT]):
     """What the kernel hands a plugin when it creates it.
+
+    Annotate it with your config type, ``ctx: PluginContext[MyConfig]``, and
+    ``ctx.config`` is a ``MyConfig`` to the type checker (the kernel passes the
+    instance of ``meta.config``; a bare ``PluginContext`` leaves it untyped).
 
     :param name: the plugin's name.
     :param config: the validated instance of ``meta.config``.
@@ -111,7 +118,7 @@ class PluginContext:
     """
 
     name: str
-    config: Any
+    config: ConfigT
     log: logging.Logger
     app: App
     secrets: dict[str, str] = field(default_factory=dict, repr=False)  # never in a repr or a log line

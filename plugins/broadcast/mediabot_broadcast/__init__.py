@@ -48,9 +48,9 @@ class BroadcastPlugin:
         needs=("redis", "mongo"),
     )
 
-    def __init__(self, ctx: PluginContext) -> None:
+    def __init__(self, ctx: PluginContext[BroadcastConfig]) -> None:
         self.ctx = ctx
-        self.config: BroadcastConfig = ctx.config
+        self.config = ctx.config
         self.log = ctx.log
         # Who this process is, in the job's ``owner`` field (for operators).
         self.owner = f"{ctx.name}-{secrets.token_hex(3)}"

@@ -51,8 +51,8 @@ class DbRouterPlugin:
         config=DbRouterConfig,
     )
 
-    def __init__(self, ctx: PluginContext) -> None:
-        self.config: DbRouterConfig = ctx.config
+    def __init__(self, ctx: PluginContext[DbRouterConfig]) -> None:
+        self.config = ctx.config
         self.log = ctx.log
         self.router: DatabaseRouter | None = None
         self.reconciler: Reconciler | None = None

@@ -56,9 +56,9 @@ class IndexerPlugin:
         needs=("redis", "mongo"),
     )
 
-    def __init__(self, ctx: PluginContext) -> None:
+    def __init__(self, ctx: PluginContext[IndexerConfig]) -> None:
         self.ctx = ctx
-        self.config: IndexerConfig = ctx.config
+        self.config = ctx.config
         #: start live ingestion and the loops at startup (a CLI command that only queues jobs turns it off)
         self.autostart = True
         self.metrics = IndexerMetrics(ctx.app.metrics)

@@ -47,8 +47,8 @@ class OpsPlugin:
         optional=True,
     )
 
-    def __init__(self, ctx: PluginContext) -> None:
-        self.config: OpsConfig = ctx.config
+    def __init__(self, ctx: PluginContext[OpsConfig]) -> None:
+        self.config = ctx.config
         self.ctx = ctx
         require_token(self.config, ctx.secrets, file=ctx.app.config.file_label)
         self._token = ctx.secrets.get(TOKEN_ENV)

@@ -38,9 +38,9 @@ class QuotaPlugin:
         needs=("mongo",),
     )
 
-    def __init__(self, ctx: PluginContext) -> None:
+    def __init__(self, ctx: PluginContext[QuotaConfig]) -> None:
         self.ctx = ctx
-        self.config: QuotaConfig = ctx.config
+        self.config = ctx.config
         self.ledger: QuotaLedger | None = None
         self._reaped_ok: float | None = None
         for name, (keys, options) in LEDGER_INDEXES.items():

@@ -51,9 +51,9 @@ class SearchPlugin:
         needs=("mongo",),
     )
 
-    def __init__(self, ctx: PluginContext) -> None:
+    def __init__(self, ctx: PluginContext[SearchConfig]) -> None:
         self.ctx = ctx
-        self.config: SearchConfig = ctx.config
+        self.config = ctx.config
         self.log = ctx.log
         #: start rebuilding/following at startup (``mediabot search reindex`` turns it off and rebuilds itself)
         self.autostart = True
