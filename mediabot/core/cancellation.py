@@ -6,7 +6,8 @@ completes (CPython gh-86296, fixed in 3.12). A loop that is almost always in
 a Redis call then keeps running after the app asked it to stop, and the
 shutdown waits out its deadline. The request is still counted on the task
 (``Task.cancelling()``), so a loop calls :func:`honour_cancellation` once per
-round and stops.
+round and stops. The app's clocks call it at the start of every ``sleep()``:
+a loop that sleeps through ``ctx.clock`` needs nothing more.
 """
 
 from __future__ import annotations

@@ -11,7 +11,10 @@ import itertools
 import random
 from typing import Any
 
+import pytest
+
 from mediabot.core.telegram import FakeClock, FloodConfig, FloodControl, SendPacer
+from mediabot.core.telegram.clock import MonotonicClock
 
 EPS = 1e-9
 
@@ -164,3 +167,34 @@ async def test_a_hold_older_than_max_hold_no_longer_stops_the_clock() -> None:
     await clock.sleep(3)
     assert clock.now() == 3.0 and clock.held == 0
     assert asyncio.get_running_loop().time() - started >= 0.05
+
+
+@pytest.mark.parametrize("make_clock", [MonotonicClock, FakeClock])
+async def test_a_loop_whose_cancel_was_swallowed_stops_at_its_next_sleep(make_clock) -> None:
+    # On Python 3.11 a library's wait_for (redis-py, pymongo) can swallow a cancel; the task
+    # still counts it. A loop sleeping through the app's clock must stop all the same.
+    clock = make_clock()
+    swallowed = asyncio.Event()
+    rounds = 0
+
+    async def loop() -> None:
+        nonlocal rounds
+        while True:
+            rounds += 1
+            try:
+                await asyncio.sleep(3600)  # stands for a library call that loses the cancel
+            except asyncio.CancelledError:
+                if swallowed.is_set():
+                    raise
+                swallowed.set()
+            await clock.sleep(0.01)
+
+    task = asyncio.create_task(loop())
+    await asyncio.sleep(0)
+    task.cancel()
+    await asyncio.wait_for(swallowed.wait(), 1)
+    try:
+        await asyncio.wait({task}, timeout=1)
+        assert task.cancelled() and rounds == 1
+    finally:
+        task.cancel()  # without the guard: a second cancel, which this loop does not swallow

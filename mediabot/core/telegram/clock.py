@@ -17,6 +17,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Protocol, runtime_checkable
 
+from mediabot.core.cancellation import honour_cancellation
+
 __all__ = ["Clock", "FakeClock", "MonotonicClock", "TimeHolder"]
 
 
@@ -33,7 +35,12 @@ class Clock(Protocol):
         ...
 
     async def sleep(self, seconds: float) -> None:
-        """Suspend the calling task for ``seconds`` of this clock's time."""
+        """Suspend the calling task for ``seconds`` of this clock's time.
+
+        In a task asked to stop, it raises ``CancelledError`` at once, also when
+        the request was swallowed on its way (see :func:`mediabot.honour_cancellation`):
+        a loop that sleeps through the clock stops at its next sleep.
+        """
         ...
 
 
@@ -65,6 +72,7 @@ class MonotonicClock:
         return datetime.now(UTC)
 
     async def sleep(self, seconds: float) -> None:
+        honour_cancellation()
         await asyncio.sleep(max(0.0, seconds))
 
 
@@ -121,6 +129,7 @@ class FakeClock:
         return (self._wall_start + timedelta(seconds=self._now - self._start)).astimezone(UTC)
 
     async def sleep(self, seconds: float) -> None:
+        honour_cancellation()
         if seconds <= 0:
             # Still a suspension point, like asyncio.sleep(0): callers rely on
             # sleep() to let other tasks run.
