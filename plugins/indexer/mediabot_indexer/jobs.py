@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from mediabot import honour_cancellation
 from mediabot_indexer.config import IndexerConfig
 from mediabot_indexer.history import HistoryRun
 from mediabot_indexer.jobstore import Job, JobStore, new_job_id
@@ -111,6 +112,9 @@ class JobManager:
         task.add_done_callback(done)
 
     async def _wait(self, seconds: float) -> None:
+        # The clock's sleep runs in its own task here, so it cannot see a cancel of this loop
+        # that a Redis call swallowed (Python 3.11): look for one ourselves.
+        honour_cancellation()
         sleeper = asyncio.ensure_future(self._app.clock.sleep(seconds))
         waker = asyncio.ensure_future(self._wake.wait())
         try:
