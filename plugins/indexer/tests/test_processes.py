@@ -59,11 +59,13 @@ async def test_two_app_instances_on_one_stream_index_each_post_once_and_both_wor
     await submit(a, 1, 1000)
     await submit(b, 1001, 2000)
     await eventually(lambda: stored(a), lambda s: len(s) == 2000, what="every post in the catalogue", deadline=60.0)
-    await eventually(lambda: asyncio.sleep(0, ca.stats.acked + cb.stats.acked), lambda n: n == 2000,
-                     what="every entry acknowledged", deadline=30.0)
+    # Each entry delivered to one of them, once, and acknowledged. (At least 2,000 entries: on a
+    # loaded machine an XADD whose reply outlasts the socket timeout is sent again by the client's
+    # one retry, so a post can be queued twice; the catalogue stores it once, checked below.)
+    await eventually(lambda: asyncio.sleep(0, (ca.stats.acked + cb.stats.acked, ca.stats.consumed + cb.stats.consumed)),
+                     lambda n: n[0] >= 2000 and n[0] == n[1], what="every entry acknowledged", deadline=30.0)
     assert await stored(b) == {n: 1 for n in range(1, 2001)}
     assert ca.stats.acked > 0 and cb.stats.acked > 0
-    assert ca.stats.consumed + cb.stats.consumed == 2000  # each entry delivered to one of them, once
 
 
 async def test_an_instance_killed_mid_batch_leaves_its_batch_to_a_new_one_and_each_post_is_stored_once(
