@@ -193,6 +193,12 @@ class UserDirectory:
             ops = [self._upsert(user, seen) for user, seen in due.values()]
             try:
                 await self.collection.bulk_write(ops, ordered=False)
+            except asyncio.CancelledError:
+                # Stopped mid-write (the app is shutting down): the shutdown's flush writes them
+                # again (an upsert with $max: harmless if this one was applied after all).
+                for uid, sighting in due.items():
+                    self._due.setdefault(uid, sighting)  # a newer sighting taken meanwhile wins
+                raise
             except Exception as exc:
                 for uid in due:  # so they are written again on their next message
                     self._written.pop(uid, None)

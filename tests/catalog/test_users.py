@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import pytest
+
 from mediabot import User, UserDirectory
 
 
@@ -90,3 +94,26 @@ async def test_blocked_users_leave_the_audience_and_come_back_when_they_write(da
     users.touch(User(id=2))
     await users.flush()
     assert (await users.get(2)).status == "active"
+
+
+async def test_a_flush_cancelled_mid_write_keeps_its_sightings_for_the_next_one(database):
+    # The app stops while the flush loop is writing: the shutdown's flush must still write them.
+    users = UserDirectory(database)
+    users.touch(User(id=41))
+    write = users.collection.bulk_write
+    started = asyncio.Event()
+
+    async def stalls(*args, **kwargs):
+        started.set()
+        await asyncio.Event().wait()
+
+    users.collection.bulk_write = stalls
+    flush = asyncio.create_task(users.flush())
+    await started.wait()
+    flush.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await flush
+    assert users.pending == 1
+    users.collection.bulk_write = write
+    assert await users.flush() == 1
+    assert (await users.get(41)).status == "active"
