@@ -18,7 +18,6 @@ Both are ``None`` without a database. Commands (admins): ``/ban USER [reason]``,
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from typing import TYPE_CHECKING, Any, Literal
@@ -28,10 +27,10 @@ from mediabot.catalog.files import FileRepository
 from mediabot.catalog.models import MediaFile, utcnow
 from mediabot.catalog.placement import placement_of
 from mediabot.catalog.users import UserDirectory
-from mediabot.core.cancellation import honour_cancellation
 from mediabot.core.commands import Command
 from mediabot.core.context import CommandContext, UsageError
 from mediabot.core.plugin import hookimpl
+from mediabot.core.telegram.clock import MonotonicClock
 from mediabot.core.types import HealthReport
 
 if TYPE_CHECKING:
@@ -40,6 +39,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("mediabot.catalog")
 OWNER = "kernel.catalog"
 
+
+# Stateless; its sleep() also stops a loop whose cancel a driver call swallowed (Python 3.11).
+_REAL_TIME = MonotonicClock()
 
 class CatalogPlugin:
     """Creates ``app.files`` and ``app.users`` and keeps the ban list fresh.
@@ -118,7 +120,7 @@ class CatalogPlugin:
         assert self.outbox is not None
         grace = self.settings.outbox_grace
         while True:
-            await _sleep_unless_cancelled(min(grace, 10.0))
+            await _REAL_TIME.sleep(min(grace, 10.0))
             try:
                 n = await self.outbox.recover(grace, self._republish)
             except Exception as exc:  # noqa: BLE001 - database or Redis away: the next pass retries
@@ -156,13 +158,13 @@ class CatalogPlugin:
     # these loops would then run back to back against the test server.
     async def _refresh_loop(self) -> None:
         while True:
-            await _sleep_unless_cancelled(self.ban_refresh)
+            await _REAL_TIME.sleep(self.ban_refresh)
             await self._prepare_users()
 
     async def _flush_loop(self) -> None:
         assert self.users is not None
         while True:
-            await _sleep_unless_cancelled(self.flush_interval)
+            await _REAL_TIME.sleep(self.flush_interval)
             try:
                 await self.users.flush()
             except Exception:  # noqa: BLE001 - flush logged it; the next one retries
@@ -225,11 +227,6 @@ class CatalogPlugin:
     async def user_counts(self, ctx: CommandContext) -> None:
         assert self.users is not None
         await ctx.reply(format_counts(await self.users.counts()))
-
-
-async def _sleep_unless_cancelled(seconds: float) -> None:
-    honour_cancellation()  # a cancel a driver call swallowed (Python 3.11) still stops the loop
-    await asyncio.sleep(seconds)
 
 
 def _user_id(argv: list[str]) -> int:

@@ -26,7 +26,6 @@ from mediabot import (
     PluginContext,
     PluginMeta,
     UsageError,
-    honour_cancellation,
     hookimpl,
 )
 from mediabot_broadcast import texts
@@ -103,7 +102,7 @@ class BroadcastPlugin:
             except Exception as exc:  # noqa: BLE001 - Redis away: try again next round
                 self.log.warning("broadcast watch failed: %s: %s", type(exc).__name__, exc)
             at_start = False
-            honour_cancellation()  # swallowed by a Redis timeout: see Runner._cancelled
+            # The clock's sleep also stops a loop whose cancel a Redis timeout swallowed.
             await self.ctx.clock.sleep(self.config.lease / 2)
 
     async def _adopt(self, at_start: bool) -> None:

@@ -26,7 +26,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
-from mediabot import FloodWaitTooLong, PermanentTelegramError, TransientTelegramError, honour_cancellation
+from mediabot import FloodWaitTooLong, PermanentTelegramError, TransientTelegramError
 
 __all__ = ["LEASE", "MAX_AUTO_DELETE", "AutoDelete", "deletion_notice", "human_duration"]
 
@@ -130,8 +130,7 @@ class AutoDelete:
             except (RedisError, OSError) as exc:
                 log.warning("auto-delete: Redis unavailable (%s: %s); retrying", type(exc).__name__, exc)
                 wait = self._poll
-            honour_cancellation()
-            await clock.sleep(wait)
+            await clock.sleep(wait)  # the clock stops a loop whose cancel a driver swallowed
 
     async def _until_next(self) -> float:
         first = await self._redis.zrange(self._key, 0, 0, withscores=True)
