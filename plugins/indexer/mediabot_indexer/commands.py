@@ -118,8 +118,12 @@ class IndexerCommands:
                                 report_message=first.id)
 
     async def index_status(self, ctx: CommandContext) -> None:
+        # Active first, then ended: a job that ends between the two reads is then in both
+        # (never in neither), and is shown once, as ended.
         active = await self._jobs.store.active()
         recent = await self._jobs.store.recent(5)
+        ended = {job.id for job in recent}
+        active = [job for job in active if job.id not in ended]
         if not active and not recent:
             await ctx.reply("No history jobs. Start one with /index REF.")
             return

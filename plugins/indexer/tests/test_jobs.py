@@ -210,12 +210,38 @@ async def test_an_admin_cancels_a_job(make_bot) -> None:
     jid = job_id(reply.text)
     plugin = bot.plugin("indexer")
     await eventually(lambda: plugin.job(jid), lambda j: j.state == "paused", what="paused", deadline=30.0)
+    status = (await bot.send("/index_status", user=ADMIN)).last.text
+    assert status.startswith(f"Running and waiting:\n\nJob {jid} — Archive: paused"), status
+    assert "Recently ended" not in status
     assert (await bot.send(f"/index_cancel {jid}", user=ADMIN)).last.text.startswith(f"Job {jid} cancelled")
     job = await finished(bot, jid)
     assert job.state == "cancelled"
+    status = (await bot.send("/index_status", user=ADMIN)).last.text
+    assert status.startswith(f"Recently ended:\n\nJob {jid} — Archive: cancelled"), status
+    assert "Running and waiting" not in status
     await eventually(lambda: asyncio.sleep(0, bot.fake.message(reply.chat.id, reply.id).text),
                      lambda t: "Cancelled by an admin." in t, what="progress says cancelled", deadline=30.0)
     assert (await bot.send(f"/index_cancel {jid}", user=ADMIN)).last.text == f"Job {jid} is already cancelled."
+
+
+async def test_a_job_that_ends_while_index_status_reads_is_listed_once_as_ended(make_bot, monkeypatch) -> None:
+    bot = await make_bot(plugins=[IndexerPlugin], config=CONFIG, admins=[ADMIN], clock=MonotonicClock())
+    await fill_archive(bot, 400)
+    bot.fake.inject("get_messages", FloodWait(value=3600), after=1)
+    jid = job_id((await bot.send("/index @the_archive 1 400", user=ADMIN)).last.text)
+    plugin = bot.plugin("indexer")
+    await eventually(lambda: plugin.job(jid), lambda j: j.state == "paused", what="paused", deadline=30.0)
+    read_active = plugin.store.active
+
+    async def active_then_the_job_ends():
+        jobs = await read_active()
+        await plugin.jobs.cancel(jid)  # between the reads of running and of ended jobs
+        return jobs
+
+    monkeypatch.setattr(plugin.store, "active", active_then_the_job_ends)
+    status = (await bot.send("/index_status", user=ADMIN)).last.text
+    assert status.count(f"Job {jid} ") == 1, status
+    assert status.startswith(f"Recently ended:\n\nJob {jid} — Archive: cancelled"), status
 
 
 @pytest.mark.parametrize("args, line", [
