@@ -32,7 +32,7 @@ import tantivy
 
 from mediabot import MediabotError, MediaFile
 from mediabot_search import schema as f
-from mediabot_search.checkpoint import read_checkpoint, remove_checkpoint, write_checkpoint
+from mediabot_search.checkpoint import FILE_NAME, read_checkpoint, remove_checkpoint, write_checkpoint
 from mediabot_search.query import ParsedQuery, SearchFilters, build_query, parse_query, typo_budget
 from mediabot_search.ranking import correction, top_hits
 
@@ -225,7 +225,12 @@ class TantivyEngine:
     def _open_locked(self) -> None:
         checkpoint = read_checkpoint(self.directory)
         index, reason = None, None
-        if checkpoint is None:
+        # Nothing there at all is a first start (or a directory deleted on purpose), not damage.
+        new = checkpoint is None and not (self.directory / FILE_NAME).exists() and not (
+            self._index_dir.is_dir() and any(self._index_dir.iterdir()))
+        if new:
+            reason = "new index"
+        elif checkpoint is None:
             reason = "no readable checkpoint"
         elif checkpoint.index_version != f.INDEX_VERSION:
             reason = f"index layout {checkpoint.index_version}, this version uses {f.INDEX_VERSION}"
@@ -239,7 +244,10 @@ class TantivyEngine:
                     raise
                 reason = f"index unreadable ({str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__})"
         if index is None:
-            log.warning("search index in %s starts empty and must be rebuilt: %s", self.directory, reason)
+            if new:
+                log.info("search index in %s is new: it is built from the catalogue", self.directory)
+            else:
+                log.warning("search index in %s starts empty and must be rebuilt: %s", self.directory, reason)
             remove_checkpoint(self.directory)
             shutil.rmtree(self._index_dir, ignore_errors=True)
             self._index_dir.mkdir(parents=True, exist_ok=True)

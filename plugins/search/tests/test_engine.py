@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 import threading
 from datetime import UTC, datetime, timedelta
@@ -235,6 +236,22 @@ def test_the_index_and_the_checkpoint_survive_a_reopen(tmp_path):
         assert engine.checkpoint == "1712345678901-3"
         assert engine.search("memento").ids == [file.id]
         assert engine.stats().documents == 1
+
+
+def test_a_first_start_builds_a_new_index_without_a_warning_and_damage_warns(tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="mediabot_search")
+    with TantivyEngine(tmp_path) as engine:
+        assert engine.needs_rebuild and engine.rebuild_reason == "new index"
+        engine.index([media("Memento.2000.mkv")])
+        engine.commit(checkpoint="1-0")
+    assert [(r.levelno, r.getMessage()) for r in caplog.records] == [
+        (logging.INFO, f"search index in {tmp_path} is new: it is built from the catalogue")]
+    caplog.clear()
+    (tmp_path / "checkpoint.json").write_text("{")
+    with TantivyEngine(tmp_path) as engine:
+        assert engine.needs_rebuild and engine.rebuild_reason == "no readable checkpoint"
+    assert [(r.levelno, r.getMessage()) for r in caplog.records] == [
+        (logging.WARNING, f"search index in {tmp_path} starts empty and must be rebuilt: no readable checkpoint")]
 
 
 def test_a_commit_without_a_checkpoint_leaves_the_index_to_rebuild(tmp_path):
