@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -106,7 +106,8 @@ class Delivery:
                                   ["reason"])
 
     async def send(self, user: User | int, files: Sequence[MediaFile], *, chat_id: int | None = None,
-                   notify: bool = True) -> DeliveryReport:
+                   notify: bool = True,
+                   on_granted: Callable[[int], Awaitable[None]] | None = None) -> DeliveryReport:
         """Deliver ``files`` to ``user`` (in their private chat, or ``chat_id``).
 
         :param user: the receiver (a :class:`mediabot.User` or an id).
@@ -115,6 +116,10 @@ class Delivery:
         :param notify: tell the user, in that chat, why fewer files came than
             asked (or none); ``False`` leaves it to the caller (``report.refused``
             and ``report.limited``).
+        :param on_granted: awaited with the number of files that will be sent,
+            once the reservation is known and before the first send (e.g. to
+            answer a button with "Sending 3 files…" rather than the number
+            asked); not called when nothing will be sent.
         """
         app = self._app
         uid = user if isinstance(user, int) else user.id
@@ -151,6 +156,8 @@ class Delivery:
         if report.granted < len(files):
             report.limited = reservation.message or app.section("delivery").limit_text
         try:
+            if on_granted is not None and report.granted > 0:
+                await on_granted(report.granted)
             await self._send_granted(target, uid, list(files[:report.granted]), report, owner, reservation)
         finally:
             # Settled whatever happened, cancellation included: what was not

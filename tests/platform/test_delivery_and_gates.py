@@ -89,6 +89,21 @@ async def test_a_reservation_of_3_of_5_sends_3_tells_why_and_settles_3(make_bot)
     assert bot.plugin("quota3").settled == [("r9", 3)]
 
 
+async def test_on_granted_hears_the_granted_count_before_the_first_send_and_never_when_none_is(make_bot):
+    bot = await make_bot(plugins=[Sender, Quota])
+    files = await catalogue(bot, 5)
+    heard: list[tuple[int, int]] = []  # (granted, files already sent when told)
+
+    async def on_granted(count: int) -> None:
+        heard.append((count, len(sent_files(bot, 9))))
+
+    report = await bot.app.delivery.send(9, files, on_granted=on_granted)
+    assert heard == [(3, 0)] and len(report.delivered) == 3
+    bot.plugin("quota3").fail = True
+    report = await bot.app.delivery.send(9, files, on_granted=on_granted)
+    assert heard == [(3, 0)] and report.refused is not None
+
+
 async def test_a_file_telegram_no_longer_has_is_not_delivered_and_marked_dead(make_bot):
     bot = await make_bot(plugins=[Sender, Quota])
     bot.plugin("sender").files = files = await catalogue(bot, 3)

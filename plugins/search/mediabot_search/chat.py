@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
@@ -192,8 +193,14 @@ class ChatSearch:
         if not page.files:
             await ctx.answer(GONE, alert=True)
             return
-        await ctx.answer(f"Sending {len(page.files)} files…")
-        await self._deliver(ctx.user, page.files)
+
+        async def granted(count: int) -> None:
+            # The number the quota grants, not the page's: 3 of 10 left says "Sending 3 files…".
+            await ctx.answer(f"Sending {count} file…" if count == 1 else f"Sending {count} files…")
+
+        # When nothing is granted the kernel answers the press without a toast, and
+        # the user gets the reservation's message instead.
+        await self._deliver(ctx.user, page.files, on_granted=granted)
 
     # -- deep links ------------------------------------------------------------------
     async def on_deep_link(self, ctx: CommandContext, args: tuple[str, ...]) -> None:
@@ -203,8 +210,9 @@ class ChatSearch:
             return
         await self._deliver(ctx.user, [file])
 
-    async def _deliver(self, user: User, files: list[MediaFile]) -> None:
-        report = await self.app.delivery.send(user, files)
+    async def _deliver(self, user: User, files: list[MediaFile],
+                       on_granted: Callable[[int], Awaitable[None]] | None = None) -> None:
+        report = await self.app.delivery.send(user, files, on_granted=on_granted)
         if report.messages and self.auto_delete is not None:
             await self._schedule_deletion(user.id, report.messages)
         if report.gone:

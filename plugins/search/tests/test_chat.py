@@ -87,9 +87,30 @@ async def test_send_all_delivers_the_page_or_what_the_quota_grants_and_says_why(
     limited = await make_bot(plugins=[SearchPlugin, ThreeADay], config=FAST, clock=clock)
     await limited.plugin("search").sync()  # same catalogue: the second bot indexed it too
     reply = (await limited.send("office hours", user=5)).last
-    await limited.press(reply, "Send all on this page", user=5)
+    assert (await limited.press(reply, "Send all on this page", user=5)).answer.text == "Sending 3 files…"
     assert len(delivered(limited, 5)) == 3
     assert limited.replies_to(5)[-1].text == "3 files left today; the rest tomorrow."
+
+
+class NoneLeft:
+    meta = PluginMeta(name="noneleft", description="A quota with nothing left today.")
+
+    def __init__(self, ctx):
+        pass
+
+    @hookimpl
+    def mediabot_delivery_reserve(self, count):
+        return Reservation(granted=0, message="You have received your 3 files for today.")
+
+
+async def test_send_all_with_nothing_left_shows_no_sending_toast_only_why(make_bot):
+    bot = await make_bot(plugins=[SearchPlugin, NoneLeft], config=FAST)
+    await searchable(bot, [release(n, f"Office.Hours.S02E{n:02d}.1080p.mkv") for n in range(1, 4)])
+    reply = (await bot.send("office hours", user=5)).last
+    pressed = await bot.press(reply, "Send all on this page", user=5)
+    assert pressed.answer.text is None  # answered, without a "Sending 3 files…" that would not come
+    assert pressed.texts == ["You have received your 3 files for today."]
+    assert delivered(bot, 5) == []
 
 
 async def test_short_queries_get_a_hint_and_no_results_say_so(make_bot):
