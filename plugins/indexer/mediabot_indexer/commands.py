@@ -91,9 +91,13 @@ class IndexerCommands:
                     chat_id = (await self._sources.resolve(ref.lookup)).id
                 except LookupError:
                     raise UsageError(f"Unknown channel: {ref}.") from None
+        # Named as /channel_add and /channels name it, while the source still says who it is.
+        source = next((s for s in self._sources.list() if s.chat_id == chat_id), None)
+        name = f"{source.title or source.username} ({chat_id})" if source and (source.title or source.username) \
+            else str(chat_id)
         removed = await self._sources.remove(chat_id, ctx.user.id, self._wall())
-        await ctx.reply(f"Stopped indexing new posts of {chat_id}. Files already indexed stay." if removed
-                        else f"{chat_id} was not indexed live.")
+        await ctx.reply(f"Stopped indexing new posts of {name}. Files already indexed stay." if removed
+                        else f"{name} was not indexed live.")
 
     # -- history jobs ----------------------------------------------------------------
     async def index(self, ctx: CommandContext) -> None:

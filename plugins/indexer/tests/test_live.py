@@ -70,7 +70,9 @@ async def test_admins_add_and_remove_sources_at_runtime_and_users_may_not(make_b
     await files_of(bot, OTHER, {after.id})
     assert before.id not in await catalogue(bot, OTHER)
 
-    assert (await bot.send(f"/channel_remove {OTHER}", user=ADMIN)).last.text.startswith("Stopped indexing")
+    assert (await bot.send("/channel_remove @films_channel", user=ADMIN)).last.text == \
+        f"Stopped indexing new posts of Films ({OTHER}). Files already indexed stay."
+    assert (await bot.send(f"/channel_remove {OTHER}", user=ADMIN)).last.text == f"{OTHER} was not indexed live."
     late = await bot.post(OTHER, media="Late.mkv")
     await bot.settle()
     assert (await bot.send("/channels", user=ADMIN)).last.text.startswith("No channels")
