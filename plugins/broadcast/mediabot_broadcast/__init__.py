@@ -37,6 +37,9 @@ __all__ = ["BroadcastConfig", "BroadcastPlugin"]
 
 _NOT_A_REPLY = "Reply /broadcast to the message you want to send to everyone."
 _NONE = "No broadcast is running."
+# Real seconds a graceful shutdown waits for the sends under way (a send and its
+# retries); past it the runner is cancelled and its in-flight users are in doubt.
+DRAIN_TIMEOUT = 5.0
 
 
 class BroadcastPlugin:
@@ -77,7 +80,15 @@ class BroadcastPlugin:
         task, runner = self.runner_task, self.runner
         if task is None or runner is None or task.done():
             return
-        task.cancel()
+        # Let the sends under way finish and give every other claimed user back, so a
+        # restart leaves nobody in doubt; cancel (as a crash would) only if that stalls.
+        runner.drain()
+        try:
+            await asyncio.wait_for(asyncio.shield(task), DRAIN_TIMEOUT)
+        except TimeoutError:
+            task.cancel()
+        except Exception:  # noqa: BLE001 - a runner that failed has stopped all the same
+            pass
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await task
         # Hand the job over at once instead of after the lease runs out.
@@ -172,7 +183,7 @@ class BroadcastPlugin:
             await store.transition(job_id, ("running",), "done", now)
         elif outcome in ("source_gone", "unauthorized"):
             await store.transition(job_id, ("running", "paused"), "failed", now, outcome)
-        elif outcome in ("paused", "fenced", "gone"):
+        elif outcome in ("paused", "fenced", "gone", "shutdown"):
             if outcome == "paused":
                 await store.release_lease(job_id, runner.token)
                 await self._progress_of(job_id)
@@ -214,6 +225,9 @@ class BroadcastPlugin:
             await ctx.reply("That message is gone; reply /broadcast to one that exists.")
             return
         since = ctx.app.clock.wall() - timedelta(days=days) if days else None
+        # Sightings are written in batches: flushed first, whoever wrote a moment
+        # ago (the admin too) is in the count, as they will be in the audience.
+        await ctx.app.users.flush()
         audience = await ctx.app.users.count_active(seen_since=since)
         spec = JobSpec(chat_id=ctx.chat.id, message_id=source, album=len(album) if len(album) > 1 else 0,
                        silent=silent, pin=pin, days=days, admin=ctx.user.id, audience=audience)

@@ -32,7 +32,7 @@ __all__ = ["Runner"]
 log = logging.getLogger("mediabot.plugin.broadcast")
 
 # Reasons a runner stops before the audience is exhausted.
-STOPS_THAT_GIVE_BACK = ("paused", "cancelled", "source_gone", "unauthorized")
+STOPS_THAT_GIVE_BACK = ("paused", "cancelled", "source_gone", "unauthorized", "shutdown")
 # Audience ids read from the catalogue per query, ahead of the claims: one
 # query per page instead of one per claim batch. Reading claims nobody (the
 # cursor in Redis moves only with claims), so a page costs memory only. The
@@ -88,6 +88,9 @@ class Runner:
         self._progress: asyncio.Task[None] | None = None
         self.sent_here = 0
         self._closing = False
+        # Workers waiting for their send slot (or a FloodWait hold): a drain interrupts
+        # them, since nothing was sent yet and their users can go back at once.
+        self._waiting: set[asyncio.Task[Any]] = set()
 
     # -- the run ---------------------------------------------------------------------
     async def run(self) -> str:
@@ -118,6 +121,17 @@ class Runner:
             self.stop_reason = reason
             log.info("broadcast %s: stopping (%s)", self.job.id, reason)
         self._room.set()
+
+    def drain(self) -> None:
+        """Stop for a graceful shutdown: sends under way finish and are recorded, every other user is given back.
+
+        :meth:`run` then returns ``shutdown`` with nobody left in doubt, so the
+        next owner sends to all of them; without it a stop leaves up to
+        ``window`` users unknown, as a crash does.
+        """
+        self.stop("shutdown")
+        for task in list(self._waiting):
+            task.cancel()
 
     async def _produce(self) -> None:
         while self.stop_reason is None:
@@ -262,8 +276,18 @@ class Runner:
         if self.stop_reason is not None:
             await self._give_back(user)
             return None
-        await self._wait_hold()
-        await self.rate.wait()
+        task = asyncio.current_task()
+        assert task is not None
+        self._waiting.add(task)
+        try:
+            await self._wait_hold()
+            await self.rate.wait()
+        except asyncio.CancelledError:
+            if self.stop_reason != "shutdown" or self._closing:
+                raise
+            task.uncancel()  # the drain's own cancel: nothing was sent, the user goes back
+        finally:
+            self._waiting.discard(task)
         if self.stop_reason is not None:
             await self._give_back(user)
             return None

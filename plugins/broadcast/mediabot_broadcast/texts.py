@@ -14,7 +14,8 @@ def audience_text(days: int) -> str:
 def preview(spec: JobSpec) -> str:
     kind = f"this album ({spec.album} messages)" if spec.album else "this message"
     options = [o for o, on in (("silent", spec.silent), ("pinned", spec.pin)) if on]
-    return (f"Broadcast {kind} to {spec.audience} users ({audience_text(spec.days)})"
+    users = "1 user" if spec.audience == 1 else f"{spec.audience:,} users"
+    return (f"Broadcast {kind} to {users} ({audience_text(spec.days)})"
             f"{', ' + ', '.join(options) if options else ''}?\n"
             "Options: /broadcast [silent] [pin] [days N], as a reply to the message.")
 

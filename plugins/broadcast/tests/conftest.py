@@ -99,7 +99,6 @@ def start_broadcast(until) -> Callable[..., Awaitable[Any]]:
         if message_id is None:
             message_id = (await bot.fake.user_message(ADMIN, text)).id
         await bot.settle()
-        await bot.app.users.flush()  # the admin is a user too: in the audience, deterministically
         preview = (await bot.send(f"/broadcast {options}".strip(), user=ADMIN, reply_to=message_id)).last
         started = await bot.press(preview, "Confirm", user=ADMIN)
         return started.last
