@@ -12,6 +12,7 @@ Input syntax (interactive and ``--script``), one line each:
 ``:channel CHAT [@NAME] [TITLE]``  channel CHAT (e.g. -1001234567890) exists, the bot an admin of it
 ``:post CHAT FILE [CAPTION]``  a post with file FILE appears in channel CHAT (made on first use)
 ``:inline QUERY``      type ``@bot QUERY`` and show the inline results
+``:reply TEXT``        send TEXT as a reply to your previous message (e.g. ``:reply /broadcast``)
 ``:help``              this table
 ``:quit``              stop (so does end of input and Ctrl-C)
 ``# comment``          ignored (a ``#`` followed by a space)
@@ -106,6 +107,7 @@ class DevConsole:
         self.fake = fake
         self.transcript = Transcript(out)
         self.identity = USER_ID
+        self._last_sent: dict[int, int] = {}  # identity -> id of its latest message, for :reply
         fake.add_user(USER_ID, first_name="Dev", last_name="User", username="dev_user")
         fake.add_user(ADMIN_ID, first_name="Dev", last_name="Admin", username="dev_admin")
         fake.observe(self._on_call)
@@ -146,11 +148,15 @@ class DevConsole:
             line = f":press {line[1:]}"
         if line.startswith(":"):
             return await self._directive(line)
-        if self.echo:
-            self.transcript.said(self.who, line)
-        await self.fake.user_message(self.identity, line)
-        await self.settle()
+        await self._send(line)
         return True
+
+    async def _send(self, text: str, reply_to: int | None = None) -> None:
+        if self.echo:
+            self.transcript.said(self.who if reply_to is None else f"{self.who} (reply)", text)
+        sent = await self.fake.user_message(self.identity, text, reply_to=reply_to)
+        self._last_sent[self.identity] = sent.id
+        await self.settle()
 
     async def _directive(self, line: str) -> bool:
         try:
@@ -192,6 +198,14 @@ class DevConsole:
             self.transcript.said("channel", f"{args[0]} posted {args[1]}" + (f" ({caption})" if caption else ""))
             await self.settle()
             await self._until_catalogued(post.chat.id, post.id)
+        elif name == "reply":
+            text = line.strip()[len(":reply"):].strip()
+            previous = self._last_sent.get(self.identity)
+            if not text or previous is None:
+                self.transcript.said("console", "usage: :reply TEXT: send TEXT as a reply to your previous "
+                                                "message (send one first)")
+                return True
+            await self._send(text, reply_to=previous)
         elif name == "inline":
             query = " ".join(args)
             self.transcript.said(self.who, f"@bot {query}")

@@ -109,6 +109,22 @@ def test_an_admin_indexes_a_channel_and_a_user_finds_its_post_at_once(tmp_path, 
                                     "      [1] Northern.Lights.2019.1080p.mkv · 1.0 MB"]
 
 
+def test_an_admin_replies_broadcast_to_a_message_from_the_console(tmp_path, hello_installed):
+    (tmp_path / "bc.toml").write_text('[bot]\nname = "Demo Bot"\n[plugins.broadcast]\nenabled = true\n')
+    script = ":reply /broadcast\n:as admin\nNews: 50 new films!\n:reply\n:reply /broadcast\n#1\n"
+    result = subprocess.run(
+        [sys.executable, "-m", "mediabot", "dev", "--config", str(tmp_path / "bc.toml"), "--script", "-",
+         "--data-dir", str(tmp_path / "dev")],
+        input=script, capture_output=True, text=True, cwd=tmp_path, env=hello_installed, timeout=120)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout.splitlines()
+    usage = "console › usage: :reply TEXT: send TEXT as a reply to your previous message (send one first)"
+    assert out.count(usage) == 2  # nothing sent yet, then no text
+    asked = out.index("admin (reply) › /broadcast") + 1
+    assert out[asked] == "bot › Broadcast this message to 1 user (all active users)?", out  # the admin
+    assert any(line.startswith("bot (edited) › Broadcast ") and "started" in line for line in out[asked:]), out
+
+
 def test_extra_databases_for_the_dbrouter_example(tmp_path, hello_installed):
     example = ROOT / "examples" / "dbrouter" / "plugins.toml"
     script = ":as admin\n/dbstatus\n/dbswitch b\n"
