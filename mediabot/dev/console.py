@@ -13,6 +13,8 @@ Input syntax (interactive and ``--script``), one line each:
 ``:post CHAT FILE [CAPTION]``  a post with file FILE appears in channel CHAT (made on first use)
 ``:inline QUERY``      type ``@bot QUERY`` and show the inline results
 ``:reply TEXT``        send TEXT as a reply to your previous message (e.g. ``:reply /broadcast``)
+``:group [CHAT]``      talk in group CHAT (default -1001000000002, made on first use) instead
+``:private``           back to your private chat with the bot
 ``:help``              this table
 ``:quit``              stop (so does end of input and Ctrl-C)
 ``# comment``          ignored (a ``#`` followed by a space)
@@ -45,6 +47,7 @@ USER_ID = 1001
 ADMIN_ID = 1000
 MAX_USER_ID = 2**63  # ids are positive signed 64-bit integers
 DEMO_CHANNEL = -1001000000001  # a well-formed channel id (-100 + 10 digits)
+DEMO_GROUP = -1001000000002
 _SENDS = ("send_message", "send_cached_media", "send_document", "copy_message")
 _EDITS = ("edit_message_text", "edit_message_reply_markup")
 
@@ -107,14 +110,21 @@ class DevConsole:
         self.fake = fake
         self.transcript = Transcript(out)
         self.identity = USER_ID
-        self._last_sent: dict[int, int] = {}  # identity -> id of its latest message, for :reply
+        self._last_sent: dict[tuple[int, int], int] = {}  # (identity, chat) -> its latest message, for :reply
+        self.group: int | None = None  # the group the console talks in; None: the private chat
         fake.add_user(USER_ID, first_name="Dev", last_name="User", username="dev_user")
         fake.add_user(ADMIN_ID, first_name="Dev", last_name="Admin", username="dev_admin")
         fake.observe(self._on_call)
 
     @property
     def who(self) -> str:
-        return {USER_ID: "user", ADMIN_ID: "admin"}.get(self.identity, f"user {self.identity}")
+        name = {USER_ID: "user", ADMIN_ID: "admin"}.get(self.identity, f"user {self.identity}")
+        return name if self.group is None else f"{name} in {self.group}"
+
+    @property
+    def chat(self) -> int:
+        """The chat the console shows and writes in."""
+        return self.identity if self.group is None else self.group
 
     def _on_call(self, call: Call) -> None:
         if not call.ok:
@@ -125,14 +135,14 @@ class DevConsole:
                 kind = "alert" if call.params.get("show_alert") else "toast"
                 self.transcript.said(f"bot ({kind})", str(call.params["text"]))
             return
-        if call.params.get("chat_id") != self.identity:
+        if call.params.get("chat_id") != self.chat:
             return
         if call.method in _SENDS and call.result is not None:
             message = message_from_pyrogram(call.result)
             if message is not None:
                 self.transcript.bot(message)
         elif call.method in _EDITS:
-            current = self.fake.message(self.identity, call.params["message_id"])
+            current = self.fake.message(self.chat, call.params["message_id"])
             if current is not None:
                 self.transcript.bot(current, edited=True)
 
@@ -154,8 +164,8 @@ class DevConsole:
     async def _send(self, text: str, reply_to: int | None = None) -> None:
         if self.echo:
             self.transcript.said(self.who if reply_to is None else f"{self.who} (reply)", text)
-        sent = await self.fake.user_message(self.identity, text, reply_to=reply_to)
-        self._last_sent[self.identity] = sent.id
+        sent = await self.fake.user_message(self.identity, text, chat_id=self.group, reply_to=reply_to)
+        self._last_sent[self.identity, self.chat] = sent.id
         await self.settle()
 
     async def _directive(self, line: str) -> bool:
@@ -200,12 +210,17 @@ class DevConsole:
             await self._until_catalogued(post.chat.id, post.id)
         elif name == "reply":
             text = line.strip()[len(":reply"):].strip()
-            previous = self._last_sent.get(self.identity)
+            previous = self._last_sent.get((self.identity, self.chat))
             if not text or previous is None:
                 self.transcript.said("console", "usage: :reply TEXT: send TEXT as a reply to your previous "
                                                 "message (send one first)")
                 return True
             await self._send(text, reply_to=previous)
+        elif name == "group":
+            await self._group(args)
+        elif name == "private":
+            self.group = None
+            self.transcript.said("console", f"now in the private chat of {self.who} with the bot")
         elif name == "inline":
             query = " ".join(args)
             self.transcript.said(self.who, f"@bot {query}")
@@ -255,6 +270,35 @@ class DevConsole:
         named = f" (@{username})" if username else ""
         self.transcript.said("console", f"channel {chat_id}{named} exists and the bot is an admin of it")
 
+    async def _group(self, args: list[str]) -> None:
+        """Talk in a group (made on first use, with the bot a member), as the current identity."""
+        if len(args) > 1 or (args and not args[0].lstrip("-").isdigit()):
+            self.transcript.said("console", "usage: :group [CHAT] (a group id, e.g. -1001000000002)")
+            return
+        chat_id = int(args[0]) if args else DEMO_GROUP
+        if chat_id not in self.fake.world.chats:
+            try:
+                self.fake.add_chat(chat_id, "supergroup", title="Dev group")
+            except ValueError as exc:  # not a group id: tell the person at the keyboard
+                self.transcript.said("console", str(exc))
+                return
+        elif chat_id > 0 or self.fake.world.chats[chat_id].kind == "channel":
+            self.transcript.said("console", f"{chat_id} is not a group")
+            return
+        self.group = chat_id
+        self.transcript.said("console", f"now talking in group {chat_id}; the bot answers there when "
+                                        f"mentioned (@{self.fake.world.bot_username}); :private goes back")
+
+    async def _open_link(self, url: str) -> bool:
+        """Open a ``t.me/<bot>?start=...`` link as Telegram does: the private chat, then ``/start``."""
+        prefix = f"https://t.me/{self.fake.world.bot_username}?start="
+        if not url.startswith(prefix):
+            return False
+        self.group = None
+        self.transcript.said("console", f"the link opens the private chat of {self.who} with the bot")
+        await self._send(f"/start {url[len(prefix):]}")
+        return True
+
     async def _press(self, n: int) -> None:
         message = self.transcript.keyboard_message
         buttons = [b for row in (message.keyboard if message else None) or [] for b in row]
@@ -263,6 +307,8 @@ class DevConsole:
             return
         current = self.fake.message(message.chat.id, message.id) or message
         buttons = [b for row in current.keyboard or [] for b in row]
+        if 1 <= n <= len(buttons) and buttons[n - 1].url and await self._open_link(buttons[n - 1].url or ""):
+            return
         if not 1 <= n <= len(buttons) or buttons[n - 1].callback is None:
             self.transcript.said("console", f"button {n} cannot be pressed (it is gone or opens a link)")
             return

@@ -125,6 +125,31 @@ def test_an_admin_replies_broadcast_to_a_message_from_the_console(tmp_path, hell
     assert any(line.startswith("bot (edited) › Broadcast ") and "started" in line for line in out[asked:]), out
 
 
+def test_a_search_in_a_group_gives_a_link_that_delivers_in_the_private_chat(tmp_path, hello_installed):
+    script = (":as admin\n:channel -1001234567890 @films Films\n/channel_add @films\n"
+              ":post -1001234567890 Northern.Lights.2019.1080p.mkv\n:as user\n"
+              ":group abc\n:group -1001234567890\n:group\nnorthern lights\n"
+              "@mediabot_test_bot northern lights\n#1\n:group\n:private\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "mediabot", "dev", "--config", str(ROOT / "plugins.toml"), "--script", "-",
+         "--data-dir", str(tmp_path / "dev")],
+        input=script, capture_output=True, text=True, cwd=tmp_path, env=hello_installed, timeout=180)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout.splitlines()
+    assert "console › usage: :group [CHAT] (a group id, e.g. -1001000000002)" in out
+    assert "console › -1001234567890 is not a group" in out
+    start = out.index("user in -1001000000002 › northern lights")
+    # Not mentioned: not for the bot. Mentioned: a list of links, no file in the group.
+    assert out[start + 1] == "user in -1001000000002 › @mediabot_test_bot northern lights"
+    assert out[start + 2] == "bot › Results for “northern lights”: 1–1 of 1"
+    assert out[start + 4].startswith("      [1] Northern.Lights.2019.1080p.mkv · 1.0 MB → "
+                                     "https://t.me/mediabot_test_bot?start=")
+    assert out[start + 5] == "console › the link opens the private chat of user with the bot"
+    assert out[start + 6].startswith("user › /start ")
+    assert out[start + 7] == "bot › [video: Northern.Lights.2019.1080p.mkv] Northern.Lights.2019.1080p.mkv"
+    assert out[-2] == "console › now in the private chat of user with the bot"
+
+
 def test_extra_databases_for_the_dbrouter_example(tmp_path, hello_installed):
     example = ROOT / "examples" / "dbrouter" / "plugins.toml"
     script = ":as admin\n/dbstatus\n/dbswitch b\n"
