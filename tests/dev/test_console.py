@@ -26,11 +26,15 @@ def hello_installed(tmp_path: Path) -> dict[str, str]:
     return env
 
 
-def run_dev(tmp_path: Path, env: dict[str, str], script: str, *args: str) -> subprocess.CompletedProcess[str]:
-    (tmp_path / "plugins.toml").write_text('[bot]\nname = "Demo Bot"\n[plugins.hello]\nenabled = true\n')
-    return subprocess.run([sys.executable, "-m", "mediabot", "dev", "--script", "-", "--data-dir",
-                           str(tmp_path / "dev"), *args], input=script, capture_output=True, text=True,
-                          cwd=tmp_path, env=env, timeout=120)
+def run_dev(tmp_path: Path, env: dict[str, str], script: str, *args: str,
+            config: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """``mediabot dev --script -`` with ``config`` (default: a plugins.toml enabling the hello example)."""
+    if config is None:
+        config = tmp_path / "plugins.toml"
+        config.write_text('[bot]\nname = "Demo Bot"\n[plugins.hello]\nenabled = true\n')
+    return subprocess.run([sys.executable, "-m", "mediabot", "dev", "--config", str(config), "--script", "-",
+                           "--data-dir", str(tmp_path / "dev"), *args], input=script, capture_output=True,
+                          text=True, cwd=tmp_path, env=env, timeout=180)
 
 
 def test_a_script_produces_the_expected_transcript(tmp_path, hello_installed):
@@ -94,10 +98,7 @@ def test_an_admin_indexes_a_channel_and_a_user_finds_its_post_at_once(tmp_path, 
     script = (":channel -1001234567890 @films Films HD\n:channel -1001234567890\n:channel 12\n"
               ":as admin\n/channel_add @films\n:post -1001234567890 Northern.Lights.2019.1080p.mkv\n"
               ":as user\nnorthern lights 2019\n")
-    result = subprocess.run(
-        [sys.executable, "-m", "mediabot", "dev", "--config", str(ROOT / "plugins.toml"), "--script", "-",
-         "--data-dir", str(tmp_path / "dev")],
-        input=script, capture_output=True, text=True, cwd=tmp_path, env=hello_installed, timeout=180)
+    result = run_dev(tmp_path, hello_installed, script, config=ROOT / "plugins.toml")
     assert result.returncode == 0, result.stderr
     out = result.stdout.splitlines()
     assert "console › channel -1001234567890 (@films) exists and the bot is an admin of it" in out
@@ -112,10 +113,7 @@ def test_an_admin_indexes_a_channel_and_a_user_finds_its_post_at_once(tmp_path, 
 def test_an_admin_replies_broadcast_to_a_message_from_the_console(tmp_path, hello_installed):
     (tmp_path / "bc.toml").write_text('[bot]\nname = "Demo Bot"\n[plugins.broadcast]\nenabled = true\n')
     script = ":reply /broadcast\n:as admin\nNews: 50 new films!\n:reply\n:reply /broadcast\n#1\n"
-    result = subprocess.run(
-        [sys.executable, "-m", "mediabot", "dev", "--config", str(tmp_path / "bc.toml"), "--script", "-",
-         "--data-dir", str(tmp_path / "dev")],
-        input=script, capture_output=True, text=True, cwd=tmp_path, env=hello_installed, timeout=120)
+    result = run_dev(tmp_path, hello_installed, script, config=tmp_path / "bc.toml")
     assert result.returncode == 0, result.stderr
     out = result.stdout.splitlines()
     usage = "console › usage: :reply TEXT: send TEXT as a reply to your previous message (send one first)"
@@ -130,10 +128,7 @@ def test_a_search_in_a_group_gives_a_link_that_delivers_in_the_private_chat(tmp_
               ":post -1001234567890 Northern.Lights.2019.1080p.mkv\n:as user\n"
               ":group abc\n:group -1001234567890\n:group\nnorthern lights\n"
               "@mediabot_test_bot northern lights\n#1\n:group\n:private\n")
-    result = subprocess.run(
-        [sys.executable, "-m", "mediabot", "dev", "--config", str(ROOT / "plugins.toml"), "--script", "-",
-         "--data-dir", str(tmp_path / "dev")],
-        input=script, capture_output=True, text=True, cwd=tmp_path, env=hello_installed, timeout=180)
+    result = run_dev(tmp_path, hello_installed, script, config=ROOT / "plugins.toml")
     assert result.returncode == 0, result.stderr
     out = result.stdout.splitlines()
     assert "console › usage: :group [CHAT] (a group id, e.g. -1001000000002)" in out
@@ -153,10 +148,8 @@ def test_a_search_in_a_group_gives_a_link_that_delivers_in_the_private_chat(tmp_
 def test_extra_databases_for_the_dbrouter_example(tmp_path, hello_installed):
     example = ROOT / "examples" / "dbrouter" / "plugins.toml"
     script = ":as admin\n/dbstatus\n/dbswitch b\n"
-    result = subprocess.run(
-        [sys.executable, "-m", "mediabot", "dev", "--config", str(example), "--script", "-", "--data-dir",
-         str(tmp_path / "dev"), "--mongo-env", "DB_HOME_URI", "--mongo-env", "DB_A_URI", "--mongo-env", "DB_B_URI"],
-        input=script, capture_output=True, text=True, cwd=tmp_path, env=hello_installed, timeout=180)
+    result = run_dev(tmp_path, hello_installed, script, "--mongo-env", "DB_HOME_URI", "--mongo-env", "DB_A_URI",
+                     "--mongo-env", "DB_B_URI", config=example)
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "Writes: a (automatic)" in out and "· home [home, no files]: closed" in out and "· b: closed" in out
