@@ -23,7 +23,7 @@ from mediabot.core.app import App
 from mediabot.core.callbacks import Callback, CallbackDataTooLong
 from mediabot.core.cancellation import honour_cancellation
 from mediabot.core.commands import Command
-from mediabot.core.context import CallbackContext, CommandContext, UsageError
+from mediabot.core.context import CallbackContext, CommandContext, UpdateContext, UsageError
 from mediabot.core.delivery import Delivery, DeliveryReport, human_size
 from mediabot.core.errors import ConfigError, MediabotError, PluginLoadError, PluginStartupError
 from mediabot.core.factory import create_app, open_app
@@ -32,9 +32,11 @@ from mediabot.core.host import Hooks
 from mediabot.core.interfaces import RateLimits, Sessions, Telegram
 from mediabot.core.iohold import mongo_listeners
 from mediabot.core.metrics import Metrics
+from mediabot.core.middleware import Incoming, Middleware
 from mediabot.core.plugin import EmptyConfig, PluginContext, PluginMeta, Secret, hookimpl, hookspec
 from mediabot.core.plugin_storage import PluginStorage, StorageUnavailable
 from mediabot.core.redis.ratelimit import Decision, Rate
+from mediabot.core.routing import Handler, update_kind
 from mediabot.core.storage import DatabaseProvider, check_mongo_uri
 from mediabot.core.supervisor import TaskSupervisor
 from mediabot.core.telegram.clock import Clock
@@ -89,8 +91,10 @@ __all__ = [
     "FloodWaitTooLong",
     "GateRefusal",
     "Gates",
+    "Handler",
     "HealthReport",
     "Hooks",
+    "Incoming",
     "InlineQuery",
     "InlineResult",
     "InsertReport",
@@ -102,6 +106,7 @@ __all__ = [
     "MessageEdited",
     "MessagesDeleted",
     "Metrics",
+    "Middleware",
     "PermanentTelegramError",
     "Placement",
     "PluginContext",
@@ -120,6 +125,7 @@ __all__ = [
     "TelegramError",
     "TransientTelegramError",
     "Update",
+    "UpdateContext",
     "UsageError",
     "User",
     "UserDirectory",
@@ -133,5 +139,6 @@ __all__ = [
     "open_app",
     "search_tokens",
     "tokenize",
+    "update_kind",
     "utcnow",
 ]

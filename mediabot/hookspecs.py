@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from mediabot.core.commands import Command
     from mediabot.core.config import RawConfig
     from mediabot.core.context import CommandContext
+    from mediabot.core.middleware import Middleware
+    from mediabot.core.routing import Handler
     from mediabot.core.types import GateRefusal, HealthReport, Reservation, Update, User
 
 __all__ = [
@@ -44,8 +46,11 @@ __all__ = [
     "mediabot_files_removed",
     "mediabot_files_updated",
     "mediabot_gate",
+    "mediabot_handlers",
     "mediabot_health",
+    "mediabot_middleware",
     "mediabot_shutdown",
+    "mediabot_start_payload",
     "mediabot_startup",
     "mediabot_update",
 ]
@@ -85,6 +90,45 @@ def mediabot_callbacks(app: App) -> list[Callback]:
 
 
 @hookspec
+def mediabot_handlers(app: App) -> list[Handler]:
+    """Return the handlers of updates that are not commands or buttons (plain messages, inline queries...).
+
+    :param app: the application.
+
+    :return: a list of :class:`mediabot.Handler`, each with a filter (update
+        kinds, chats, content, a predicate), a role, a rate and a gate. For
+        each update the kernel runs the first matching handler, in route order
+        (``Handler.order``, then plugin order; ``[routing] order`` in
+        ``plugins.toml`` overrides it); one that returns ``False`` declines
+        and the next runs. So one update gets at most one answer. Two handlers
+        of a plugin with one name is a startup error.
+
+    Called once, right after ``mediabot_callbacks`` and before the Telegram
+    gateway starts taking updates. Use ``mediabot_update`` to watch updates
+    without answering them.
+    """
+
+
+@hookspec
+def mediabot_middleware(app: App) -> list[Middleware]:
+    """Return checks to put in front of every update (force-subscribe, maintenance mode).
+
+    :param app: the application.
+
+    :return: a list of async callables ``middleware(incoming, call_next)``;
+        ``incoming`` is a :class:`mediabot.Incoming` (the update, its kind,
+        sender, role, chat and command name). Call ``await call_next()`` to let
+        the update go on; return without calling it to stop it, usually after
+        ``await incoming.refuse(text, keyboard)``.
+
+    Called once, with ``mediabot_handlers``. Every update from a sender who is
+    not banned goes through every plugin's middlewares, in plugin order,
+    before commands, buttons and handlers. A middleware that raises is logged
+    and counted, and the update goes on.
+    """
+
+
+@hookspec
 def mediabot_startup(app: App) -> None:
     """*async* Prepare the plugin: open what it owns, start background tasks.
 
@@ -115,7 +159,7 @@ def mediabot_shutdown(app: App) -> None:
 
 @hookspec
 def mediabot_update(app: App, update: Update) -> None:
-    """*async* Handle an update no command or button handler consumed.
+    """*async* Watch an update that is not a command or a button press (an observer: never answer it).
 
     :param app: the application.
     :param update: a :class:`mediabot.Message` (private, group or channel
@@ -127,9 +171,12 @@ def mediabot_update(app: App, update: Update) -> None:
         ``mediabot_callbacks`` handlers instead; updates from banned users
         go nowhere.
 
-    Called for every such update, concurrently in all plugins implementing it.
-    Each call is in-flight work: shutdown waits for it up to
-    ``runtime.shutdown_deadline``. Return value ignored.
+    Called for every such update, concurrently in all plugins implementing it
+    and beside the handler that answers it (``mediabot_handlers``): to answer
+    a message or an inline query, declare a :class:`mediabot.Handler`
+    instead, so that only one plugin answers. Each call is in-flight work:
+    shutdown waits for it up to ``runtime.shutdown_deadline``. Return value
+    ignored.
     """
 
 
@@ -304,6 +351,26 @@ def mediabot_deep_link(app: App, ctx: CommandContext, action: str, args: tuple[s
         otherwise. ``firstresult``: the first ``True`` ends the call.
 
     Called by ``/start PAYLOAD`` after the kernel verified the payload's
-    signature and age (a forged or expired one gets "This link has expired."
-    and no hook). Nobody answering shows the normal ``/start`` text.
+    signature and age (an expired one gets "This link has expired." and no
+    hook; one that is not the kernel's goes to ``mediabot_start_payload``).
+    Nobody answering shows the normal ``/start`` text.
+    """
+
+
+@hookspec(firstresult=True)
+def mediabot_start_payload(app: App, ctx: CommandContext, payload: str) -> bool | None:
+    """*async* Handle a ``/start PAYLOAD`` the kernel did not sign (a plugin's own link format).
+
+    :param app: the application.
+    :param ctx: the ``/start`` command's context, in the opener's private chat.
+    :param payload: the payload as Telegram sent it: up to 64 characters of
+        ``A-Z a-z 0-9 _ -``. Anyone may have typed it: check it (a plugin's
+        own signature, a lookup) before acting on it.
+
+    :return: ``True`` when this plugin handled it; ``None`` otherwise.
+        ``firstresult``: the first ``True`` ends the call.
+
+    Called by ``/start PAYLOAD`` when the payload is not a link made with
+    ``ctx.deep_link`` (or was made with another secret). Nobody answering
+    shows the welcome, as for ``/start`` alone.
     """

@@ -13,7 +13,8 @@ it creates the indexes, loads the banned ids and sets:
   publishes to the stream (see :mod:`mediabot.catalog.changes`).
 
 Both are ``None`` without a database. Commands (admins): ``/ban USER [reason]``,
-``/unban USER``, ``/users``.
+``/unban USER``, ``/banned``, ``/users``. A banned user is told so once a day
+(``[bot] banned_text``), then ignored.
 """
 
 from __future__ import annotations
@@ -202,6 +203,8 @@ class CatalogPlugin:
                     role="admin"),
             Command(name="users", description="User counts by status", handler=self.user_counts,
                     role="admin"),
+            Command(name="banned", description="The banned users, latest first", handler=self.banned,
+                    role="admin"),
         ]
 
     async def ban(self, ctx: CommandContext) -> None:
@@ -224,9 +227,29 @@ class CatalogPlugin:
         log.info("user %d unbanned by admin %d", user_id, ctx.user.id)
         await ctx.reply(f"User {user_id} is no longer banned." if lifted else f"User {user_id} was not banned.")
 
+    async def banned(self, ctx: CommandContext) -> None:
+        assert self.users is not None
+        shown, total = await self.users.banned_users(limit=BANNED_SHOWN)
+        if not total:
+            await ctx.reply("Nobody is banned.")
+            return
+        lines = [f"Banned users: {total}"]
+        for u in shown:
+            when = f" on {u.banned_at:%Y-%m-%d}" if u.banned_at else ""
+            by = f" by {u.banned_by}" if u.banned_by is not None else ""
+            reason = f": {' '.join(u.ban_reason.split())}" if u.ban_reason else ""
+            lines.append(f"{u.id}{reason} (banned{by}{when})")
+        if total > len(shown):
+            lines.append(f"…and {total - len(shown)} more.")
+        lines.append("/unban USER_ID lifts a ban.")
+        await ctx.reply("\n".join(lines))
+
     async def user_counts(self, ctx: CommandContext) -> None:
         assert self.users is not None
         await ctx.reply(format_counts(await self.users.counts()))
+
+
+BANNED_SHOWN = 50
 
 
 def _user_id(argv: list[str]) -> int:

@@ -275,6 +275,13 @@ class UserDirectory:
         doc = await self.collection.find_one({"_id": user_id})
         return from_document(doc, BotUser) if doc else None
 
+    async def banned_users(self, *, limit: int = 50) -> tuple[list[BotUser], int]:
+        """The most recently banned users (at most ``limit``) and how many are banned in all."""
+        query = {"status": "banned"}
+        total = int(await self.collection.count_documents(query))
+        cursor = self.collection.find(query).sort([("banned_at", -1), ("_id", 1)]).limit(limit)
+        return [from_document(doc, BotUser) async for doc in cursor], total
+
     async def counts(self, *, active_within: float = 86_400.0) -> dict[str, int]:
         """Users by status, the total, and ``recent``: seen within ``active_within`` seconds."""
         out = dict.fromkeys(STATUSES, 0)

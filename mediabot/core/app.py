@@ -31,6 +31,7 @@ from mediabot.core.config import (
     DeliverySection,
     MongoSection,
     RedisSection,
+    RoutingSection,
     RuntimeSection,
     ServicesSection,
 )
@@ -193,6 +194,8 @@ class App:
     def section(self, name: Literal["services"]) -> ServicesSection: ...
     @overload
     def section(self, name: Literal["telegram"]) -> TelegramSection: ...
+    @overload
+    def section(self, name: Literal["routing"]) -> RoutingSection: ...
     @overload
     def section(self, name: str) -> Any: ...
     def section(self, name: str) -> Any:

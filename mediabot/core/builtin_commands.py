@@ -1,6 +1,9 @@
 """Kernel plugin ``kernel.commands``: ``/start`` and ``/help``, generated from the registry.
 
-``/help`` lists what the caller may use where they are asking (a private
+``/start`` greets (``[bot] start_text``), then says what the enabled plugins
+do with a plain message (their handlers' descriptions: search's "Send me the
+title of a film or series…"), then points to ``/help``. ``/help`` says the
+same, then lists what the caller may use where they are asking (a private
 chat or a group): everyone's commands first, then, for admins and the owner,
 an "Admin commands" block. Hidden commands never show.
 """
@@ -32,13 +35,26 @@ def help_text(ctx: CommandContext) -> str:
     visible = registry.visible(ctx.role, scope)
     everyone = [e for e in visible if e.command.role == "user"]
     staff = [e for e in visible if e.command.role != "user"]
-    lines = [f"{ctx.app.section('bot').name} commands:", *(_line(e) for e in everyone)]
+    where = "private" if ctx.chat is None or ctx.chat.is_private else "group"
+    lines = [*ctx.app.dispatcher.routes.descriptions(where)]
+    if lines:
+        lines.append("")
+    lines += [f"{ctx.app.section('bot').name} commands:", *(_line(e) for e in everyone)]
     if staff:
         lines += ["", "Admin commands:", *(_line(e) for e in staff)]
     return "\n".join(lines)
 
 
 LINK_EXPIRED = "This link has expired. Search again to get a fresh one."
+
+
+def welcome_text(ctx: CommandContext) -> str:
+    """The ``/start`` answer: the configured greeting, what to do, and where the commands are."""
+    bot = ctx.app.section("bot")
+    first = " ".join(ctx.user.first_name.split()) or "there"
+    greeting = bot.start_text.replace("{bot}", bot.name).replace("{first_name}", first)
+    lines = [greeting, *ctx.app.dispatcher.routes.descriptions("private"), "Send /help to see the commands."]
+    return "\n".join(line for line in lines if line)
 
 
 class BuiltinCommands:
@@ -51,18 +67,23 @@ class BuiltinCommands:
 
     async def start(self, ctx: CommandContext) -> None:
         """``/start``, or a deep link's ``/start PAYLOAD``: verified, then handed to ``mediabot_deep_link``."""
-        bot = ctx.app.section("bot")
         if ctx.args:
             try:
                 action, args = ctx.app.dispatcher.signer.verify_link(ctx.args)
-            except InvalidCallback:
-                await ctx.reply(LINK_EXPIRED)
-                return
-            handled = await ctx.app.hooks.first("mediabot_deep_link", app=ctx.app, ctx=ctx, action=action,
-                                                args=args)
+            except InvalidCallback as exc:
+                # Only a link of ours that outlived its age is "expired"; anything else
+                # (typed by hand, another bot's, a plugin's own format) is not ours to judge.
+                if exc.reason == "expired":
+                    await ctx.reply(LINK_EXPIRED)
+                    return
+                handled = await ctx.app.hooks.first("mediabot_start_payload", app=ctx.app, ctx=ctx,
+                                                    payload=ctx.args)
+            else:
+                handled = await ctx.app.hooks.first("mediabot_deep_link", app=ctx.app, ctx=ctx, action=action,
+                                                    args=args)
             if handled:
                 return
-        await ctx.reply(bot.start_text.replace("{bot}", bot.name))
+        await ctx.reply(welcome_text(ctx))
 
     async def help(self, ctx: CommandContext) -> None:
         await ctx.reply(help_text(ctx))

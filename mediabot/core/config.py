@@ -42,7 +42,8 @@ class BotSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     :param owner: Telegram user id of the owner (every admin right, plus owner-only commands).
     :param admins: Telegram user ids allowed to use admin commands.
     :param unknown_command_reply: answer to an unknown command in a private chat; empty string to stay silent (groups always stay silent).
-    :param start_text: answer to ``/start``; ``{bot}`` is replaced by ``name``.
+    :param start_text: the first line of the answer to ``/start`` (and to a link the bot does not know); ``{bot}`` is replaced by ``name``, ``{first_name}`` by the user's first name. The enabled plugins' lines follow it (search: "Send me the title of a film or series…"), then the pointer to /help.
+    :param banned_text: what a banned user is told, at most once a day (empty: nothing).
     :param button_ttl: seconds an inline button keeps working after the bot sent it; pressing an older one answers "This button has expired".
     """
 
@@ -50,7 +51,8 @@ class BotSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     owner: TelegramId | None = None
     admins: list[TelegramId] = []
     unknown_command_reply: str = "Unknown command. Send /help for the list."
-    start_text: str = "Hi! I am {bot}. Send /help to see what I can do."
+    start_text: str = "Hi {first_name}! I am {bot}."
+    banned_text: str = "You are banned from using this bot."
     button_ttl: Annotated[float, msgspec.Meta(ge=60)] = 7 * 86400.0
 
 
@@ -160,6 +162,15 @@ class DeliverySection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     limit_text: str = "You cannot receive more files right now."
 
 
+class RoutingSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Which plugin answers an update first (see "Routing" in docs/plugins.md).
+
+    :param order: routes (``<plugin>.<handler>``, as ``mediabot plugins`` lists them) tried first, in this order; the others follow in their plugins' own order. A name no enabled plugin declares is an error.
+    """
+
+    order: list[str] = []
+
+
 #: Kernel sections of ``plugins.toml`` and their schemas, in documentation order.
 #: Other kernel sections register here as they are written; ``plugins`` is separate.
 KERNEL_SECTIONS: dict[str, type[msgspec.Struct]] = {
@@ -171,6 +182,7 @@ KERNEL_SECTIONS: dict[str, type[msgspec.Struct]] = {
     "delivery": DeliverySection,
     "services": ServicesSection,
     "telegram": TelegramSection,
+    "routing": RoutingSection,
 }
 
 

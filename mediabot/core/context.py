@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from mediabot.core.commands import Command, Role
 from mediabot.core.errors import MediabotError
 from mediabot.core.telegram.text import split_text
-from mediabot.core.types import Button, CallbackQuery, Chat, Keyboard, Message, User
+from mediabot.core.types import Button, CallbackQuery, Chat, InlineQuery, InlineResult, Keyboard, Message, User
 
 if TYPE_CHECKING:
     from mediabot.core.app import App
@@ -205,6 +205,57 @@ class CallbackContext(_Context):
         return await _send_parts(self.app, chat_id, text, keyboard=keyboard, html=html)
 
 
+class UpdateContext(_Context):
+    """An update a :class:`mediabot.Handler` matched: a plain message, an inline query, ...
+
+    :ivar update: the update, as the kernel typed it.
+    :ivar message: the :class:`mediabot.Message`, for a message (``None`` otherwise).
+    :ivar query: the :class:`mediabot.InlineQuery`, for an inline query (``None`` otherwise).
+    :ivar user: who sent it.
+    :ivar chat: where (``None`` for an inline query).
+    :ivar role: their role.
+    :ivar route: the handler's route, ``<plugin>.<name>``.
+    :ivar plugin: the name of the handler's plugin.
+    """
+
+    __slots__ = ("message", "query", "route", "update")
+
+    def __init__(self, app: App, *, update: Any, user: User, role: Role, plugin: str, route: str) -> None:
+        message = update if isinstance(update, Message) else getattr(update, "message", None)
+        message = message if isinstance(message, Message) else None
+        super().__init__(app, user=user, chat=message.chat if message is not None else None, role=role,
+                         plugin=plugin)
+        self.update = update
+        self.message = message
+        self.query = update if isinstance(update, InlineQuery) else None
+        self.route = route
+
+    @property
+    def text(self) -> str:
+        """The message's text (or caption), or the inline query's; ``""`` when there is none."""
+        if self.query is not None:
+            return self.query.query
+        if self.message is not None:
+            return self.message.text or self.message.caption or ""
+        return ""
+
+    async def reply(self, text: str, *, keyboard: Keyboard | None = None, html: bool = False) -> Message:
+        """Answer in the message's chat (quoting it in groups); for other updates, in the user's private chat.
+
+        Long texts are cut as for :meth:`CommandContext.reply`.
+        """
+        if self.message is not None:
+            return await _send_parts(self.app, self.message.chat.id, text, keyboard=keyboard, html=html,
+                                     reply_to=self.message.id if self.message.chat.is_group else None)
+        return await _send_parts(self.app, self.user.id, text, keyboard=keyboard, html=html)
+
+    async def answer_inline(self, results: list[InlineResult], *, next_offset: str = "") -> None:
+        """Answer the inline query with ``results`` (an empty list shows nothing)."""
+        if self.query is None:
+            raise RuntimeError("answer_inline answers an inline query; this update is not one")
+        await self.app.telegram.answer_inline(self.query.id, results, next_offset=next_offset)
+
+
 async def _send_parts(app: App, chat_id: int, text: str, *, keyboard: Keyboard | None, html: bool,
                       reply_to: int | None = None) -> Message:
     parts = split_text(text, html=html)
@@ -217,4 +268,4 @@ async def _send_parts(app: App, chat_id: int, text: str, *, keyboard: Keyboard |
     return sent
 
 
-__all__ = ["CallbackContext", "CommandContext", "UsageError", "split_args"]
+__all__ = ["CallbackContext", "CommandContext", "UpdateContext", "UsageError", "split_args"]

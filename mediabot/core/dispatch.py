@@ -18,14 +18,24 @@ Per update, in order:
    :class:`~mediabot.core.context.CommandContext`. Commands need a user
    account: one sent as a chat is refused (rate limited on the chat's id), and
    a channel post is never a command.
-4. Everything else goes to the plugins' ``mediabot_update`` hook.
+4. Everything else goes to the observers (every plugin's ``mediabot_update``,
+   concurrently; they watch but never answer) and to the handlers plugins
+   declare (:class:`~mediabot.core.routing.Handler`): the first one whose
+   filter matches runs, after the sender's per-user rate (``[services]
+   user_rate``, shared with commands and buttons); a handler returning
+   ``False`` declines and the next one runs (:mod:`mediabot.core.routing`).
 
-Commands and buttons share one sequence after routing (:meth:`Dispatcher._run`):
-role, then the handler's own rate, then the gate, then the handler, isolated:
-a handler that raises goes down the one failure path
-(:class:`~mediabot.core.failures.PluginFailures`: logged with its plugin's
-name, counted in ``mediabot_plugin_errors_total``, the user gets a short
-apology): one plugin's bug never takes the bot down.
+Between steps 1 and 2, the plugins' middlewares (``mediabot_middleware``,
+:mod:`mediabot.core.middleware`) see every update and may stop it.
+
+Commands, buttons and handlers share one sequence after routing
+(:meth:`Dispatcher._run`): role, then the handler's own rate, then the gate,
+then the handler, isolated: a handler that raises goes down the one failure
+path (:class:`~mediabot.core.failures.PluginFailures`: logged with its
+plugin's name, counted in ``mediabot_plugin_errors_total``, the user gets a
+short apology): one plugin's bug never takes the bot down. Refusals are
+themselves rate-limited: past a few a minute a user's refused updates get no
+answer (a press is still answered, silently, to stop its spinner).
 """
 
 from __future__ import annotations
@@ -42,9 +52,11 @@ from mediabot.core.callbacks import CallbackSigner, InvalidCallback
 from mediabot.core.commands import Role, parse_command
 from mediabot.core.context import CallbackContext, CommandContext, UsageError
 from mediabot.core.failures import APOLOGY
+from mediabot.core.middleware import Middleware, MiddlewareChain
 from mediabot.core.redis.ratelimit import Decision, Rate
 from mediabot.core.registry import Registry, may_use
-from mediabot.core.types import CallbackQuery, Keyboard, Message, Update, User
+from mediabot.core.routing import Handler, Route, Routes, sender_of
+from mediabot.core.types import CallbackQuery, InlineQuery, Keyboard, Message, Update, User
 
 if TYPE_CHECKING:
     from mediabot.core.app import App
@@ -63,7 +75,14 @@ _SCOPE_REFUSAL: dict[str, str] = {"private": "This command works in a private ch
                                   "group": "This command works in groups only."}
 
 
+#: Refusal answers a user may get (role, scope, gate, a handler's rate): past it they are dropped silently.
+REFUSAL_RATE = Rate(count=6, period=60.0, burst=3)
+#: How often a banned user is told so: once a day at most.
+BANNED_RATE = Rate(count=1, period=86_400.0)
+
+
 def retry_text(seconds: float) -> str:
+    """What a user who is over a rate is told: ``Slow down: try again in N s.`` (rounded up, at least 1)."""
     return f"Slow down: try again in {max(1, math.ceil(seconds))} s."
 
 
@@ -99,6 +118,8 @@ class Dispatcher:
     def __init__(self, app: App) -> None:
         self.app = app
         self.registry = Registry()
+        self.routes = Routes()
+        self._chain = MiddlewareChain(app, (), self._route)
         self._signer: CallbackSigner | None = None
         self._user_rate = Rate(count=20, period=60.0)  # replaced by [services] user_rate at prepare()
         m = app.metrics
@@ -110,6 +131,7 @@ class Dispatcher:
                               ["command"])
         self._bad_buttons = m.counter("mediabot_callbacks_refused_total",
                                       "Button presses refused before any plugin saw them", ["reason"])
+        self._handled = m.counter("mediabot_handled_total", "Updates a handler claimed, by route", ["route"])
 
     # -- setup ---------------------------------------------------------------------
     @property
@@ -131,6 +153,14 @@ class Dispatcher:
         callbacks = [(plugin, cb) for plugin, result in await app.host.collect("mediabot_callbacks", app=app)
                      for cb in result or ()]
         self.registry = Registry(app.commands, callbacks)
+        handlers: list[tuple[str, Handler]] = [
+            (plugin, h) for plugin, result in await app.host.collect("mediabot_handlers", app=app)
+            for h in result or ()]
+        self.routes = Routes(handlers, order=app.section("routing").order, source=app.config.file_label)
+        middlewares: list[tuple[str, Middleware]] = [
+            (plugin, mw) for plugin, result in await app.host.collect("mediabot_middleware", app=app)
+            for mw in result or ()]
+        self._chain = MiddlewareChain(app, middlewares, self._route)
 
     async def publish_menus(self) -> None:
         """Set Telegram's command menus: user commands for everyone, more for each admin and the owner.
@@ -156,13 +186,24 @@ class Dispatcher:
     # -- routing -------------------------------------------------------------------
     async def dispatch(self, update: Update) -> None:
         """Handle one update (see the module docstring for the order)."""
-        sender = update.sender_id
+        sender = getattr(update, "sender_id", None)
+        if sender is None:
+            found = sender_of(update)
+            sender = found.id if found is not None else None
         users = getattr(self.app, "users", None)
         if users is not None and sender is not None:
             if users.is_banned(sender):
+                await self._tell_banned(update, sender)
                 return
             if type(update) is Message and update.from_user is not None and update.chat.is_private:
                 await self._touch(users, update.from_user)
+        if self._chain:
+            await self._chain.run(update)
+        else:
+            await self._route(update)
+
+    async def _route(self, update: Update) -> None:
+        """After the middlewares: a button, a command, or the observers and the handlers."""
         if type(update) is CallbackQuery:
             await self._press(update)
             return
@@ -171,7 +212,22 @@ class Dispatcher:
             if parsed is not None:
                 await self._command(update, *parsed)
                 return
-        await self.app.host.notify("mediabot_update", app=self.app, update=update)
+        if not self.routes.routes:
+            await self.app.host.notify("mediabot_update", app=self.app, update=update)
+            return
+        # Observers watch every such update; they run beside the handler, never delaying its answer.
+        await asyncio.gather(self.app.host.notify("mediabot_update", app=self.app, update=update),
+                             self._handle(update))
+
+    async def _tell_banned(self, update: Update, uid: int) -> None:
+        """A banned user is told so once a day, in a private chat or on a press; never in a group."""
+        text = self.app.section("bot").banned_text
+        if type(update) is CallbackQuery:
+            told = text and await self._limited(f"u:{uid}:banned", BANNED_RATE) is None
+            await self._answer(update, text if told else None, alert=bool(told))
+        elif type(update) is Message and update.chat.is_private and text:
+            if await self._limited(f"u:{uid}:banned", BANNED_RATE) is None:
+                await self._say(update, text)
 
     async def _touch(self, users: Any, user: User) -> None:
         try:
@@ -184,7 +240,7 @@ class Dispatcher:
             log.warning("could not record user %d: %s: %s", user.id, type(exc).__name__, exc)
 
     # -- the sequence commands and buttons share -------------------------------------
-    async def _run(self, r: _Run) -> None:
+    async def _run(self, r: _Run, *, rate_key: str | None = None) -> None:
         """Role, the handler's own rate, the gate, then the handler, isolated from the bot."""
         uid = r.user.id
         role = self.app.role_of(uid)
@@ -192,10 +248,10 @@ class Dispatcher:
             self._refused.labels(command=r.label, reason="role").inc()
             log.warning("refused %s to user %d: needs role %s, has %s", r.shown, uid, r.needed, role,
                         extra={"user_id": uid, "command": r.label})
-            await r.refuse(r.role_refusal, None)
+            await r.refuse(await self._refusal(uid, r.role_refusal), None)
             return
         if r.rate is not None:
-            refusal = await self._limited(f"u:{uid}:c:{r.label}", r.rate)
+            refusal = await self._limited(rate_key or f"u:{uid}:c:{r.label}", r.rate)
             if refusal is not None:
                 self._refused.labels(command=r.label, reason="rate").inc()
                 await r.refuse(retry_text(refusal.retry_after) if refusal.notify else None, None)
@@ -204,7 +260,8 @@ class Dispatcher:
             closed = await self.app.gates.check(r.user, r.gate)
             if closed is not None:
                 self._refused.labels(command=r.label, reason="gate").inc()
-                await r.refuse(closed.text, closed.keyboard)
+                text = await self._refusal(uid, closed.text)
+                await r.refuse(text, closed.keyboard if text is not None else None)
                 return
         self._ran.labels(command=r.label).inc()
         try:
@@ -213,6 +270,12 @@ class Dispatcher:
             raise
         except Exception as exc:  # noqa: BLE001 - a plugin's bug costs one answer, not the bot
             await self.failures.apologise(r.plugin, r.where, exc, r.apologise)
+
+    async def _refusal(self, uid: int, text: str | None) -> str | None:
+        """``text``, or ``None`` when this user was refused too often lately (then nothing is said)."""
+        if text is None or await self._limited(f"u:{uid}:refusals", REFUSAL_RATE) is None:
+            return text
+        return None
 
     async def _limited(self, key: str, rate: Rate) -> Decision | None:
         """``rate`` for ``key``: ``None`` when allowed (or no limiter is installed), else the refusal."""
@@ -252,7 +315,9 @@ class Dispatcher:
         scope = "private" if msg.chat.is_private else "group"
         if scope not in cmd.scopes:
             self._refused.labels(command=cmd.name, reason="scope").inc()
-            await self._say(msg, _SCOPE_REFUSAL[cmd.scopes[0]])
+            told = await self._refusal(user.id, _SCOPE_REFUSAL[cmd.scopes[0]])
+            if told is not None:
+                await self._say(msg, told)
             return
 
         async def refuse(text: str | None, keyboard: Keyboard | None) -> None:
@@ -289,6 +354,81 @@ class Dispatcher:
             raise
         except Exception as exc:  # noqa: BLE001 - e.g. the user blocked the bot
             log.warning("could not answer in chat %d: %s: %s", msg.chat.id, type(exc).__name__, exc)
+
+    # -- handlers ------------------------------------------------------------------
+    async def _handle(self, update: Update) -> None:
+        """The first matching handler that claims ``update`` (see :mod:`mediabot.core.routing`)."""
+        candidates = self.routes.candidates(update)
+        if not candidates:
+            return
+        user = sender_of(update)
+        if user is None or user.is_bot:
+            return  # handlers answer people; channel posts and bots' messages are for observers
+        role = self.app.role_of(user.id)
+        candidates = [r for r in candidates if may_use(role, r.handler.role)]
+        if not candidates:
+            return
+        inline = type(update) is InlineQuery
+        if not inline:  # inline queries come as the user types: only the handler's own rate applies
+            limited = await self._limited(f"u:{user.id}", self._user_rate)
+            if limited is not None:
+                self._refused.labels(command=f"route:{candidates[0].name}", reason="rate").inc()
+                if limited.notify and type(update) is Message:
+                    await self._say(update, retry_text(limited.retry_after))
+                return
+        for route in candidates:
+            if await self._try(route, update, user) is not False:
+                return
+
+    async def _try(self, route: Route, update: Update, user: User) -> bool | None:
+        """Run one route through the shared sequence; ``False`` when its handler declined."""
+        outcome: bool | None = True
+        answered_inline = False
+
+        async def refuse(text: str | None, keyboard: Keyboard | None) -> None:
+            nonlocal answered_inline
+            if type(update) is InlineQuery:
+                # A rate refusal leaves the query unanswered (the client asks again as the user types);
+                # a closed gate answers it with nothing.
+                if text is not None and not answered_inline:
+                    answered_inline = True
+                    await self._answer_inline_empty(update)
+            elif text is not None and type(update) is Message:
+                await self._say(update, text, keyboard=keyboard)
+
+        async def handle(role: Role) -> None:
+            nonlocal outcome
+            from mediabot.core.context import UpdateContext
+
+            ctx = UpdateContext(self.app, update=update, user=user, role=role, plugin=route.plugin,
+                                route=route.name)
+            result = await route.handler.handler(ctx)
+            outcome = result
+            if result is not False:
+                self._handled.labels(route=route.name).inc()
+
+        async def apologise(text: str) -> None:
+            if type(update) is Message:
+                await self._say(update, text)
+            elif type(update) is InlineQuery:
+                await self._answer_inline_empty(update)
+
+        label = f"route:{route.name}"
+        await self._run(_Run(label=label, shown=f"handler {route.name}", where=label, plugin=route.plugin,
+                             user=user, needed=route.handler.role, role_refusal="", rate=route.rate,
+                             gate=route.handler.gate, refuse=refuse, handle=handle, apologise=apologise),
+                        rate_key=f"u:{user.id}:h:{route.rate_key}")
+        return outcome
+
+    async def _answer_inline_empty(self, q: InlineQuery) -> None:
+        if self.app.gateway is None:
+            return
+        try:
+            await self.app.telegram.answer_inline(q.id, [])
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - e.g. the query is too old to answer
+            log.warning("could not answer an inline query: %s: %s", type(exc).__name__, exc)
 
     # -- buttons -------------------------------------------------------------------
     async def _press(self, q: CallbackQuery) -> None:

@@ -8,9 +8,24 @@ async def test_a_banned_user_is_ignored_until_unbanned(make_bot):
     assert (await bot.send("/help", user=42)).texts  # answered
     assert (await bot.send("/ban 42 spamming the search", user=1)).texts == [
         "User 42 is banned: spamming the search"]
-    assert (await bot.send("/help", user=42)).texts == []  # silence: updates are dropped
+    assert (await bot.send("/help", user=42)).texts == ["You are banned from using this bot."]
+    assert (await bot.send("/help", user=42)).texts == []  # told once a day; then updates are dropped
     assert (await bot.send("/unban 42", user=1)).texts == ["User 42 is no longer banned."]
     assert (await bot.send("/help", user=42)).texts
+
+
+async def test_banned_lists_the_banned_users_latest_first_for_admins_only(make_bot):
+    bot = await make_bot(admins=[1])
+    assert (await bot.send("/banned", user=1)).texts == ["Nobody is banned."]
+    await bot.send("/ban 43", user=1)
+    await bot.send("/ban 42 spamming\nthe search", user=1)  # the latest (a tie in time sorts by id: same order)
+    [listing] = (await bot.send("/banned", user=1)).texts
+    lines = listing.splitlines()
+    assert lines[0] == "Banned users: 2"
+    assert lines[1].startswith("42: spamming the search (banned by 1 on ")
+    assert lines[2].startswith("43 (banned by 1 on ")
+    assert lines[-1] == "/unban USER_ID lifts a ban."
+    assert (await bot.send("/banned", user=7)).texts == ["This command is for admins only."]
 
 
 async def test_admins_cannot_be_banned_and_users_cannot_ban(make_bot):

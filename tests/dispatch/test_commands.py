@@ -96,9 +96,10 @@ async def test_a_session_keeps_a_users_state_between_commands(tools_bot):
     assert (await bot.send("/recall", user=2)).texts == ["nothing noted"]
 
 
-async def test_a_banned_user_gets_no_answer_at_all(tools_bot):
+async def test_a_banned_user_is_told_once_then_gets_no_answer(tools_bot):
     bot = await tools_bot()  # the catalogue's /ban (an admin command) fills the list the dispatcher checks
     assert (await bot.send(f"/ban {USER}", user=100)).texts
-    assert (await bot.send("/echo anyone there?", user=USER)).texts == []
+    assert (await bot.send("/echo anyone there?", user=USER)).texts == ["You are banned from using this bot."]
+    assert (await bot.send("/echo again?", user=USER)).texts == []  # once a day, not once a message
     assert (await bot.send("/nope", user=USER)).texts == []
     assert (await bot.send("/echo still fine", user=2)).texts == ["still fine"]

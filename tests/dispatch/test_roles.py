@@ -65,4 +65,4 @@ async def test_help_in_a_group_lists_what_works_there(tools_bot):
 
 async def test_start_greets_with_the_bot_name_and_points_to_help(tools_bot):
     bot = await tools_bot(config='[bot]\nname = "Cinema"\n')
-    assert (await bot.send("/start", user=USER)).texts == ["Hi! I am Cinema. Send /help to see what I can do."]
+    assert (await bot.send("/start", user=USER)).texts == ["Hi User1! I am Cinema.\nSend /help to see the commands."]

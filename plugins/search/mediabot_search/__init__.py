@@ -22,12 +22,13 @@ from mediabot import (
     Callback,
     CommandContext,
     ConfigError,
+    Handler,
     HealthReport,
     InlineQuery,
     MediaFile,
-    Message,
     PluginContext,
     PluginMeta,
+    UpdateContext,
     hookimpl,
 )
 from mediabot_search.autodelete import AutoDelete
@@ -37,7 +38,6 @@ from mediabot_search.config import SearchConfig
 from mediabot_search.engine import SearchFilters
 from mediabot_search.inline import InlineSearch
 from mediabot_search.keeper import IndexKeeper
-from mediabot_search.limits import SearchLimiter
 from mediabot_search.service import SearchPage, SearchService
 
 __all__ = ["SearchConfig", "SearchFilters", "SearchPage", "SearchPlugin"]
@@ -116,12 +116,11 @@ class SearchPlugin:
         self.service = SearchService(lambda: app.files, keeper.engine, cache, self._engine_queries.inc,
                                      before_engine=lambda: keeper.fresh(self.config.index_lag),
                                      incomplete=keeper.incomplete)
-        limiter = SearchLimiter(app, self.config.rate)
         if self.config.auto_delete > 0 and app.redis is not None:
             self.auto_delete = AutoDelete(app, app.redis, self.ctx.storage.key("autodelete"),
                                           after=self.config.auto_delete)
-        self.chat = ChatSearch(app, self.config, self.service, limiter, self.auto_delete)
-        self.inline = InlineSearch(app, self.config, self.service, limiter)
+        self.chat = ChatSearch(app, self.config, self.service, self.auto_delete)
+        self.inline = InlineSearch(app, self.config, self.service)
         if reason is not None:
             self.log.info("search index needs a rebuild: %s", reason)
         if self.autostart:
@@ -164,11 +163,21 @@ class SearchPlugin:
 
     # -- surfaces --------------------------------------------------------------------
     @hookimpl
-    async def mediabot_update(self, app: Any, update: Any) -> None:
-        if type(update) is Message and self.chat is not None:
-            await self.chat.on_message(update)
-        elif type(update) is InlineQuery and self.inline is not None and self.config.inline:
-            await self.inline.on_query(update)
+    def mediabot_handlers(self) -> list[Handler]:
+        chat, inline = self.chat, self.inline
+        assert chat is not None and inline is not None
+        # One rate for both surfaces (rate_group), and the "search" gate: the kernel checks both.
+        common: dict[str, Any] = {"rate_limit": self.config.rate, "rate_group": "search", "gate": "search"}
+        handlers = [Handler(name="text", handler=chat.on_text, chats=("private", "group"), when=chat.wants,
+                            description="Send me the title of a film or series (a misspelling is fine) "
+                                        "and I'll find its files.", **common)]
+        if self.config.inline:
+            async def on_inline(ctx: UpdateContext) -> None:
+                assert isinstance(ctx.query, InlineQuery)
+                await inline.on_query(ctx.query)
+
+            handlers.append(Handler(name="inline", handler=on_inline, updates=("inline",), **common))
+        return handlers
 
     @hookimpl
     def mediabot_callbacks(self) -> list[Callback]:

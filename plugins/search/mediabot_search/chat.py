@@ -8,7 +8,14 @@ offset, the query itself stays in the user's session.
 
 Groups (``groups = "mention"`` or ``"all"``): the same list, but every
 result is a deep link that opens the private chat and delivers there, so no
-file is ever posted into the group.
+file is ever posted into the group; ◀/▶ page it for the member who searched.
+With ``groups = "all"``, plain chat ("hello everyone", "lol", questions) is
+left alone (``skip_chatter``) and a search that finds nothing says nothing
+(``quiet_misses``).
+
+Text messages and inline queries reach the plugin as the kernel's handlers
+(``search.text``, ``search.inline``): the kernel applies the per-user rate,
+the plugin's ``rate`` (shared by both) and the ``search`` gate before they run.
 """
 
 from __future__ import annotations
@@ -21,10 +28,10 @@ from typing import Any
 
 import msgspec
 
-from mediabot import Button, CallbackContext, CommandContext, Keyboard, MediaFile, Message, User
+from mediabot import Button, CallbackContext, CommandContext, Keyboard, MediaFile, Message, UpdateContext, User
 from mediabot_search.autodelete import AutoDelete, deletion_notice
+from mediabot_search.chatter import is_chatter
 from mediabot_search.config import SearchConfig
-from mediabot_search.limits import SearchLimiter
 from mediabot_search.render import file_label, hint_text, nothing_text, summary_text
 from mediabot_search.service import SearchPage, SearchService
 
@@ -38,6 +45,7 @@ DEEP_LINK_FILE = "sf"
 log = logging.getLogger("mediabot.plugin.search.chat")
 SESSION = "search"
 RECENT = 5
+GROUP_PAGE = "g"
 GONE = "This file is no longer available."
 STALE = "This result list is too old: search again."
 _CATALOGUE_ID = re.compile(r"^[0-9a-f]{24}$")
@@ -64,57 +72,50 @@ def meaningful_length(text: str) -> int:
 class ChatSearch:
     """The private-chat and group surface (see the module docstring)."""
 
-    def __init__(self, app: Any, config: SearchConfig, service: SearchService, limiter: SearchLimiter,
+    def __init__(self, app: Any, config: SearchConfig, service: SearchService,
                  auto_delete: AutoDelete | None = None) -> None:
         self.app = app
         self.config = config
         self.service = service
-        self.limiter = limiter
         self.auto_delete = auto_delete
 
-    # mediabot_update has no handler context: buttons come from the app.
+    # Buttons made outside a handler's context (page edits share the code) come from the app.
     def _button(self, user_id: int, text: str, action: str, *args: object) -> Button:
         return self.app.button(user_id, text, action, *args)
 
-    # -- text messages ---------------------------------------------------------------
-    async def on_message(self, message: Message) -> None:
-        user = message.from_user
-        if user is None or user.is_bot or not message.text or message.media is not None:
-            return
+    # -- text messages (the kernel's handler ``search.text``) ---------------------------
+    def wants(self, message: Message) -> bool:
+        """The handler's filter: every private text; in groups, what ``groups`` says is a search."""
         if message.chat.is_private:
-            await self._private(message, user, message.text)
-        elif message.chat.is_group:
-            text = self._group_query(message.text)
-            if text is not None:
-                await self._group(message, user, text)
+            return True
+        return bool(message.text) and self._group_query(message.text) is not None
+
+    async def on_text(self, ctx: UpdateContext) -> None:
+        message = ctx.message
+        assert message is not None and message.text
+        if message.chat.is_private:
+            await self._private(message, ctx.user, message.text)
+            return
+        text = self._group_query(message.text)
+        if text is not None:
+            await self._group(message, ctx.user, text)
 
     def _group_query(self, text: str) -> str | None:
+        """The search in a group message, or ``None`` when it is not one."""
         mode = self.config.groups
         if mode == "off":
             return None
         me = getattr(getattr(self.app.gateway, "me", None), "username", None)
         mention = re.compile(rf"@{re.escape(me)}\b", re.IGNORECASE) if me else None
         if mention is not None and mention.search(text):
-            return mention.sub(" ", text).strip()
-        return text if mode == "all" else None
-
-    async def _allowed(self, chat_id: int, user: User, text: str, *, reply_to: int | None = None) -> bool:
-        if meaningful_length(text) < self.config.min_query_length:
-            await self._say(chat_id, hint_text(self.config.min_query_length), reply_to=reply_to)
-            return False
-        refusal = await self.app.gates.check(user, "search")
-        if refusal is not None:
-            await self._say(chat_id, refusal.text, keyboard=refusal.keyboard, reply_to=reply_to)
-            return False
-        told = await self.limiter.check(user.id)
-        if told is not None:
-            if told:
-                await self._say(chat_id, told, reply_to=reply_to)
-            return False
-        return True
+            return mention.sub(" ", text).strip()  # asked by name: always a search
+        if mode != "all" or (self.config.skip_chatter and is_chatter(text)):
+            return None
+        return text
 
     async def _private(self, message: Message, user: User, text: str) -> None:
-        if not await self._allowed(message.chat.id, user, text):
+        if meaningful_length(text) < self.config.min_query_length:
+            await self._say(message.chat.id, hint_text(self.config.min_query_length))
             return
         key = await self._remember(user.id, text)
         page = await self.service.search(text, limit=self.config.page_size)
@@ -122,16 +123,26 @@ class ChatSearch:
         await self.app.telegram.send_text(message.chat.id, body, keyboard=keyboard)
 
     async def _group(self, message: Message, user: User, text: str) -> None:
-        if not await self._allowed(message.chat.id, user, text, reply_to=message.id):
+        if meaningful_length(text) < self.config.min_query_length:
+            if not self.config.quiet_misses:
+                await self._say(message.chat.id, hint_text(self.config.min_query_length), reply_to=message.id)
             return
         page = await self.service.search(text, limit=self.config.page_size)
         if not page.files:
-            await self._say(message.chat.id, nothing_text(text, page), reply_to=message.id)
+            if not self.config.quiet_misses:
+                await self._say(message.chat.id, nothing_text(text, page), reply_to=message.id)
             return
+        key = await self._remember(user.id, text)
+        body, keyboard = self._group_page(user.id, key, text, page)
+        await self.app.telegram.send_text(message.chat.id, body, keyboard=keyboard, reply_to=message.id)
+
+    def _group_page(self, user_id: int, key: str, text: str, page: SearchPage) -> tuple[str, Keyboard]:
+        """Deep links to each file (they deliver in the private chat), and ◀/▶ for the member who searched."""
         keyboard: Keyboard = [[Button(text=file_label(f), url=self.app.deep_link(DEEP_LINK_FILE, f.id))]
                               for f in page.files]
+        keyboard += self._nav(user_id, key, page, GROUP_PAGE)
         body = summary_text(text, page) + "\nTap a file: it arrives in your private chat with me."
-        await self.app.telegram.send_text(message.chat.id, body, keyboard=keyboard, reply_to=message.id)
+        return body, keyboard
 
     def _private_page(self, user_id: int, key: str, text: str, page: SearchPage) -> tuple[str, Keyboard | None]:
         if not page.files:
@@ -143,12 +154,12 @@ class ChatSearch:
             keyboard.append([self._button(user_id, "Send all on this page", SEND_ALL_ACTION, key, page.offset)])
         return summary_text(text, page), keyboard
 
-    def _nav(self, user_id: int, key: str, page: SearchPage) -> Keyboard:
+    def _nav(self, user_id: int, key: str, page: SearchPage, *style: str) -> Keyboard:
         row: list[Button] = []
         if page.previous is not None:
-            row.append(self._button(user_id, "◀", PAGE_ACTION, key, page.previous))
+            row.append(self._button(user_id, "◀", PAGE_ACTION, key, page.previous, *style))
         if page.next is not None:
-            row.append(self._button(user_id, "▶", PAGE_ACTION, key, page.next))
+            row.append(self._button(user_id, "▶", PAGE_ACTION, key, page.next, *style))
         return [row] if row else []
 
     async def _remember(self, user_id: int, text: str) -> str:
@@ -172,7 +183,13 @@ class ChatSearch:
             await ctx.answer(STALE, alert=True)
             return
         page = await self.service.search(text, limit=self.config.page_size, after=ctx.args[1])
-        body, keyboard = self._private_page(ctx.user.id, ctx.args[0], text, page)
+        if ctx.args[2:3] == (GROUP_PAGE,):
+            if not page.files:
+                await ctx.answer(nothing_text(text, page), alert=True)
+                return
+            body, keyboard = self._group_page(ctx.user.id, ctx.args[0], text, page)
+        else:
+            body, keyboard = self._private_page(ctx.user.id, ctx.args[0], text, page)
         await ctx.edit(body, keyboard=keyboard)
         await ctx.answer()
 

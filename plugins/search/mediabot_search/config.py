@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from mediabot import ConfigError
+from mediabot import ConfigError, Rate
 
 __all__ = ["SearchConfig"]
 
@@ -19,6 +19,8 @@ class SearchConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     :param min_query_length: a text with fewer letters or digits gets a hint instead of a search.
     :param rate: searches a user may make, e.g. ``"20/min burst 10"`` (text messages and inline queries together).
     :param groups: in groups: ``off`` (ignore), ``mention`` (search when the message mentions the bot), ``all`` (every text message is a search).
+    :param skip_chatter: with ``groups = "all"``, leave alone group messages that are plainly not searches: greetings, one-word chat ("lol", "ok"), questions ("…?", "can you…"); a message that mentions the bot is always a search.
+    :param quiet_misses: in groups, say nothing when a search finds nothing or is too short (a private chat always answers).
     :param inline: answer inline queries (``@bot query`` in any chat).
     :param send_all: offer "Send all on this page" under a result list.
     :param index_lag: seconds within which a catalogue change reaches this process's index (stream mode).
@@ -34,6 +36,8 @@ class SearchConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     min_query_length: Annotated[int, msgspec.Meta(ge=1, le=10)] = 2
     rate: str = "20/min burst 10"
     groups: Literal["off", "mention", "all"] = "mention"
+    skip_chatter: bool = True
+    quiet_misses: bool = True
     inline: bool = True
     send_all: bool = True
     index_lag: Annotated[float, msgspec.Meta(ge=0.05, le=60)] = 1.0
@@ -45,9 +49,7 @@ class SearchConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     auto_delete: Annotated[float, msgspec.Meta(ge=0, le=172_800)] = 0.0
 
     def validate(self) -> None:
-        from mediabot_search.limits import parse_rate
-
         try:
-            parse_rate(self.rate)
+            Rate.parse(self.rate)
         except ValueError as exc:
             raise ConfigError(str(exc), key="rate", fix='e.g. rate = "20/min burst 10"') from None

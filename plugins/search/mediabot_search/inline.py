@@ -21,7 +21,6 @@ from typing import Any
 from mediabot import Button, InlineQuery, InlineResult, MediaFile, human_size
 from mediabot_search.chat import DEEP_LINK_FILE, meaningful_length
 from mediabot_search.config import SearchConfig
-from mediabot_search.limits import SearchLimiter
 from mediabot_search.render import file_label
 from mediabot_search.service import SearchService
 
@@ -29,11 +28,10 @@ __all__ = ["InlineSearch"]
 
 
 class InlineSearch:
-    def __init__(self, app: Any, config: SearchConfig, service: SearchService, limiter: SearchLimiter) -> None:
+    def __init__(self, app: Any, config: SearchConfig, service: SearchService) -> None:
         self.app = app
         self.config = config
         self.service = service
-        self.limiter = limiter
 
     def deliveries_controlled(self) -> bool:
         """Whether a quota or a gate is in force: then inline results must not be the files themselves."""
@@ -41,15 +39,11 @@ class InlineSearch:
         return bool(hooks.implementers("mediabot_delivery_reserve") or hooks.implementers("mediabot_gate"))
 
     async def on_query(self, query: InlineQuery) -> None:
+        """The kernel's handler ``search.inline`` (after its rate and the ``search`` gate) runs this."""
         text = query.query or ""
         if meaningful_length(text) < self.config.min_query_length:
             await self.app.telegram.answer_inline(query.id, [])
             return
-        if await self.app.gates.check(query.from_user, "search") is not None:
-            await self.app.telegram.answer_inline(query.id, [])
-            return
-        if await self.limiter.check(query.from_user.id) is not None:
-            return  # unanswered: the client shows nothing new, and asks again as the user types
         page = await self.service.search(text, limit=self.config.inline_page_size, after=query.offset or None)
         articles = self.deliveries_controlled()
         results = [self._article(f) if articles else self._document(f) for f in page.files]
