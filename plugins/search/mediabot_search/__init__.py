@@ -15,17 +15,20 @@ See ``docs/search.md`` for users and operators.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 from mediabot import (
     Callback,
+    CallbackContext,
     CommandContext,
     ConfigError,
     Handler,
     HealthReport,
     InlineQuery,
     MediaFile,
+    Message,
     PluginContext,
     PluginMeta,
     UpdateContext,
@@ -162,28 +165,40 @@ class SearchPlugin:
         await self._hook(app, "remove", files)
 
     # -- surfaces --------------------------------------------------------------------
+    # Declared without a started plugin (``mediabot plugins`` lists them); they run once it is.
     @hookimpl
     def mediabot_handlers(self) -> list[Handler]:
-        chat, inline = self.chat, self.inline
-        assert chat is not None and inline is not None
         # One rate for both surfaces (rate_group), and the "search" gate: the kernel checks both.
         common: dict[str, Any] = {"rate_limit": self.config.rate, "rate_group": "search", "gate": "search"}
-        handlers = [Handler(name="text", handler=chat.on_text, chats=("private", "group"), when=chat.wants,
+        handlers = [Handler(name="text", handler=self._on_text, chats=("private", "group"), when=self._wants,
                             description="Send me the title of a film or series (a misspelling is fine) "
                                         "and I'll find its files.", **common)]
         if self.config.inline:
-            async def on_inline(ctx: UpdateContext) -> None:
-                assert isinstance(ctx.query, InlineQuery)
-                await inline.on_query(ctx.query)
-
-            handlers.append(Handler(name="inline", handler=on_inline, updates=("inline",), **common))
+            handlers.append(Handler(name="inline", handler=self._on_inline, updates=("inline",), **common))
         return handlers
+
+    def _wants(self, message: Message) -> bool:
+        return self.chat is not None and self.chat.wants(message)
+
+    async def _on_text(self, ctx: UpdateContext) -> None:
+        assert self.chat is not None
+        await self.chat.on_text(ctx)
+
+    async def _on_inline(self, ctx: UpdateContext) -> None:
+        assert self.inline is not None and isinstance(ctx.query, InlineQuery)
+        await self.inline.on_query(ctx.query)
 
     @hookimpl
     def mediabot_callbacks(self) -> list[Callback]:
-        assert self.chat is not None
-        return [Callback(FILE_ACTION, self.chat.on_file), Callback(PAGE_ACTION, self.chat.on_page),
-                Callback(SEND_ALL_ACTION, self.chat.on_send_all)]
+        return [Callback(FILE_ACTION, self._started("on_file")), Callback(PAGE_ACTION, self._started("on_page")),
+                Callback(SEND_ALL_ACTION, self._started("on_send_all"))]
+
+    def _started(self, name: str) -> Callable[[CallbackContext], Awaitable[None]]:
+        async def handler(ctx: CallbackContext) -> None:
+            assert self.chat is not None, "buttons run once the plugin is started"
+            await getattr(self.chat, name)(ctx)
+
+        return handler
 
     @hookimpl
     async def mediabot_deep_link(self, ctx: CommandContext, action: str, args: tuple[str, ...]) -> bool | None:
