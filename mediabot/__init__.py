@@ -33,6 +33,7 @@ from mediabot.core.interfaces import RateLimits, Sessions, Telegram
 from mediabot.core.iohold import mongo_listeners
 from mediabot.core.metrics import Metrics
 from mediabot.core.middleware import Incoming, Middleware
+from mediabot.core.notices import Notices
 from mediabot.core.plugin import EmptyConfig, PluginContext, PluginMeta, Secret, hookimpl, hookspec
 from mediabot.core.plugin_storage import PluginStorage, StorageUnavailable
 from mediabot.core.redis.ratelimit import Decision, Rate
@@ -107,6 +108,7 @@ __all__ = [
     "MessagesDeleted",
     "Metrics",
     "Middleware",
+    "Notices",
     "PermanentTelegramError",
     "Placement",
     "PluginContext",

@@ -32,7 +32,7 @@ from mediabot.core.commands import Command
 from mediabot.core.context import CommandContext, UsageError
 from mediabot.core.plugin import hookimpl
 from mediabot.core.telegram.clock import MonotonicClock
-from mediabot.core.types import HealthReport
+from mediabot.core.types import HealthReport, User
 
 if TYPE_CHECKING:
     from mediabot.core.app import App
@@ -87,7 +87,7 @@ class CatalogPlugin:
         # the databases it can reach and the others when they come back.)
         await self.files.ensure_indexes()
         self.users = UserDirectory(self.files.placement.home_database(), role_of=app.role_of,
-                                   touch_interval=self.touch_interval)
+                                   touch_interval=self.touch_interval, on_new=self._new_users)
         await self._prepare_users()
         app.files = self.files
         app.users = self.users
@@ -227,6 +227,17 @@ class CatalogPlugin:
         log.info("user %d unbanned by admin %d", user_id, ctx.user.id)
         await ctx.reply(f"User {user_id} is no longer banned." if lifted else f"User {user_id} was not banned.")
 
+    def _new_users(self, users: list[User]) -> None:
+        """``[bot] log_events`` ``new_users``: one notice per flush, naming who wrote for the first time."""
+        notices = self.app.notices
+        if not notices.logs("new_users"):
+            return
+        names = [_who(u) for u in users[:NEW_USERS_NAMED]]
+        more = f" and {len(users) - len(names)} more" if len(users) > len(names) else ""
+        head = "New user" if len(users) == 1 else f"{len(users)} new users"
+        notices.notify(f"users:new:{users[0].id}", f"{head}: {', '.join(names)}{more}", interval=0,
+                       level=logging.INFO, private=False)
+
     async def banned(self, ctx: CommandContext) -> None:
         assert self.users is not None
         shown, total = await self.users.banned_users(limit=BANNED_SHOWN)
@@ -250,6 +261,14 @@ class CatalogPlugin:
 
 
 BANNED_SHOWN = 50
+NEW_USERS_NAMED = 20
+
+
+def _who(user: User) -> str:
+    """``Ann Lee (@ann, 123)``, from what Telegram says of a user, on one line."""
+    name = " ".join(" ".join(p for p in (user.first_name, user.last_name) if p).split())[:64] or "?"
+    handle = f"@{user.username}, " if user.username else ""
+    return f"{name} ({handle}{user.id})"
 
 
 def _user_id(argv: list[str]) -> int:

@@ -58,7 +58,8 @@ class UserDirectory:
 
     def __init__(self, database: Any, *, role_of: Callable[[int], str] | None = None,
                  touch_interval: float = 300.0, max_tracked: int = 100_000,
-                 clock: Callable[[], float] = time.monotonic, ban_page: int = 10_000) -> None:
+                 clock: Callable[[], float] = time.monotonic, ban_page: int = 10_000,
+                 on_new: Callable[[list[User]], None] | None = None) -> None:
         if ban_page < 1:
             raise ValueError("ban_page must be at least 1")
         self.collection = database[USERS]
@@ -67,6 +68,8 @@ class UserDirectory:
         self.touch_interval = touch_interval
         self.max_tracked = max_tracked
         self.clock = clock
+        #: called with the users a flush stored for the first time (exactly one process sees each)
+        self.on_new = on_new
         self._banned: frozenset[int] = frozenset()
         # Local bans and unbans, numbered, kept while a reload runs: (number, user id, banned).
         self._ban_changes = 0
@@ -192,7 +195,7 @@ class UserDirectory:
             due, self._due = self._due, {}
             ops = [self._upsert(user, seen) for user, seen in due.values()]
             try:
-                await self.collection.bulk_write(ops, ordered=False)
+                result = await self.collection.bulk_write(ops, ordered=False)
             except asyncio.CancelledError:
                 # Stopped mid-write (the app is shutting down): the shutdown's flush writes them
                 # again (an upsert with $max: harmless if this one was applied after all).
@@ -205,6 +208,13 @@ class UserDirectory:
                 log.warning("could not record %d user(s): %s: %s", len(ops), type(exc).__name__, exc)
                 raise
             self.writes += len(ops)
+            if self.on_new is not None:
+                # An upsert that inserted is a first sighting; the database decides, so two
+                # processes never both call a user new.
+                written = [user for user, _ in due.values()]
+                new = [written[i] for i in sorted(getattr(result, "upserted_ids", None) or {})]
+                if new:
+                    self.on_new(new)
             return len(ops)
 
     def _upsert(self, user: User, seen: datetime) -> Any:

@@ -44,6 +44,7 @@ from mediabot.core.interfaces import RateLimits, Sessions, Telegram
 from mediabot.core.iohold import mongo_listeners
 from mediabot.core.local_services import LocalRateLimiter, LocalSessionStore
 from mediabot.core.metrics import Metrics
+from mediabot.core.notices import Notices
 from mediabot.core.plugin import PluginContext, PluginMeta
 from mediabot.core.plugin_storage import PluginStorage
 from mediabot.core.storage import DatabaseProvider, SingleDatabase
@@ -106,6 +107,8 @@ class App:
         self.gates: Gates = Gates(self)
         #: the one way catalogue files reach users (``await app.delivery.send(user, files)``)
         self.delivery: Delivery = Delivery(self)
+        #: rate-limited messages to the operators (``app.notices.notify(key, text)``)
+        self.notices: Notices = Notices(self)
         # Set at startup by kernel.catalog (mediabot/catalog/plugin.py) when the app has a database.
         #: the catalogue's files; ``None`` without a database
         self.files: FileRepository | None = None

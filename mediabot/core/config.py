@@ -44,6 +44,8 @@ class BotSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     :param unknown_command_reply: answer to an unknown command in a private chat; empty string to stay silent (groups always stay silent).
     :param start_text: the first line of the answer to ``/start`` (and to a link the bot does not know); ``{bot}`` is replaced by ``name``, ``{first_name}`` by the user's first name. The enabled plugins' lines follow it (search: "Send me the title of a film or series…"), then the pointer to /help.
     :param banned_text: what a banned user is told, at most once a day (empty: nothing).
+    :param log_channel: a channel or group id (``-100…``) the bot can post in: notices to the operators (plugins' alerts) go there instead of the owner's and admins' private chats, and so do the events of ``log_events``.
+    :param log_events: events posted to ``log_channel`` (never to private chats): ``new_users`` (users who wrote to the bot for the first time), ``groups`` (the bot added to or removed from a group or channel).
     :param button_ttl: seconds an inline button keeps working after the bot sent it; pressing an older one answers "This button has expired".
     """
 
@@ -53,6 +55,9 @@ class BotSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     unknown_command_reply: str = "Unknown command. Send /help for the list."
     start_text: str = "Hi {first_name}! I am {bot}."
     banned_text: str = "You are banned from using this bot."
+    log_channel: int | None = None
+    log_events: list[Literal["new_users", "groups"]] = msgspec.field(
+        default_factory=lambda: ["new_users", "groups"])
     button_ttl: Annotated[float, msgspec.Meta(ge=60)] = 7 * 86400.0
 
 

@@ -66,8 +66,7 @@ class DbRouterPlugin:
             self.log.warning("no [[plugins.dbrouter.databases]] configured: the catalogue uses the single "
                              "database of MEDIABOT_MONGO_URI")
             return None
-        alerts = Alerts(send=self._sender(app), spawn=lambda coro: app.supervisor.spawn(
-            coro, name="dbrouter.alert", owner="dbrouter"), interval=self.config.alert_interval)
+        alerts = Alerts(app.notices, interval=self.config.alert_interval)
         # A ConfigError (a missing or malformed URI variable) stops the start, exit 2.
         # A test's virtual clock stands still while these clients' commands are in flight, as for the app's.
         self.router = build_router(self.config, app.env, alerts=alerts, metrics=app.metrics,
@@ -76,20 +75,6 @@ class DbRouterPlugin:
         self.router.views = ViewPublisher(self.router, deployment_name(app.section("bot").name))
         self.reconciler = Reconciler(self.router)
         return self.router
-
-    def _sender(self, app: App) -> Any:
-        if app.gateway is None:
-            return None
-
-        async def send(text: str) -> None:
-            bot = app.section("bot")
-            for uid in dict.fromkeys([*([bot.owner] if bot.owner else []), *bot.admins]):
-                try:
-                    await app.telegram.send_text(uid, text)
-                except Exception as exc:  # noqa: BLE001 - one unreachable admin must not stop the others
-                    self.log.warning("could not alert admin %d: %s: %s", uid, type(exc).__name__, exc)
-
-        return send
 
     @hookimpl
     async def mediabot_startup(self, app: App) -> None:

@@ -53,7 +53,7 @@ class DbRouterConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     :param capacity_refresh: seconds between background ``dbStats`` measurements of each database.
     :param claim_lease: seconds after which a file claimed for a database that never received it may be written elsewhere.
     :param reconcile_interval: seconds between background passes that settle files written while the home database was unreachable and remove stray copies left by a write that failed over mid-batch (never the last copy of a file).
-    :param alert_interval: seconds between two Telegram alerts to admins about the same database and event.
+    :param alert_interval: seconds between two posts (to `[bot] log_channel`, else the admins) about the same database and event, for the whole deployment.
     """
 
     databases: list[DatabaseEntry] = []

@@ -91,7 +91,7 @@ class Kit:
                        for n, q, r in zip(NAMES, quotas, roles, strict=False)],
             **{**TEST_SETTINGS, **settings})
         env = {f"TEST_DB_{n.upper()}": s.uri for n, s in zip(NAMES, servers, strict=False)}
-        router = build_router(config, env, alerts=alerts or Alerts(send=_nobody, interval=0.0),
+        router = build_router(config, env, alerts=alerts or Alerts(interval=0.0),
                               client_options={"event_listeners": list(listeners)} if listeners else None)
         self.routers.append(router)
         return router
@@ -135,9 +135,6 @@ class Kit:
                 with MongoClient(server.uri, serverSelectionTimeoutMS=20000) as client:
                     client.drop_database(self.db_name)
 
-
-async def _nobody(_text: str) -> None:
-    pass
 
 
 @pytest.fixture
