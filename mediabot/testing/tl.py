@@ -332,6 +332,87 @@ class TLWorld:
             peer_type=raw.types.InlineQueryPeerTypePM()))
         return await pt.InlineQuery._parse(self.client, update, self.users)
 
+    # -- memberships, invite links, join requests, payments --------------------------------
+    def participant(self, chat_id: int, user_id: int, status: str, *, by: int, date: int) -> Any:
+        """The raw participant Telegram describes ``user_id`` with in ``chat_id`` (``None``: not in a basic group)."""
+        group = self.chats[chat_id].kind == "group"
+        if status == "administrator":
+            if group:
+                return raw.types.ChatParticipantAdmin(user_id=user_id, inviter_id=by, date=date)
+            return raw.types.ChannelParticipantAdmin(
+                user_id=user_id, promoted_by=by, date=date, can_edit=True,
+                admin_rights=raw.types.ChatAdminRights(post_messages=True, edit_messages=True,
+                                                      delete_messages=True, ban_users=True, invite_users=True))
+        if status == "member":
+            if group:
+                return raw.types.ChatParticipant(user_id=user_id, inviter_id=by, date=date)
+            return raw.types.ChannelParticipant(user_id=user_id, date=date)
+        if group:
+            return None  # a basic group names no one who left or was removed
+        if status == "banned":
+            return raw.types.ChannelParticipantBanned(peer=raw.types.PeerUser(user_id=user_id), kicked_by=by,
+                                                      date=date, banned_rights=raw.types.ChatBannedRights(
+                                                          until_date=0, view_messages=True))
+        return raw.types.ChannelParticipantLeft(peer=raw.types.PeerUser(user_id=user_id))
+
+    async def member_updated(self, chat_id: int, user_id: int, *, actor_id: int, old: str, new: str, date: int,
+                             invite: Any = None) -> pt.ChatMemberUpdated:
+        """Pyrogram's parse of the update Telegram sends when ``user_id``'s membership changes."""
+        raw_id = utils.get_raw_peer_id(chat_id)
+        sides = dict(prev_participant=self.participant(chat_id, user_id, old, by=actor_id, date=date),
+                     new_participant=self.participant(chat_id, user_id, new, by=actor_id, date=date))
+        if self.chats[chat_id].kind == "group":
+            update = raw.types.UpdateChatParticipant(chat_id=raw_id, date=date, actor_id=actor_id, user_id=user_id,
+                                                     qts=0, invite=invite, **sides)
+        else:
+            update = raw.types.UpdateChannelParticipant(channel_id=raw_id, date=date, actor_id=actor_id,
+                                                        user_id=user_id, qts=0, invite=invite, **sides)
+        return await pt.ChatMemberUpdated._parse(self.client, roundtrip(update), self.users, self.raw_chats)
+
+    def invite(self, link: str, *, date: int, revoked: bool = False, request_needed: bool = False,
+               expire_date: int | None = None, usage_limit: int | None = None, usage: int = 0,
+               title: str | None = None) -> Any:
+        """A raw exported invite link created by the bot."""
+        return roundtrip(raw.types.ChatInviteExported(
+            link=link, admin_id=self.bot_id, date=date, revoked=revoked or None, request_needed=request_needed or None,
+            expire_date=expire_date, usage_limit=usage_limit, usage=usage or None, title=title))
+
+    async def parse_invite(self, invite: Any) -> pt.ChatInviteLink:
+        parsed = await pt.ChatInviteLink._parse(self.client, invite, self.users)
+        assert parsed is not None  # a ChatInviteExported always parses
+        return parsed
+
+    async def join_request(self, chat_id: int, user_id: int, *, invite: Any, bio: str, date: int) -> pt.ChatJoinRequest:
+        update = roundtrip(raw.types.UpdateBotChatInviteRequester(
+            peer=self.peer(chat_id), date=date, user_id=user_id, about=bio, invite=invite, qts=0))
+        return await pt.ChatJoinRequest._parse(self.client, update, self.users, self.raw_chats)
+
+    async def pre_checkout(self, user_id: int, *, payload: bytes, currency: str,
+                           total_amount: int) -> pt.PreCheckoutQuery:
+        update = roundtrip(raw.types.UpdateBotPrecheckoutQuery(
+            query_id=next(self._query_ids), user_id=user_id, payload=payload, currency=currency,
+            total_amount=total_amount))
+        return await pt.PreCheckoutQuery._parse(self.client, update, self.users)
+
+    def payment_message(self, chat_id: int, message_id: int, *, from_id: int, currency: str, total_amount: int,
+                        payload: bytes, charge_id: str, date: int) -> Any:
+        """The raw service message a successful payment to the bot arrives as."""
+        action = raw.types.MessageActionPaymentSentMe(
+            currency=currency, total_amount=total_amount, payload=payload,
+            charge=raw.types.PaymentCharge(id=charge_id, provider_charge_id=""))
+        return roundtrip(raw.types.MessageService(id=message_id, peer_id=self.peer(chat_id), date=date,
+                                                  action=action, from_id=raw.types.PeerUser(user_id=from_id)))
+
+    @staticmethod
+    def invoice_media(*, title: str, description: str, currency: str, total_amount: int) -> Any:
+        return raw.types.MessageMediaInvoice(title=title, description=description, currency=currency,
+                                             total_amount=total_amount, start_param="")
+
+    def photo_for_url(self, url: str) -> Any:
+        """The photo Telegram makes of an image it fetched from ``url`` (the same URL, the same photo)."""
+        media_id = int.from_bytes(hashlib.blake2b(url.encode(), digest_size=7).digest(), "big") or 1
+        return self.media(FakeFile(kind="photo", media_id=media_id))
+
 
 def _guess_mime(file_name: str | None, kind: MediaKind) -> str:
     guessed = mimetypes.guess_type(file_name or "")[0]

@@ -72,7 +72,7 @@ def document(doc_id: int, mime: str, size: int, attributes: list[Any]) -> raw.ty
 async def test_private_text_message(client):
     m = await parse(client, private("hello bot"))
     assert m == Message(id=10, chat=Chat(id=5001, type="private", title="Ann Lee", username="annlee"),
-                        date=DATE, text="hello bot",
+                        date=DATE, text="hello bot", html="hello bot",
                         from_user=User(id=5001, first_name="Ann", last_name="Lee", username="annlee",
                                        language="de"))
     assert m.command is None
