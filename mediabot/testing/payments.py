@@ -97,7 +97,8 @@ class PaymentsSide:
 
         def _take_send(self, chat_id: int) -> None: ...
 
-        def _note_silent(self, chat_id: int, message_id: int, disable_notification: bool | None) -> None: ...
+        def _note_silent(self, chat_id: int, message_id: int, disable_notification: bool | None,
+                         protect_content: bool | None = None) -> None: ...
 
     def _init_payments(self) -> None:
         self._invoices: dict[tuple[int, int], _Invoice] = {}
@@ -150,7 +151,7 @@ class PaymentsSide:
             stored = await self.chats.add(target, from_id=self.world.bot_id, out=True, text="", media=media,
                                           markup=await self._markup(reply_markup),
                                           reply_to=reply_parameters.message_id if reply_parameters else None)
-            self._note_silent(target, stored.parsed.id, disable_notification)
+            self._note_silent(target, stored.parsed.id, disable_notification, protect_content)
             self._invoices[(target, stored.parsed.id)] = _Invoice(target, stored.parsed.id, data, currency, total)
             call.result = stored.parsed
         return call.result

@@ -46,7 +46,7 @@ _EXTENSION_KINDS: dict[str, MediaKind] = {
 _FILE_TYPES: dict[MediaKind, FileType] = {
     "document": FileType.DOCUMENT, "video": FileType.VIDEO, "audio": FileType.AUDIO,
     "photo": FileType.PHOTO, "animation": FileType.ANIMATION, "voice": FileType.VOICE,
-    "video_note": FileType.VIDEO_NOTE,
+    "video_note": FileType.VIDEO_NOTE, "sticker": FileType.STICKER,
 }
 _KINDS_BY_TYPE: dict[FileType, MediaKind] = {v: k for k, v in _FILE_TYPES.items()}
 
@@ -81,6 +81,8 @@ class FakeFile:
     title: str | None = None
     performer: str | None = None
     media_id: int | None = None
+    #: a sticker's emoji
+    emoji: str | None = None
 
     @property
     def resolved_kind(self) -> MediaKind:
@@ -248,6 +250,10 @@ class TLWorld:
                      raw.types.PhotoSize(type="y", w=w, h=h, size=file.size)]
             return raw.types.MessageMediaPhoto(photo=raw.types.Photo(sizes=sizes, **common))
         attributes: list[Any] = []
+        if kind == "sticker":
+            attributes += [raw.types.DocumentAttributeSticker(alt=file.emoji or "", stickerset=
+                                                              raw.types.InputStickerSetEmpty()),
+                           raw.types.DocumentAttributeImageSize(w=file.width or 512, h=file.height or 512)]
         if file.file_name:
             attributes.append(raw.types.DocumentAttributeFilename(file_name=file.file_name))
         if kind in ("video", "animation", "video_note"):
@@ -419,4 +425,4 @@ def _guess_mime(file_name: str | None, kind: MediaKind) -> str:
     if guessed:
         return guessed
     return {"video": "video/mp4", "audio": "audio/mpeg", "voice": "audio/ogg", "animation": "video/mp4",
-            "video_note": "video/mp4"}.get(kind, "application/octet-stream")
+            "video_note": "video/mp4", "sticker": "image/webp"}.get(kind, "application/octet-stream")

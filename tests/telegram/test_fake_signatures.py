@@ -62,7 +62,9 @@ def test_async_where_the_real_one_is_async(name):
 def test_no_other_fake_method_shadows_a_client_method():
     # Test helpers (user_message, block, inject...) must not look like Client
     # methods with different meanings.
-    public = {n for n in vars(FakeTelegram) if not n.startswith("_") and callable(getattr(FakeTelegram, n))}
+    # The fake's own class and its mixins (members, payments).
+    public = {n for cls in FakeTelegram.__mro__[:-1] for n in vars(cls)
+              if not n.startswith("_") and callable(getattr(FakeTelegram, n))}
     shadowing = {n for n in public - set(CLIENT_METHODS) if hasattr(pyrogram.Client, n)}
     assert not shadowing
 
