@@ -45,7 +45,6 @@ import io
 import logging
 import random
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pyrogram import enums
@@ -63,16 +62,15 @@ from pyrogram.handlers import (
     PreCheckoutQueryHandler,
 )
 
+from mediabot.core.telegram.chat_admin import ChatAdmin
 from mediabot.core.telegram.clock import Clock
 from mediabot.core.telegram.convert import (
     callback_from_pyrogram,
     chat_from_pyrogram,
-    chat_member_from_pyrogram,
     deleted_from_pyrogram,
     edited_from_pyrogram,
     inline_from_pyrogram,
     inline_result_to_pyrogram,
-    invite_link_from_pyrogram,
     join_request_from_pyrogram,
     keyboard_to_pyrogram,
     member_updated_from_pyrogram,
@@ -83,12 +81,11 @@ from mediabot.core.telegram.convert import (
 from mediabot.core.telegram.errors import PermanentTelegramError, TelegramError
 from mediabot.core.telegram.flood import FloodConfig, FloodControl, FloodEvent
 from mediabot.core.telegram.pacing import Priority
+from mediabot.core.telegram.stars import StarsPayments
 from mediabot.core.types import (
     AlbumItem,
     Chat,
-    ChatMember,
     InlineResult,
-    InviteLink,
     Keyboard,
     Message,
     User,
@@ -110,8 +107,12 @@ DELETE_BATCH = 100
 _DEFAULT_TIMEOUT = 30.0
 
 
-class Gateway:
+class Gateway(ChatAdmin, StarsPayments):
     """Everything the framework sends to or reads from Telegram.
+
+    Groups and channels (members, invite links, join requests) are in
+    :class:`~mediabot.core.telegram.chat_admin.ChatAdmin`; Stars payments in
+    :class:`~mediabot.core.telegram.stars.StarsPayments`.
 
     :param client: a started-on-demand pyrogram ``Client`` (or the fake).
     :param config: flood limits; default: the app's ``[telegram]`` section,
@@ -387,25 +388,6 @@ class Gateway:
                                   weight=len(items))
         return [self._message(m, "send_media_group") for m in result or []]
 
-    async def send_invoice(self, chat_id: int, *, title: str, description: str, payload: str,
-                           prices: Sequence[tuple[str, int]], currency: str = "XTR",
-                           keyboard: Keyboard | None = None, protect_content: bool = False,
-                           silent: bool = False, priority: Priority = "reply") -> Message:
-        """Send an invoice; in Telegram Stars (``XTR``, the default) no payment provider is needed.
-
-        :param payload: handed back in the :class:`~mediabot.PreCheckoutQuery`
-            and the :class:`~mediabot.Payment` (1-128 bytes; the user never sees it).
-        :param prices: ``(label, amount)`` pairs; Stars take exactly one, in whole Stars.
-        :param keyboard: its first button must be the pay button (Telegram's rule); default: Telegram's own.
-        """
-        labeled = [pt.LabeledPrice(label=label, amount=amount) for label, amount in prices]
-        markup = keyboard_to_pyrogram(keyboard)
-        result = await self._call("send", "send_invoice", lambda: self.client.send_invoice(
-            chat_id=chat_id, title=title, description=description, payload=payload, currency=currency,
-            prices=labeled, protect_content=protect_content or None, reply_markup=markup,
-            disable_notification=silent or None), chat_id=chat_id, priority=priority)
-        return self._message(result, "send_invoice")
-
     # -- editing ---------------------------------------------------------------------
     async def edit_text(self, chat_id: int, message_id: int, text: str, *, keyboard: Keyboard | None = None,
                         html: bool = False) -> None:
@@ -520,26 +502,6 @@ class Gateway:
 
         await self._call("edit", "answer_inline_query", answer)
 
-    async def answer_pre_checkout(self, query_id: str, *, ok: bool = True, error: str | None = None) -> None:
-        """Accept a :class:`~mediabot.PreCheckoutQuery` (``ok=True``) or refuse it with ``error``, which the user sees.
-
-        Telegram waits 10 seconds for the answer; after an ok, the payment
-        arrives as a :class:`~mediabot.Message` with a :class:`~mediabot.Payment`.
-        """
-        if not ok and not error:
-            raise ValueError("answer_pre_checkout(ok=False) needs the error the user is shown")
-        await self._call("edit", "answer_pre_checkout_query", lambda: self.client.answer_pre_checkout_query(
-            pre_checkout_query_id=query_id, ok=ok, error_message=None if ok else error))
-
-    async def refund_stars(self, user_id: int, charge_id: str) -> None:
-        """Give a Telegram Stars payment back: ``charge_id`` is the :attr:`~mediabot.Payment.telegram_payment_charge_id`.
-
-        :raises mediabot.PermanentTelegramError: ``bad_request`` for an unknown
-            charge or one already refunded (``original`` says which).
-        """
-        await self._call("edit", "refund_star_payment", lambda: self.client.refund_star_payment(
-            user_id=user_id, telegram_payment_charge_id=charge_id))
-
     async def set_commands(self, commands: list[tuple[str, str]], *,
                            scope: Literal["users", "admins"] = "users", chat_id: int | None = None) -> None:
         """Set the command menu Telegram shows.
@@ -617,83 +579,6 @@ class Gateway:
         status = getattr(member.status, "name", str(member.status)).upper()
         return status in ("OWNER", "ADMINISTRATOR", "MEMBER") or (
             status == "RESTRICTED" and bool(getattr(member, "is_member", False)))
-
-    async def get_member(self, chat_id: int | str, user_id: int) -> ChatMember:
-        """``user_id``'s standing in ``chat_id``: owner, administrator, member, restricted, left or banned.
-
-        Someone Telegram says is not a participant is ``left``.
-        :raises mediabot.PermanentTelegramError: the bot cannot look (``forbidden``, ``peer_invalid``).
-        """
-        from pyrogram.errors import UserNotParticipant
-
-        async def look() -> Any:
-            try:
-                return await self.client.get_chat_member(chat_id=chat_id, user_id=user_id)
-            except UserNotParticipant:
-                return None
-
-        member = await self._call("read", "get_chat_member", look)
-        if member is None or member.user is None:
-            return ChatMember(user=User(id=user_id), status="left")
-        return chat_member_from_pyrogram(member)
-
-    async def member_count(self, chat_id: int | str) -> int:
-        """How many members a group or channel has.
-
-        :raises ValueError: ``chat_id`` is a private chat (it has no member count).
-        """
-        count = await self._call("read", "get_chat_members_count",
-                                 lambda: self.client.get_chat_members_count(chat_id=chat_id))
-        return int(count or 0)
-
-    async def create_invite_link(self, chat_id: int | str, *, name: str | None = None,
-                                 expire_date: int | None = None, member_limit: int | None = None,
-                                 creates_join_request: bool = False) -> InviteLink:
-        """A new invite link to a group or channel the bot administers.
-
-        :param expire_date: Unix seconds after which the link stops working.
-        :param member_limit: how many users may join through it (1-99999).
-        :param creates_join_request: joining sends a :class:`~mediabot.JoinRequest` the bot
-            approves or declines (cannot be combined with ``member_limit``).
-        """
-        if creates_join_request and member_limit:
-            raise ValueError("an invite link cannot both create join requests and limit its members")
-        expires = datetime.fromtimestamp(expire_date) if expire_date else None
-        link = await self._call("edit", "create_chat_invite_link", lambda: self.client.create_chat_invite_link(
-            chat_id=chat_id, name=name, expire_date=expires, member_limit=member_limit,
-            creates_join_request=creates_join_request or None))
-        return self._link(link, "create_chat_invite_link")
-
-    async def revoke_invite_link(self, chat_id: int | str, link: str) -> InviteLink:
-        """Make ``link`` stop working; returns it as it is now (revoked)."""
-        result = await self._call("edit", "revoke_chat_invite_link", lambda: self.client.revoke_chat_invite_link(
-            chat_id=chat_id, invite_link=link))
-        return self._link(result, "revoke_chat_invite_link")
-
-    async def approve_join_request(self, chat_id: int | str, user_id: int) -> None:
-        """Let ``user_id`` in (their :class:`~mediabot.JoinRequest`); a request is answered once.
-
-        :raises mediabot.PermanentTelegramError: ``bad_request`` when there is no
-            pending request (already answered: ``HideRequesterMissing``).
-        """
-        await self._call("edit", "approve_chat_join_request", lambda: self.client.approve_chat_join_request(
-            chat_id=chat_id, user_id=user_id))
-
-    async def decline_join_request(self, chat_id: int | str, user_id: int) -> None:
-        """Refuse ``user_id``'s :class:`~mediabot.JoinRequest` (same errors as :meth:`approve_join_request`)."""
-        await self._call("edit", "decline_chat_join_request", lambda: self.client.decline_chat_join_request(
-            chat_id=chat_id, user_id=user_id))
-
-    async def leave_chat(self, chat_id: int | str) -> None:
-        """The bot leaves a group or channel (a ``ChatMemberUpdated`` about the bot follows)."""
-        await self._call("edit", "leave_chat", lambda: self.client.leave_chat(chat_id=chat_id))
-
-    @staticmethod
-    def _link(result: Any, method: str) -> InviteLink:
-        link = invite_link_from_pyrogram(result)
-        if link is None:
-            raise RuntimeError(f"{method} returned no invite link")
-        return link
 
     async def resolve_chat(self, ref: int | str) -> Chat:
         """The chat ``ref`` names: an id, ``@username`` or ``username``."""
