@@ -245,8 +245,12 @@ class MembersSide:
         else:
             raise UserNotParticipant()
         self.world.user(uid)
-        kind = enums.ChatMemberStatus.ADMINISTRATOR if status == "administrator" else enums.ChatMemberStatus.MEMBER
-        return pt.ChatMember(status=kind, user=await self.world.parse_user(uid), chat=None, is_member=True)
+        if target > 0:  # a private chat: the user and the bot are its members
+            return pt.ChatMember(status=enums.ChatMemberStatus.MEMBER, user=await self.world.parse_user(uid),
+                                 chat=None)
+        # What Telegram answers, through pyrogram's own parser.
+        participant = self.world.participant(target, uid, status, by=self.world.bot_id, date=now_ts())
+        return await pt.ChatMember._parse(self.world.client, participant, self.world.users, self.world.raw_chats)
 
     # == internals ====================================================================
     def _group_or_channel(self, chat_id: int) -> int:
