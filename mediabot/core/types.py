@@ -286,7 +286,7 @@ class ChatMember(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def in_chat(self) -> bool:
         """In the chat now: owner, admin, member, or restricted but still a member."""
-        return self.status in _IN_CHAT or (self.status == "restricted" and self.is_member)
+        return _in_chat(self.status, self.is_member)
 
 
 class ChatMemberUpdated(msgspec.Struct, frozen=True, kw_only=True, tag="chat_member"):
@@ -303,7 +303,8 @@ class ChatMemberUpdated(msgspec.Struct, frozen=True, kw_only=True, tag="chat_mem
     :param new_status: after the change (``left`` when they are no longer in it).
     :param date: Unix seconds of the change.
     :param invite_link: the link the user joined by, when Telegram says.
-    :param via_join_request: the user joined by an approved join request.
+    :param via_join_request: the user was let in by an approved join request to a public
+        chat (a request through an invite link shows as ``invite_link.creates_join_request``).
     :param is_bot: the change is about the bot itself (``my_chat_member``).
     :param old_is_member: with ``old_status="restricted"``: the user was still in the chat.
     :param new_is_member: with ``new_status="restricted"``: the user is still in the chat.
