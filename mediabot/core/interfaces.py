@@ -18,7 +18,7 @@ from typing import Any, Literal, Protocol, TypeVar
 
 from mediabot.core.redis.ratelimit import Decision, Rate
 from mediabot.core.telegram.pacing import Priority
-from mediabot.core.types import Chat, InlineResult, Keyboard, Message, User
+from mediabot.core.types import AlbumItem, Chat, ChatMember, InlineResult, InviteLink, Keyboard, Message, User
 
 __all__ = ["Priority", "RateLimits", "Sessions", "Telegram"]
 
@@ -40,7 +40,7 @@ class Telegram(Protocol):
 
     async def send_text(self, chat_id: int, text: str, *, keyboard: Keyboard | None = None,
                         reply_to: int | None = None, html: bool = False, silent: bool = False,
-                        priority: Priority = "reply") -> Message:
+                        protect_content: bool = False, priority: Priority = "reply") -> Message:
         """Send a text message (``html``: read ``text`` as Telegram HTML)."""
         ...
 
@@ -52,20 +52,41 @@ class Telegram(Protocol):
         ...
 
     async def send_document(self, chat_id: int, data: bytes, *, filename: str, caption: str | None = None,
-                            html: bool = False, silent: bool = False, priority: Priority = "reply") -> Message:
+                            html: bool = False, silent: bool = False, protect_content: bool = False,
+                            priority: Priority = "reply") -> Message:
         """Upload ``data`` (not empty) as a document named ``filename``, from memory."""
         ...
 
     async def copy_message(self, chat_id: int, from_chat_id: int, message_id: int, *,
                            caption: str | None = None, keyboard: Keyboard | None = None,
-                           keep_keyboard: bool = False, silent: bool = False,
+                           keep_keyboard: bool = False, silent: bool = False, protect_content: bool = False,
                            priority: Priority = "reply") -> Message:
         """Copy a message (no "forwarded from" header)."""
         ...
 
     async def copy_album(self, chat_id: int, from_chat_id: int, message_id: int, *, size: int = 10,
-                         silent: bool = False, priority: Priority = "reply") -> list[Message]:
+                         silent: bool = False, protect_content: bool = False,
+                         priority: Priority = "reply") -> list[Message]:
         """Copy the album ``message_id`` belongs to."""
+        ...
+
+    async def send_photo(self, chat_id: int, photo: str, *, caption: str | None = None,
+                         keyboard: Keyboard | None = None, html: bool = False, protect_content: bool = False,
+                         silent: bool = False, priority: Priority = "reply") -> Message:
+        """Send a photo by ``file_id`` or ``http(s)`` URL."""
+        ...
+
+    async def send_album(self, chat_id: int, items: Sequence[AlbumItem], *, html: bool = False,
+                         protect_content: bool = False, silent: bool = False,
+                         priority: Priority = "reply") -> list[Message]:
+        """Send 2-10 files as one album."""
+        ...
+
+    async def send_invoice(self, chat_id: int, *, title: str, description: str, payload: str,
+                           prices: Sequence[tuple[str, int]], currency: str = "XTR",
+                           keyboard: Keyboard | None = None, protect_content: bool = False,
+                           silent: bool = False, priority: Priority = "reply") -> Message:
+        """Send an invoice (Telegram Stars by default)."""
         ...
 
     async def pin(self, chat_id: int, message_id: int, *, silent: bool = True,
@@ -76,6 +97,16 @@ class Telegram(Protocol):
     async def edit_text(self, chat_id: int, message_id: int, text: str, *, keyboard: Keyboard | None = None,
                         html: bool = False) -> None:
         """Replace a message's text (and keyboard)."""
+        ...
+
+    async def edit_caption(self, chat_id: int, message_id: int, caption: str, *,
+                           keyboard: Keyboard | None = None, html: bool = False) -> None:
+        """Replace a file's caption (and keyboard)."""
+        ...
+
+    async def edit_media(self, chat_id: int, message_id: int, media: str, *, caption: str | None = None,
+                         keyboard: Keyboard | None = None, html: bool = False) -> None:
+        """Replace a message's file (a ``file_id``, or a photo URL)."""
         ...
 
     async def edit_keyboard(self, chat_id: int, message_id: int, keyboard: Keyboard | None) -> None:
@@ -95,6 +126,14 @@ class Telegram(Protocol):
         """Answer an inline query."""
         ...
 
+    async def answer_pre_checkout(self, query_id: str, *, ok: bool = True, error: str | None = None) -> None:
+        """Accept a pre-checkout query, or refuse it with ``error``."""
+        ...
+
+    async def refund_stars(self, user_id: int, charge_id: str) -> None:
+        """Give a Telegram Stars payment back."""
+        ...
+
     async def set_commands(self, commands: list[tuple[str, str]], *,
                            scope: Literal["users", "admins"] = "users", chat_id: int | None = None) -> None:
         """Set the bot's command menu for users or admins (the kernel does it at start from the registry)."""
@@ -110,6 +149,36 @@ class Telegram(Protocol):
 
     async def is_member(self, chat_id: int | str, user_id: int) -> bool:
         """Whether ``user_id`` is a member of ``chat_id``."""
+        ...
+
+    async def get_member(self, chat_id: int | str, user_id: int) -> ChatMember:
+        """``user_id``'s status in ``chat_id`` (``left`` when not a participant)."""
+        ...
+
+    async def member_count(self, chat_id: int | str) -> int:
+        """How many members a group or channel has."""
+        ...
+
+    async def create_invite_link(self, chat_id: int | str, *, name: str | None = None,
+                                 expire_date: int | None = None, member_limit: int | None = None,
+                                 creates_join_request: bool = False) -> InviteLink:
+        """A new invite link (``creates_join_request``: joining asks the bot first)."""
+        ...
+
+    async def revoke_invite_link(self, chat_id: int | str, link: str) -> InviteLink:
+        """Make an invite link stop working."""
+        ...
+
+    async def approve_join_request(self, chat_id: int | str, user_id: int) -> None:
+        """Let a user who asked to join in."""
+        ...
+
+    async def decline_join_request(self, chat_id: int | str, user_id: int) -> None:
+        """Refuse a user who asked to join."""
+        ...
+
+    async def leave_chat(self, chat_id: int | str) -> None:
+        """The bot leaves a group or channel."""
         ...
 
     async def resolve_chat(self, ref: int | str) -> Chat:

@@ -16,7 +16,11 @@ from mediabot.core.commands import parse_command
 ChatType = Literal["private", "group", "supergroup", "channel", "bot"]
 #: The chat kinds that are a one-to-one conversation with the bot: what ``Chat.is_private`` means.
 PRIVATE_CHAT_TYPES: frozenset[str] = frozenset(("private", "bot"))
-MediaKind = Literal["document", "video", "audio", "photo", "animation", "voice", "video_note"]
+MediaKind = Literal["document", "video", "audio", "photo", "animation", "voice", "video_note", "sticker"]
+#: Where a user stands in a chat. ``restricted`` users may still be members (see :attr:`ChatMember.is_member`).
+MemberStatus = Literal["owner", "administrator", "member", "restricted", "left", "banned"]
+#: The statuses of someone who is in the chat (a restricted user is in it when ``is_member`` says so).
+_IN_CHAT: frozenset[str] = frozenset(("owner", "administrator", "member"))
 
 
 class User(msgspec.Struct, frozen=True, kw_only=True):
@@ -70,6 +74,50 @@ class Media(msgspec.Struct, frozen=True, kw_only=True):
     height: int | None = None
     title: str | None = None
     performer: str | None = None
+    #: A sticker's emoji (``sticker`` kind only).
+    emoji: str | None = None
+
+
+class Payment(msgspec.Struct, frozen=True, kw_only=True):
+    """A successful payment to the bot, carried by a service :class:`Message`.
+
+    :param currency: ``XTR`` for Telegram Stars.
+    :param total_amount: in the currency's smallest unit (Stars: whole Stars).
+    :param invoice_payload: the payload the bot put in the invoice.
+    :param telegram_payment_charge_id: Telegram's id of the charge (what a refund names).
+    :param provider_payment_charge_id: the payment provider's id (empty for Stars).
+    """
+
+    currency: str
+    total_amount: int
+    invoice_payload: str
+    telegram_payment_charge_id: str
+    provider_payment_charge_id: str | None = None
+
+
+class Invoice(msgspec.Struct, frozen=True, kw_only=True):
+    """An invoice the bot sent (``app.telegram.send_invoice``): what the user is asked to pay.
+
+    :param currency: ``XTR`` for Telegram Stars.
+    :param total_amount: in the currency's smallest unit (Stars: whole Stars).
+    """
+
+    title: str
+    description: str
+    currency: str
+    total_amount: int
+
+
+class AlbumItem(msgspec.Struct, frozen=True, kw_only=True):
+    """One file of an album sent with ``app.telegram.send_album``.
+
+    :param media: a ``file_id`` Telegram has (photo, video, audio or document),
+        or an ``http(s)`` URL of a photo.
+    :param caption: shown under this file.
+    """
+
+    media: str
+    caption: str | None = None
 
 
 class Message(msgspec.Struct, frozen=True, kw_only=True, tag="message"):
@@ -84,6 +132,11 @@ class Message(msgspec.Struct, frozen=True, kw_only=True, tag="message"):
         channel post or a message sent as a channel, the group itself for an
         anonymous group admin; ``None`` when a user sent it as themselves.
     :param keyboard: the inline keyboard attached to the message, if any.
+    :param html: the text (or caption) with its entities (bold, links, mentions...)
+        as Telegram HTML, ready to send again with ``html=True``; ``None``
+        when the message has neither text nor caption.
+    :param payment: a successful payment (a service message with no text or media).
+    :param invoice: the invoice this message is (one the bot sent).
     """
 
     id: int
@@ -97,6 +150,9 @@ class Message(msgspec.Struct, frozen=True, kw_only=True, tag="message"):
     reply_to_message_id: int | None = None
     media_group_id: str | None = None
     keyboard: Keyboard | None = None
+    html: str | None = None
+    payment: Payment | None = None
+    invoice: Invoice | None = None
 
     @property
     def is_channel_post(self) -> bool:
@@ -196,7 +252,144 @@ class MessagesDeleted(msgspec.Struct, frozen=True, kw_only=True, tag="deleted"):
         return None
 
 
-Update = Message | CallbackQuery | InlineQuery | MessageEdited | MessagesDeleted
+class InviteLink(msgspec.Struct, frozen=True, kw_only=True):
+    """An invite link of a group or channel.
+
+    :param link: the ``https://t.me/+...`` link.
+    :param name: the label the admin gave it.
+    :param creates_join_request: joining through it sends a :class:`JoinRequest` instead.
+    :param is_revoked: the link no longer works.
+    :param expire_date: Unix seconds after which it stops working, if any.
+    :param member_limit: how many users may join through it, if limited.
+    :param is_primary: the chat's main link.
+    """
+
+    link: str
+    name: str | None = None
+    creates_join_request: bool = False
+    is_revoked: bool = False
+    expire_date: int | None = None
+    member_limit: int | None = None
+    is_primary: bool = False
+
+
+class ChatMember(msgspec.Struct, frozen=True, kw_only=True):
+    """A user's standing in a chat (the answer of ``app.telegram.get_member``).
+
+    :param is_member: for ``restricted``: the user is still in the chat.
+    """
+
+    user: User
+    status: MemberStatus
+    is_member: bool = False
+
+    @property
+    def in_chat(self) -> bool:
+        """In the chat now: owner, admin, member, or restricted but still a member."""
+        return _in_chat(self.status, self.is_member)
+
+
+class ChatMemberUpdated(msgspec.Struct, frozen=True, kw_only=True, tag="chat_member"):
+    """Someone's membership of a group or channel changed (Bot API ``chat_member`` / ``my_chat_member``).
+
+    Telegram tells a bot about its own membership everywhere (added to a
+    group, made a channel admin, removed) and about other users' only in
+    chats it administers.
+
+    :param chat: the group or channel.
+    :param user: whose membership changed.
+    :param actor: who made the change (the user themselves when they joined or left).
+    :param old_status: before the change (``left`` when they were not in the chat).
+    :param new_status: after the change (``left`` when they are no longer in it).
+    :param date: Unix seconds of the change.
+    :param invite_link: the link the user joined by, when Telegram says.
+    :param via_join_request: the user was let in by an approved join request to a public
+        chat (a request through an invite link shows as ``invite_link.creates_join_request``).
+    :param is_bot: the change is about the bot itself (``my_chat_member``).
+    :param old_is_member: with ``old_status="restricted"``: the user was still in the chat.
+    :param new_is_member: with ``new_status="restricted"``: the user is still in the chat.
+    """
+
+    chat: Chat
+    user: User
+    actor: User
+    old_status: MemberStatus
+    new_status: MemberStatus
+    date: int
+    invite_link: InviteLink | None = None
+    via_join_request: bool = False
+    is_bot: bool = False
+    old_is_member: bool = False
+    new_is_member: bool = False
+
+    @property
+    def joined(self) -> bool:
+        """The user was not in the chat and now is."""
+        return not _in_chat(self.old_status, self.old_is_member) and _in_chat(self.new_status, self.new_is_member)
+
+    @property
+    def left(self) -> bool:
+        """The user was in the chat and no longer is (left, removed or banned)."""
+        return _in_chat(self.old_status, self.old_is_member) and not _in_chat(self.new_status, self.new_is_member)
+
+    @property
+    def from_user(self) -> User:
+        return self.actor
+
+    @property
+    def sender_id(self) -> int:
+        return self.actor.id
+
+
+def _in_chat(status: MemberStatus, is_member: bool) -> bool:
+    return status in _IN_CHAT or (status == "restricted" and is_member)
+
+
+class JoinRequest(msgspec.Struct, frozen=True, kw_only=True, tag="join_request"):
+    """A user asked to join a chat through a link that ``creates_join_request`` (the bot is an admin there).
+
+    Answer with ``app.telegram.approve_join_request`` or ``decline_join_request``.
+
+    :param bio: the user's bio, if any.
+    :param invite_link: the link they used.
+    """
+
+    chat: Chat
+    from_user: User
+    date: int
+    invite_link: InviteLink | None = None
+    bio: str | None = None
+
+    @property
+    def sender_id(self) -> int:
+        return self.from_user.id
+
+
+class PreCheckoutQuery(msgspec.Struct, frozen=True, kw_only=True, tag="pre_checkout"):
+    """A user confirmed an invoice's payment; the bot must answer within 10 seconds.
+
+    Answer with ``app.telegram.answer_pre_checkout(id, ok=True)`` (or an
+    ``error`` the user sees); after an ok, a :class:`Message` with a
+    :class:`Payment` follows.
+
+    :param currency: ``XTR`` for Telegram Stars.
+    :param total_amount: in the currency's smallest unit (Stars: whole Stars).
+    :param invoice_payload: the payload the bot put in the invoice.
+    """
+
+    id: str
+    from_user: User
+    currency: str
+    total_amount: int
+    invoice_payload: str
+
+    @property
+    def sender_id(self) -> int:
+        return self.from_user.id
+
+
+Update = (Message | CallbackQuery | InlineQuery | MessageEdited | MessagesDeleted | ChatMemberUpdated | JoinRequest
+          | PreCheckoutQuery)
 
 
 class Reservation(msgspec.Struct, frozen=True, kw_only=True):

@@ -134,6 +134,16 @@ class ChatStore:
         await self.reparse(stored)
         return stored
 
+    async def add_raw(self, chat_id: int, build: Any, *, out: bool) -> StoredMessage:
+        """A message ``build(message_id)`` makes (a service message), with the chat's next id, parsed."""
+        log = self._logs.setdefault(chat_id, _ChatLog())
+        message_id = log.next_id
+        log.next_id += 1
+        stored = StoredMessage(build(message_id), None, out)
+        log.messages[message_id] = stored
+        await self.reparse(stored)
+        return stored
+
     async def reparse(self, stored: StoredMessage) -> pt.Message:
         """Parse the raw message again (after an edit), as a client receiving it would."""
         stored.parsed = await self.world.parse_message(stored.raw)

@@ -46,14 +46,15 @@ from pyrogram.errors import (
     LimitInvalid,
     MediaCaptionTooLong,
     MediaEmpty,
+    MediaInvalid,
     MessageEmpty,
     MessageIdInvalid,
     MessageNotModified,
     MessageTooLong,
+    MultiMediaTooLong,
     QueryIdInvalid,
     ResultIdDuplicate,
     ResultsTooMuch,
-    UserNotParticipant,
 )
 from pyrogram.handlers import (
     CallbackQueryHandler,
@@ -70,6 +71,8 @@ from mediabot.core.telegram.text import utf16_len
 from mediabot.core.types import Message
 from mediabot.testing.chats import ChatStore, now_ts
 from mediabot.testing.limits import Injection, Injections, TelegramLimits
+from mediabot.testing.members import MembersSide
+from mediabot.testing.payments import PaymentsSide
 from mediabot.testing.records import (
     Call,
     CallbackAnswer,
@@ -83,7 +86,8 @@ __all__ = ["Call", "CallbackAnswer", "FakeTelegram", "InlineAnswer"]  # records 
 
 # Methods that send a message: they share Telegram's send limits and waits.
 SEND_METHODS = frozenset({"send_message", "send_cached_media", "send_document", "copy_message", "copy_media_group",
-                          "pin_chat_message"})
+                          "pin_chat_message", "send_photo", "send_media_group", "send_invoice"})
+MAX_ALBUM = 10
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
 MAX_READ_IDS = 200
@@ -91,8 +95,12 @@ MAX_INLINE_RESULTS = 50
 _COMMAND = re.compile(r"^[a-z0-9_]{1,32}$")
 
 
-class FakeTelegram:
+class FakeTelegram(MembersSide, PaymentsSide):
     """A fake ``pyrogram.Client`` with Telegram's behaviour and limits.
+
+    Groups and channels (members, invite links, join requests) are
+    :class:`~mediabot.testing.members.MembersSide`; Stars payments are
+    :class:`~mediabot.testing.payments.PaymentsSide`.
 
     :param clock: time for rate windows and ``Call.at`` (default: real monotonic time).
     :param latency: seconds each call takes on ``clock`` (default 0: instant).
@@ -101,10 +109,13 @@ class FakeTelegram:
 
     #: The ``pyrogram.Client`` methods this fake implements (checked against the real signatures).
     CLIENT_METHODS = (
-        "add_handler", "answer_callback_query", "answer_inline_query", "copy_media_group", "copy_message",
-        "delete_messages", "edit_message_reply_markup", "edit_message_text", "get_chat", "get_chat_member",
-        "get_me", "get_media_group", "get_messages", "pin_chat_message", "remove_handler", "send_cached_media",
-        "send_document", "send_message", "set_bot_commands", "start", "stop",
+        "add_handler", "answer_callback_query", "answer_inline_query", "answer_pre_checkout_query",
+        "approve_chat_join_request", "copy_media_group", "copy_message", "create_chat_invite_link",
+        "decline_chat_join_request", "delete_messages", "edit_message_caption", "edit_message_media",
+        "edit_message_reply_markup", "edit_message_text", "get_chat", "get_chat_member", "get_chat_members_count",
+        "get_me", "get_media_group", "get_messages", "leave_chat", "pin_chat_message", "refund_star_payment",
+        "remove_handler", "revoke_chat_invite_link", "send_cached_media", "send_document", "send_invoice",
+        "send_media_group", "send_message", "send_photo", "set_bot_commands", "start", "stop",
     )
 
     def __init__(self, clock: Clock | None = None, *, latency: float = 0.0, limits: bool = True,
@@ -137,7 +148,11 @@ class FakeTelegram:
         self.silent: set[tuple[int, int]] = set()
         #: (chat id, message id) -> (file name, bytes) of documents the bot uploaded (:meth:`uploaded`)
         self.uploads: dict[tuple[int, int], tuple[str, bytes]] = {}
+        #: (chat id, message id) of messages sent with ``protect_content``
+        self.protected: set[tuple[int, int]] = set()
         self._next_group = 1
+        self._init_members()
+        self._init_payments()
 
     # == test controls ================================================================
     def inject(self, method: str | Iterable[str], error: BaseException | type[BaseException], *,
@@ -335,11 +350,11 @@ class FakeTelegram:
     # == pyrogram.Client: sending =====================================================
     async def send_message(self, chat_id: int | str, text: str, parse_mode: enums.ParseMode | None = None,
                            disable_notification: bool | None = None,
-                           reply_parameters: pt.ReplyParameters | None = None,
+                           reply_parameters: pt.ReplyParameters | None = None, protect_content: bool | None = None,
                            reply_markup: Any = None) -> pt.Message:
         async with self._call("send_message", chat_id=chat_id, text=text, parse_mode=parse_mode,
                               reply_parameters=reply_parameters, reply_markup=reply_markup,
-                              disable_notification=disable_notification) as call:
+                              protect_content=protect_content, disable_notification=disable_notification) as call:
             target = self.chats.writable(chat_id)
             parsed_text = await self._parser.parse(text, parse_mode)
             body = parsed_text["message"]
@@ -351,7 +366,7 @@ class FakeTelegram:
             stored = await self.chats.add(target, from_id=self.world.bot_id, out=True, text=body,
                                           entities=parsed_text["entities"], markup=await self._markup(reply_markup),
                                           reply_to=_reply_id(reply_parameters))
-            self._note_silent(target, stored.parsed.id, disable_notification)
+            self._note_silent(target, stored.parsed.id, disable_notification, protect_content)
             call.result = stored.parsed
         return call.result
 
@@ -377,18 +392,18 @@ class FakeTelegram:
                                           text=parsed_caption["message"], entities=parsed_caption["entities"],
                                           media=media, markup=await self._markup(reply_markup),
                                           reply_to=_reply_id(reply_parameters))
-            self._note_silent(target, stored.parsed.id, disable_notification)
+            self._note_silent(target, stored.parsed.id, disable_notification, protect_content)
             call.result = stored.parsed
         return call.result
 
     async def send_document(self, chat_id: int | str, document: Any, thumb: Any = None, caption: str = "",
                             parse_mode: enums.ParseMode | None = None, file_name: str | None = None,
                             disable_notification: bool | None = None,
-                            reply_parameters: pt.ReplyParameters | None = None,
+                            reply_parameters: pt.ReplyParameters | None = None, protect_content: bool | None = None,
                             reply_markup: Any = None) -> pt.Message:
         """An upload: ``document`` is a binary file object (a path is refused: tests never touch disk here)."""
         async with self._call("send_document", chat_id=chat_id, file_name=file_name, caption=caption,
-                              parse_mode=parse_mode, reply_parameters=reply_parameters,
+                              parse_mode=parse_mode, reply_parameters=reply_parameters, protect_content=protect_content,
                               reply_markup=reply_markup, disable_notification=disable_notification) as call:
             target = self.chats.writable(chat_id)
             if not hasattr(document, "read"):
@@ -408,19 +423,66 @@ class FakeTelegram:
                                           text=parsed_caption["message"], entities=parsed_caption["entities"],
                                           media=self.world.media(file), markup=await self._markup(reply_markup),
                                           reply_to=_reply_id(reply_parameters))
-            self._note_silent(target, stored.parsed.id, disable_notification)
+            self._note_silent(target, stored.parsed.id, disable_notification, protect_content)
             self.uploads[(stored.parsed.chat.id, stored.parsed.id)] = (name, data)
             call.result = stored.parsed
+        return call.result
+
+    async def send_photo(self, chat_id: int | str, photo: Any, caption: str = "",
+                         parse_mode: enums.ParseMode | None = None, disable_notification: bool | None = None,
+                         reply_parameters: pt.ReplyParameters | None = None, protect_content: bool | None = None,
+                         reply_markup: Any = None) -> pt.Message | None:
+        """``photo``: an http(s) URL (Telegram fetches it) or a photo's file id; the fake takes no uploads."""
+        async with self._call("send_photo", chat_id=chat_id, photo=photo, caption=caption, parse_mode=parse_mode,
+                              reply_parameters=reply_parameters, protect_content=protect_content,
+                              reply_markup=reply_markup, disable_notification=disable_notification) as call:
+            target = self.chats.writable(chat_id)
+            media = self._resolve_media(photo, photo_only=True)
+            parsed_caption = await self._caption(caption, parse_mode)
+            self._take_send(target)
+            stored = await self.chats.add(target, from_id=self.world.bot_id, out=True,
+                                          text=parsed_caption["message"], entities=parsed_caption["entities"],
+                                          media=media, markup=await self._markup(reply_markup),
+                                          reply_to=_reply_id(reply_parameters))
+            self._note_silent(target, stored.parsed.id, disable_notification, protect_content)
+            call.result = stored.parsed
+        return call.result
+
+    async def send_media_group(self, chat_id: int | str, media: list[Any], disable_notification: bool | None = None,
+                               reply_parameters: pt.ReplyParameters | None = None,
+                               protect_content: bool | None = None) -> list[pt.Message]:
+        """``media``: 2-10 ``InputMedia*`` whose ``media`` is a file id (or a photo's URL)."""
+        async with self._call("send_media_group", chat_id=chat_id, media=media, protect_content=protect_content,
+                              reply_parameters=reply_parameters, disable_notification=disable_notification) as call:
+            target = self.chats.writable(chat_id)
+            if len(media) > MAX_ALBUM:
+                raise MultiMediaTooLong()
+            if len(media) < 2:
+                raise MediaInvalid()
+            items = [(self._resolve_media(m.media, photo_only=isinstance(m, pt.InputMediaPhoto)),
+                      await self._caption(m.caption, m.parse_mode)) for m in media]
+            if self.limits is not None:
+                self.limits.take_send(target, messages=len(items))
+            group = self._next_group
+            self._next_group += 1
+            out = []
+            for raw_media, parsed_caption in items:
+                stored = await self.chats.add(target, from_id=self.world.bot_id, out=True,
+                                              text=parsed_caption["message"], entities=parsed_caption["entities"],
+                                              media=raw_media, grouped_id=group, reply_to=_reply_id(reply_parameters))
+                self._note_silent(target, stored.parsed.id, disable_notification, protect_content)
+                out.append(stored.parsed)
+            call.result = out
         return call.result
 
     async def copy_message(self, chat_id: int | str, from_chat_id: int | str, message_id: int,
                            caption: str | None = None, parse_mode: enums.ParseMode | None = None,
                            disable_notification: bool | None = None,
-                           reply_parameters: pt.ReplyParameters | None = None,
+                           reply_parameters: pt.ReplyParameters | None = None, protect_content: bool | None = None,
                            reply_markup: Any = object) -> pt.Message | None:
         async with self._call("copy_message", chat_id=chat_id, from_chat_id=from_chat_id,
                               message_id=message_id, caption=caption, reply_markup=reply_markup,
-                              disable_notification=disable_notification) as call:
+                              protect_content=protect_content, disable_notification=disable_notification) as call:
             source = self.chats.get(self.chats.known(from_chat_id), message_id)
             target = self.chats.writable(chat_id)
             if source is None:
@@ -439,16 +501,16 @@ class FakeTelegram:
             stored = await self.chats.add(target, from_id=self.world.bot_id, out=True, text=body,
                                           entities=entities, media=media, markup=markup,
                                           reply_to=_reply_id(reply_parameters))
-            self._note_silent(target, stored.parsed.id, disable_notification)
+            self._note_silent(target, stored.parsed.id, disable_notification, protect_content)
             call.result = stored.parsed
         return call.result
 
     async def copy_media_group(self, chat_id: int | str, from_chat_id: int | str, message_id: int,
                                captions: list[str] | str | None = None,
-                               disable_notification: bool | None = None,
+                               disable_notification: bool | None = None, protect_content: bool | None = None,
                                reply_parameters: pt.ReplyParameters | None = None) -> list[pt.Message]:
         async with self._call("copy_media_group", chat_id=chat_id, from_chat_id=from_chat_id,
-                              message_id=message_id, captions=captions,
+                              message_id=message_id, captions=captions, protect_content=protect_content,
                               disable_notification=disable_notification) as call:
             album = self._album(self.chats.known(from_chat_id), message_id)
             target = self.chats.writable(chat_id)
@@ -467,7 +529,7 @@ class FakeTelegram:
                 stored = await self.chats.add(target, from_id=self.world.bot_id, out=True, text=body,
                                               entities=entities, media=source.raw.media, grouped_id=group,
                                               reply_to=_reply_id(reply_parameters))
-                self._note_silent(target, stored.parsed.id, disable_notification)
+                self._note_silent(target, stored.parsed.id, disable_notification, protect_content)
                 out.append(stored.parsed)
             call.result = out
         return call.result
@@ -508,6 +570,45 @@ class FakeTelegram:
             stored.raw.message = parsed_text["message"]
             stored.raw.entities = parsed_text["entities"]
             # Telegram: an edit without reply_markup removes the inline keyboard.
+            stored.raw.reply_markup = markup
+            stored.raw.edit_date = now_ts()
+            call.result = await self.chats.reparse(stored)
+        return call.result
+
+    async def edit_message_caption(self, chat_id: int | str, message_id: int, caption: str,
+                                   parse_mode: enums.ParseMode | None = None,
+                                   reply_markup: pt.InlineKeyboardMarkup | None = None) -> pt.Message:
+        async with self._call("edit_message_caption", chat_id=chat_id, message_id=message_id, caption=caption,
+                              parse_mode=parse_mode, reply_markup=reply_markup) as call:
+            _, stored = self.chats.own_message(chat_id, message_id)
+            if stored.raw.media is None:
+                raise MessageIdInvalid()  # a text has no caption: Telegram refuses the edit
+            parsed_caption = await self._caption(caption, parse_mode)
+            markup = await self._markup(reply_markup)
+            if parsed_caption["message"] == stored.raw.message and _same(markup, stored.raw.reply_markup):
+                raise MessageNotModified()
+            stored.raw.message = parsed_caption["message"]
+            stored.raw.entities = parsed_caption["entities"]
+            stored.raw.reply_markup = markup
+            stored.raw.edit_date = now_ts()
+            call.result = await self.chats.reparse(stored)
+        return call.result
+
+    async def edit_message_media(self, chat_id: int | str, message_id: int, media: Any,
+                                 reply_markup: pt.InlineKeyboardMarkup | None = None) -> pt.Message:
+        """``media``: an ``InputMedia*`` whose ``media`` is a file id (or a photo's URL)."""
+        async with self._call("edit_message_media", chat_id=chat_id, message_id=message_id, media=media,
+                              reply_markup=reply_markup) as call:
+            _, stored = self.chats.own_message(chat_id, message_id)
+            raw_media = self._resolve_media(media.media, photo_only=isinstance(media, pt.InputMediaPhoto))
+            parsed_caption = await self._caption(media.caption, media.parse_mode)
+            markup = await self._markup(reply_markup)
+            if (_same(raw_media, stored.raw.media) and parsed_caption["message"] == stored.raw.message
+                    and _same(markup, stored.raw.reply_markup)):
+                raise MessageNotModified()
+            stored.raw.media = raw_media
+            stored.raw.message = parsed_caption["message"]
+            stored.raw.entities = parsed_caption["entities"]
             stored.raw.reply_markup = markup
             stored.raw.edit_date = now_ts()
             call.result = await self.chats.reparse(stored)
@@ -601,13 +702,7 @@ class FakeTelegram:
 
     async def get_chat_member(self, chat_id: int | str, user_id: int | str) -> pt.ChatMember:
         async with self._call("get_chat_member", chat_id=chat_id, user_id=user_id) as call:
-            target = self.chats.known(chat_id)
-            uid = int(user_id)
-            if uid not in self.members.get(target, set()):
-                raise UserNotParticipant()
-            self.world.user(uid)
-            call.result = pt.ChatMember(status=enums.ChatMemberStatus.MEMBER,
-                                        user=await self.world.parse_user(uid), chat=None)
+            call.result = await self._chat_member(self.chats.known(chat_id), int(user_id))
         return call.result
 
     async def get_chat(self, chat_id: int | str, force_full: bool = True) -> pt.Chat:
@@ -643,6 +738,28 @@ class FakeTelegram:
             for observer in self._observers:
                 observer(call)
 
+    def _resolve_media(self, media: Any, *, photo_only: bool) -> Any:
+        """The raw media Telegram sends for a file id or (photos) an http(s) URL; pyrogram's errors otherwise."""
+        if not isinstance(media, str):
+            raise TypeError("the fake takes files by file id or URL, not uploads")
+        if media.startswith(("http://", "https://")):
+            if not photo_only:
+                raise TypeError("the fake fetches photos only from URLs")
+            return self.world.photo_for_url(media)
+        if media in self.gone_files:
+            raise MediaEmpty()
+        raw_media = self.world.media_for_file_id(media)  # ValueError for a malformed id, as pyrogram
+        if photo_only and not hasattr(raw_media, "photo"):
+            # pyrogram's check that the id denotes a photo
+            raise ValueError(f"Expected PHOTO, got another file type in {media!r}")
+        return raw_media
+
+    async def _caption(self, caption: str | None, parse_mode: enums.ParseMode | None) -> dict[str, Any]:
+        parsed: dict[str, Any] = await self._parser.parse(caption or "", parse_mode)
+        if utf16_len(parsed["message"]) > MAX_CAPTION:
+            raise MediaCaptionTooLong()
+        return parsed
+
     def _album(self, chat_id: int, message_id: int) -> list[Any]:
         source = self.chats.get(chat_id, message_id)
         group = getattr(source.raw, "grouped_id", None) if source is not None else None
@@ -651,9 +768,12 @@ class FakeTelegram:
             raise ValueError("The message doesn't belong to a media group")
         return [m for m in self.chats.messages(chat_id) if getattr(m.raw, "grouped_id", None) == group]
 
-    def _note_silent(self, chat_id: int, message_id: int, disable_notification: bool | None) -> None:
+    def _note_silent(self, chat_id: int, message_id: int, disable_notification: bool | None,
+                     protect_content: bool | None = None) -> None:
         if disable_notification:
             self.silent.add((chat_id, message_id))
+        if protect_content:
+            self.protected.add((chat_id, message_id))
 
     def _take_send(self, chat_id: int) -> None:
         if self.limits is not None:

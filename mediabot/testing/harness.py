@@ -62,8 +62,9 @@ from mediabot.testing.tl import FakeFile
 __all__ = ["BotHarness", "Replies"]
 
 # Calls whose result is a message the user sees in the chat.
-_SENDS = ("send_message", "send_cached_media", "send_document", "copy_message")
-_EDITS = ("edit_message_text", "edit_message_reply_markup")
+_SENDS = ("send_message", "send_cached_media", "send_document", "copy_message", "send_photo", "send_invoice")
+_ALBUMS = ("send_media_group",)
+_EDITS = ("edit_message_text", "edit_message_reply_markup", "edit_message_caption", "edit_message_media")
 
 
 class Replies(list[Message]):
@@ -282,6 +283,8 @@ class BotHarness:
                 continue
             if call.method in _SENDS and call.result is not None:
                 ids[call.result.id] = None
+            elif call.method in _ALBUMS:
+                ids.update(dict.fromkeys(m.id for m in call.result or []))
             elif call.method in _EDITS:
                 ids[call.params["message_id"]] = None
         out = Replies()

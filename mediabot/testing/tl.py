@@ -46,7 +46,7 @@ _EXTENSION_KINDS: dict[str, MediaKind] = {
 _FILE_TYPES: dict[MediaKind, FileType] = {
     "document": FileType.DOCUMENT, "video": FileType.VIDEO, "audio": FileType.AUDIO,
     "photo": FileType.PHOTO, "animation": FileType.ANIMATION, "voice": FileType.VOICE,
-    "video_note": FileType.VIDEO_NOTE,
+    "video_note": FileType.VIDEO_NOTE, "sticker": FileType.STICKER,
 }
 _KINDS_BY_TYPE: dict[FileType, MediaKind] = {v: k for k, v in _FILE_TYPES.items()}
 
@@ -81,6 +81,8 @@ class FakeFile:
     title: str | None = None
     performer: str | None = None
     media_id: int | None = None
+    #: a sticker's emoji
+    emoji: str | None = None
 
     @property
     def resolved_kind(self) -> MediaKind:
@@ -248,6 +250,10 @@ class TLWorld:
                      raw.types.PhotoSize(type="y", w=w, h=h, size=file.size)]
             return raw.types.MessageMediaPhoto(photo=raw.types.Photo(sizes=sizes, **common))
         attributes: list[Any] = []
+        if kind == "sticker":
+            attributes += [raw.types.DocumentAttributeSticker(alt=file.emoji or "", stickerset=
+                                                              raw.types.InputStickerSetEmpty()),
+                           raw.types.DocumentAttributeImageSize(w=file.width or 512, h=file.height or 512)]
         if file.file_name:
             attributes.append(raw.types.DocumentAttributeFilename(file_name=file.file_name))
         if kind in ("video", "animation", "video_note"):
@@ -332,10 +338,91 @@ class TLWorld:
             peer_type=raw.types.InlineQueryPeerTypePM()))
         return await pt.InlineQuery._parse(self.client, update, self.users)
 
+    # -- memberships, invite links, join requests, payments --------------------------------
+    def participant(self, chat_id: int, user_id: int, status: str, *, by: int, date: int) -> Any:
+        """The raw participant Telegram describes ``user_id`` with in ``chat_id`` (``None``: not in a basic group)."""
+        group = self.chats[chat_id].kind == "group"
+        if status == "administrator":
+            if group:
+                return raw.types.ChatParticipantAdmin(user_id=user_id, inviter_id=by, date=date)
+            return raw.types.ChannelParticipantAdmin(
+                user_id=user_id, promoted_by=by, date=date, can_edit=True,
+                admin_rights=raw.types.ChatAdminRights(post_messages=True, edit_messages=True,
+                                                      delete_messages=True, ban_users=True, invite_users=True))
+        if status == "member":
+            if group:
+                return raw.types.ChatParticipant(user_id=user_id, inviter_id=by, date=date)
+            return raw.types.ChannelParticipant(user_id=user_id, date=date)
+        if group:
+            return None  # a basic group names no one who left or was removed
+        if status == "banned":
+            return raw.types.ChannelParticipantBanned(peer=raw.types.PeerUser(user_id=user_id), kicked_by=by,
+                                                      date=date, banned_rights=raw.types.ChatBannedRights(
+                                                          until_date=0, view_messages=True))
+        return raw.types.ChannelParticipantLeft(peer=raw.types.PeerUser(user_id=user_id))
+
+    async def member_updated(self, chat_id: int, user_id: int, *, actor_id: int, old: str, new: str, date: int,
+                             invite: Any = None) -> pt.ChatMemberUpdated:
+        """Pyrogram's parse of the update Telegram sends when ``user_id``'s membership changes."""
+        raw_id = utils.get_raw_peer_id(chat_id)
+        sides = dict(prev_participant=self.participant(chat_id, user_id, old, by=actor_id, date=date),
+                     new_participant=self.participant(chat_id, user_id, new, by=actor_id, date=date))
+        if self.chats[chat_id].kind == "group":
+            update = raw.types.UpdateChatParticipant(chat_id=raw_id, date=date, actor_id=actor_id, user_id=user_id,
+                                                     qts=0, invite=invite, **sides)
+        else:
+            update = raw.types.UpdateChannelParticipant(channel_id=raw_id, date=date, actor_id=actor_id,
+                                                        user_id=user_id, qts=0, invite=invite, **sides)
+        return await pt.ChatMemberUpdated._parse(self.client, roundtrip(update), self.users, self.raw_chats)
+
+    def invite(self, link: str, *, date: int, revoked: bool = False, request_needed: bool = False,
+               expire_date: int | None = None, usage_limit: int | None = None, usage: int = 0,
+               title: str | None = None) -> Any:
+        """A raw exported invite link created by the bot."""
+        return roundtrip(raw.types.ChatInviteExported(
+            link=link, admin_id=self.bot_id, date=date, revoked=revoked or None, request_needed=request_needed or None,
+            expire_date=expire_date, usage_limit=usage_limit, usage=usage or None, title=title))
+
+    async def parse_invite(self, invite: Any) -> pt.ChatInviteLink:
+        parsed = await pt.ChatInviteLink._parse(self.client, invite, self.users)
+        assert parsed is not None  # a ChatInviteExported always parses
+        return parsed
+
+    async def join_request(self, chat_id: int, user_id: int, *, invite: Any, bio: str, date: int) -> pt.ChatJoinRequest:
+        update = roundtrip(raw.types.UpdateBotChatInviteRequester(
+            peer=self.peer(chat_id), date=date, user_id=user_id, about=bio, invite=invite, qts=0))
+        return await pt.ChatJoinRequest._parse(self.client, update, self.users, self.raw_chats)
+
+    async def pre_checkout(self, user_id: int, *, payload: bytes, currency: str,
+                           total_amount: int) -> pt.PreCheckoutQuery:
+        update = roundtrip(raw.types.UpdateBotPrecheckoutQuery(
+            query_id=next(self._query_ids), user_id=user_id, payload=payload, currency=currency,
+            total_amount=total_amount))
+        return await pt.PreCheckoutQuery._parse(self.client, update, self.users)
+
+    def payment_message(self, chat_id: int, message_id: int, *, from_id: int, currency: str, total_amount: int,
+                        payload: bytes, charge_id: str, date: int) -> Any:
+        """The raw service message a successful payment to the bot arrives as."""
+        action = raw.types.MessageActionPaymentSentMe(
+            currency=currency, total_amount=total_amount, payload=payload,
+            charge=raw.types.PaymentCharge(id=charge_id, provider_charge_id=""))
+        return roundtrip(raw.types.MessageService(id=message_id, peer_id=self.peer(chat_id), date=date,
+                                                  action=action, from_id=raw.types.PeerUser(user_id=from_id)))
+
+    @staticmethod
+    def invoice_media(*, title: str, description: str, currency: str, total_amount: int) -> Any:
+        return raw.types.MessageMediaInvoice(title=title, description=description, currency=currency,
+                                             total_amount=total_amount, start_param="")
+
+    def photo_for_url(self, url: str) -> Any:
+        """The photo Telegram makes of an image it fetched from ``url`` (the same URL, the same photo)."""
+        media_id = int.from_bytes(hashlib.blake2b(url.encode(), digest_size=7).digest(), "big") or 1
+        return self.media(FakeFile(kind="photo", media_id=media_id))
+
 
 def _guess_mime(file_name: str | None, kind: MediaKind) -> str:
     guessed = mimetypes.guess_type(file_name or "")[0]
     if guessed:
         return guessed
     return {"video": "video/mp4", "audio": "audio/mpeg", "voice": "audio/ogg", "animation": "video/mp4",
-            "video_note": "video/mp4"}.get(kind, "application/octet-stream")
+            "video_note": "video/mp4", "sticker": "image/webp"}.get(kind, "application/octet-stream")

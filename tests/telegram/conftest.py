@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import pytest
 
@@ -55,3 +56,26 @@ def config_file(tmp_path):
         return path
 
     return write
+
+
+class Received:
+    """Stands in for the App a started gateway hands updates to (``submit`` and ``metrics`` only)."""
+
+    def __init__(self) -> None:
+        self.metrics = Metrics()
+        self.updates: list[Any] = []
+
+    def submit(self, update: Any) -> None:
+        self.updates.append(update)
+
+    def of(self, kind: type) -> list[Any]:
+        return [u for u in self.updates if isinstance(u, kind)]
+
+
+@pytest.fixture
+async def received(gateway: Gateway):
+    """The updates the gateway over ``fake`` hands on, once started (the fake dispatches synchronously)."""
+    app = Received()
+    await gateway.start(app)  # type: ignore[arg-type]
+    yield app
+    await gateway.stop_updates()

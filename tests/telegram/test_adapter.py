@@ -72,7 +72,7 @@ def document(doc_id: int, mime: str, size: int, attributes: list[Any]) -> raw.ty
 async def test_private_text_message(client):
     m = await parse(client, private("hello bot"))
     assert m == Message(id=10, chat=Chat(id=5001, type="private", title="Ann Lee", username="annlee"),
-                        date=DATE, text="hello bot",
+                        date=DATE, text="hello bot", html="hello bot",
                         from_user=User(id=5001, first_name="Ann", last_name="Lee", username="annlee",
                                        language="de"))
     assert m.command is None
@@ -238,3 +238,20 @@ async def test_service_and_unsupported_messages_are_not_updates(client):
     assert message_from_pyrogram(parsed) is None
     empty = raw.types.MessageEmpty(id=6)
     assert message_from_pyrogram(await pt.Message._parse(client, wire(empty), {}, {})) is None
+
+
+async def test_a_messages_entities_come_back_as_html(client):
+    m = await parse(client, private("Dune <2021> at home", entities=[
+        raw.types.MessageEntityBold(offset=0, length=4),
+        raw.types.MessageEntityTextUrl(offset=12, length=7, url="https://example.org")]))
+    assert m.text == "Dune <2021> at home"
+    assert m.html == '<b>Dune</b> &lt;2021&gt; <a href="https://example.org">at home</a>'
+
+
+async def test_a_sticker_is_media_of_its_own_kind(client):
+    sticker = document(77, "image/webp", 20_000, [
+        raw.types.DocumentAttributeSticker(alt="🎬", stickerset=raw.types.InputStickerSetEmpty()),
+        raw.types.DocumentAttributeImageSize(w=512, h=512)])
+    m = await parse(client, private("", media=sticker))
+    assert m.media is not None and (m.media.kind, m.media.emoji, m.media.width) == ("sticker", "🎬", 512)
+    assert m.media.mime_type == "image/webp" and m.text is None

@@ -62,7 +62,9 @@ def test_async_where_the_real_one_is_async(name):
 def test_no_other_fake_method_shadows_a_client_method():
     # Test helpers (user_message, block, inject...) must not look like Client
     # methods with different meanings.
-    public = {n for n in vars(FakeTelegram) if not n.startswith("_") and callable(getattr(FakeTelegram, n))}
+    # The fake's own class and its mixins (members, payments).
+    public = {n for cls in FakeTelegram.__mro__[:-1] for n in vars(cls)
+              if not n.startswith("_") and callable(getattr(FakeTelegram, n))}
     shadowing = {n for n in public - set(CLIENT_METHODS) if hasattr(pyrogram.Client, n)}
     assert not shadowing
 
@@ -70,10 +72,11 @@ def test_no_other_fake_method_shadows_a_client_method():
 def test_every_client_method_the_gateway_calls_is_faked():
     import ast
 
-    from mediabot.core.telegram import gateway
+    from mediabot.core.telegram import chat_admin, gateway, stars
 
-    tree = ast.parse(inspect.getsource(gateway))
-    called = {node.attr for node in ast.walk(tree)
+    # The gateway and its mixins (groups and channels, Stars payments).
+    trees = [ast.parse(inspect.getsource(module)) for module in (gateway, chat_admin, stars)]
+    called = {node.attr for tree in trees for node in ast.walk(tree)
               if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute)
               and node.value.attr == "client"}
     assert called, "found no self.client.<method> calls: has the gateway changed shape?"

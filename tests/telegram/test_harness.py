@@ -7,7 +7,18 @@ import asyncio
 import msgspec
 import pytest
 
-from mediabot import Button, Callback, Command, InlineQuery, InlineResult, Message, PluginMeta, hookimpl
+from mediabot import (
+    Button,
+    Callback,
+    ChatMemberUpdated,
+    Command,
+    InlineQuery,
+    InlineResult,
+    Message,
+    PluginMeta,
+    PreCheckoutQuery,
+    hookimpl,
+)
 from mediabot.testing import FakeFile
 
 
@@ -201,3 +212,47 @@ async def test_the_documented_example(make_bot):
     replies = await bot.send("/hello Ann", user=1)
     assert replies.texts == ["Hello, Ann!"]
     assert (await bot.send("/hello", user=2)).texts == ["Hello, world!"]
+
+
+class Shop:
+    """Sells a Stars item, confirms checkouts, thanks payers, counts joins."""
+
+    meta = PluginMeta(name="shop", description="Sells.")
+
+    def __init__(self, ctx):
+        self.paid: list[str] = []
+        self.joined: list[int] = []
+
+    @hookimpl
+    def mediabot_commands(self):
+        return [Command(name="buy", description="Buy premium", handler=self.buy)]
+
+    async def buy(self, ctx):
+        await ctx.app.telegram.send_invoice(ctx.chat.id, title="Premium", description="30 days",
+                                            payload="premium", prices=[("30 days", 25)])
+
+    @hookimpl
+    async def mediabot_update(self, app, update):
+        if isinstance(update, PreCheckoutQuery):
+            await app.telegram.answer_pre_checkout(update.id, ok=update.invoice_payload == "premium",
+                                                   error=None if update.invoice_payload == "premium" else "?")
+        elif isinstance(update, Message) and update.payment is not None:
+            self.paid.append(update.payment.telegram_payment_charge_id)
+            await app.telegram.send_text(update.chat.id, f"Thanks for {update.payment.total_amount} Stars!")
+        elif isinstance(update, ChatMemberUpdated) and update.joined:
+            self.joined.append(update.user.id)
+
+
+async def test_a_plugin_sells_for_stars_and_sees_members_join(make_bot):
+    bot = await make_bot(plugins=[Shop])
+    invoice = (await bot.send("/buy", user=42)).last
+    assert invoice.invoice is not None and invoice.invoice.total_amount == 25
+    await bot.fake.pay(42, invoice.id)
+    await bot.settle()
+    shop = bot.plugin("shop")
+    assert bot.replies_to(42)[-1].text == "Thanks for 25 Stars!"
+    assert list(bot.fake.charges) == shop.paid and len(shop.paid) == 1
+    bot.fake.add_chat(-1001234567890, "channel")
+    await bot.fake.user_joins(-1001234567890, 43)
+    await bot.settle()
+    assert shop.joined == [43]

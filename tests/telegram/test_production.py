@@ -22,7 +22,16 @@ from pyrogram import types as pt
 from pyrogram.handlers import RawUpdateHandler
 from pyrogram.raw.core import TLObject
 
-from mediabot import CallbackQuery, ConfigError, InlineQuery, Message, create_app
+from mediabot import (
+    CallbackQuery,
+    ChatMemberUpdated,
+    ConfigError,
+    InlineQuery,
+    JoinRequest,
+    Message,
+    PreCheckoutQuery,
+    create_app,
+)
 from mediabot.core.metrics import Metrics
 from mediabot.core.telegram import FloodConfig, Gateway
 from mediabot.core.telegram.production import create_production_gateway
@@ -154,6 +163,51 @@ async def test_messages_posts_presses_and_inline_queries_reach_the_app(running):
     _, _, press, inline = await app.wait_for(4)
     assert isinstance(press, CallbackQuery) and press.data == "v1|x" and press.message.text == "menu"
     assert isinstance(inline, InlineQuery) and inline.query == "dune"
+
+
+GROUP = raw.types.Chat(id=4242, title="Friends", photo=raw.types.ChatPhotoEmpty(), participants_count=3, date=DATE,
+                       version=1)
+LINK = raw.types.ChatInviteExported(link="https://t.me/+AbCd", admin_id=BOT.id, date=DATE, request_needed=True,
+                                    title="website")
+
+
+async def test_a_user_joining_a_channel_and_the_bot_leaving_a_group_reach_the_app(running):
+    client, _gateway, app = running
+    feed(client, raw.types.UpdateChannelParticipant(
+        channel_id=CHANNEL.id, date=DATE, actor_id=ANN.id, user_id=ANN.id, qts=1,
+        new_participant=raw.types.ChannelParticipant(user_id=ANN.id, date=DATE), invite=LINK), chats=(CHANNEL,))
+    feed(client, raw.types.UpdateChatParticipant(
+        chat_id=GROUP.id, date=DATE, actor_id=ANN.id, user_id=BOT.id, qts=2,
+        prev_participant=raw.types.ChatParticipant(user_id=BOT.id, inviter_id=ANN.id, date=DATE)), chats=(GROUP,))
+    joined, removed = await app.wait_for(2)
+    assert isinstance(joined, ChatMemberUpdated) and joined.joined and not joined.is_bot
+    assert (joined.chat.id, joined.user.id, joined.actor.id) == (-1001987654321, ANN.id, ANN.id)
+    assert (joined.old_status, joined.new_status, joined.date) == ("left", "member", DATE)
+    assert joined.invite_link is not None and joined.invite_link.link == "https://t.me/+AbCd"
+    assert joined.invite_link.name == "website" and joined.invite_link.creates_join_request
+    assert isinstance(removed, ChatMemberUpdated) and removed.is_bot and removed.left
+    assert (removed.chat.id, removed.chat.type, removed.actor.id) == (-4242, "group", ANN.id)
+
+
+async def test_join_requests_pre_checkouts_and_payments_reach_the_app(running):
+    client, _gateway, app = running
+    feed(client, raw.types.UpdateBotChatInviteRequester(
+        peer=raw.types.PeerChannel(channel_id=CHANNEL.id), date=DATE, user_id=ANN.id, about="film buff",
+        invite=LINK, qts=3), chats=(CHANNEL,))
+    feed(client, raw.types.UpdateBotPrecheckoutQuery(query_id=91, user_id=ANN.id, payload=b"premium:30d",
+                                                     currency="XTR", total_amount=50))
+    feed(client, raw.types.UpdateNewMessage(message=raw.types.MessageService(
+        id=3, peer_id=raw.types.PeerUser(user_id=ANN.id), from_id=raw.types.PeerUser(user_id=ANN.id), date=DATE,
+        action=raw.types.MessageActionPaymentSentMe(
+            currency="XTR", total_amount=50, payload=b"premium:30d",
+            charge=raw.types.PaymentCharge(id="stx123", provider_charge_id=""))), pts=2, pts_count=1))
+    request, query, paid = await app.wait_for(3)
+    assert isinstance(request, JoinRequest) and request.bio == "film buff" and request.from_user.id == ANN.id
+    assert request.chat.id == -1001987654321 and request.invite_link.link == "https://t.me/+AbCd"
+    assert isinstance(query, PreCheckoutQuery) and (query.id, query.currency, query.total_amount) == ("91", "XTR", 50)
+    assert query.invoice_payload == "premium:30d" and query.sender_id == ANN.id
+    assert isinstance(paid, Message) and paid.payment is not None and paid.text is None
+    assert (paid.payment.telegram_payment_charge_id, paid.payment.invoice_payload) == ("stx123", "premium:30d")
 
 
 async def test_after_stop_updates_nothing_more_is_taken(running):

@@ -3,8 +3,8 @@
 The only place that knows both worlds: plugins see :mod:`mediabot.core.types`
 and nothing of pyrogram. Every function takes what pyrogram's own parsers
 produce (``pyrogram.types.*``) and returns a frozen kernel struct, or
-``None`` for what the kernel does not handle (service messages, empty
-messages, stickers, polls...).
+``None`` for what the kernel does not handle (service messages other than
+payments, empty messages, polls...).
 
 Dates: pyrogram turns Telegram's Unix timestamps into *naive local*
 datetimes (``datetime.fromtimestamp``); ``datetime.timestamp()`` on such a
@@ -14,6 +14,7 @@ value gives the original Unix seconds back, whatever the server's time zone.
 from __future__ import annotations
 
 from datetime import datetime
+from html import escape as html_escape
 from typing import Any
 
 from pyrogram import enums
@@ -25,29 +26,43 @@ from mediabot.core.types import (
     Button,
     CallbackQuery,
     Chat,
+    ChatMember,
+    ChatMemberUpdated,
     ChatType,
     InlineQuery,
     InlineResult,
+    InviteLink,
+    Invoice,
+    JoinRequest,
     Keyboard,
     Media,
     MediaKind,
+    MemberStatus,
     Message,
     MessageEdited,
     MessagesDeleted,
+    Payment,
+    PreCheckoutQuery,
     User,
 )
 
 __all__ = [
     "callback_from_pyrogram",
     "chat_from_pyrogram",
+    "chat_member_from_pyrogram",
     "deleted_from_pyrogram",
     "edited_from_pyrogram",
     "inline_from_pyrogram",
     "inline_result_to_pyrogram",
+    "invite_link_from_pyrogram",
+    "join_request_from_pyrogram",
     "keyboard_from_pyrogram",
     "keyboard_to_pyrogram",
     "media_from_pyrogram",
+    "member_updated_from_pyrogram",
     "message_from_pyrogram",
+    "payment_from_pyrogram",
+    "pre_checkout_from_pyrogram",
     "unix_seconds",
     "user_from_pyrogram",
 ]
@@ -67,8 +82,17 @@ _CHAT_TYPES: dict[enums.ChatType, ChatType] = {
 # Attribute of pyrogram.types.Message holding each media kind, in the order
 # pyrogram's parser decides them (a round video is a video_note, not a video).
 _MEDIA_ATTRS: tuple[MediaKind, ...] = (
-    "video_note", "animation", "voice", "audio", "video", "photo", "document",
+    "video_note", "animation", "voice", "audio", "video", "photo", "sticker", "document",
 )
+
+_MEMBER_STATUSES: dict[enums.ChatMemberStatus, MemberStatus] = {
+    enums.ChatMemberStatus.OWNER: "owner",
+    enums.ChatMemberStatus.ADMINISTRATOR: "administrator",
+    enums.ChatMemberStatus.MEMBER: "member",
+    enums.ChatMemberStatus.RESTRICTED: "restricted",
+    enums.ChatMemberStatus.LEFT: "left",
+    enums.ChatMemberStatus.BANNED: "banned",
+}
 
 
 def unix_seconds(value: datetime | int | None) -> int:
@@ -129,19 +153,25 @@ def _media(kind: MediaKind, obj: Any) -> Media:
         height=height,
         title=getattr(obj, "title", None) or None,
         performer=getattr(obj, "performer", None) or None,
+        emoji=(getattr(obj, "emoji", None) or None) if kind == "sticker" else None,
     )
 
 
 def message_from_pyrogram(message: pt.Message) -> Message | None:
-    """A kernel :class:`~mediabot.Message`, or ``None`` for empty and service messages."""
-    if message is None or message.empty or message.service or message.chat is None:
+    """A kernel :class:`~mediabot.Message`, or ``None`` for empty and service messages (payments excepted)."""
+    if message is None or message.empty or message.chat is None:
+        return None
+    payment = payment_from_pyrogram(message.successful_payment)
+    if message.service and payment is None:
         return None
     text = str(message.text) if message.text is not None else None
     caption = str(message.caption) if message.caption is not None else None
     media = media_from_pyrogram(message)
-    if text is None and media is None and caption is None:
-        # Stickers, polls, locations...: nothing the kernel's plugins read.
+    invoice = message.invoice
+    if text is None and media is None and caption is None and payment is None and invoice is None:
+        # Polls, locations, dice...: nothing the kernel's plugins read.
         return None
+    body = message.text if message.text is not None else message.caption
     chat = chat_from_pyrogram(message.chat)
     return Message(
         id=message.id,
@@ -156,7 +186,87 @@ def message_from_pyrogram(message: pt.Message) -> Message | None:
         reply_to_message_id=message.reply_to_message_id,
         media_group_id=str(message.media_group_id) if message.media_group_id is not None else None,
         keyboard=keyboard_from_pyrogram(message.reply_markup),
+        # pyrogram's own unparser: entities back to the HTML that sends them again.
+        html=_html(body),
+        payment=payment,
+        invoice=Invoice(title=invoice.title or "", description=invoice.description or "",
+                        currency=invoice.currency, total_amount=invoice.total_amount) if invoice else None,
     )
+
+
+def _html(body: Any) -> str | None:
+    if body is None:
+        return None
+    # pyrogram's Str keeps the entities; its unparser writes them back as HTML.
+    return str(body.html) if hasattr(body, "html") else html_escape(str(body), quote=False)
+
+
+def payment_from_pyrogram(payment: pt.SuccessfulPayment | None) -> Payment | None:
+    """A payment *to* the bot (pyrogram also parses the payer's side, which has no charge id)."""
+    if payment is None or not payment.telegram_payment_charge_id:
+        return None
+    payload = payment.invoice_payload
+    if isinstance(payload, bytes):
+        payload = payload.decode("utf-8", "replace")
+    return Payment(currency=payment.currency, total_amount=payment.total_amount, invoice_payload=payload or "",
+                   telegram_payment_charge_id=payment.telegram_payment_charge_id,
+                   provider_payment_charge_id=payment.provider_payment_charge_id or None)
+
+
+def invite_link_from_pyrogram(link: pt.ChatInviteLink | None) -> InviteLink | None:
+    if link is None:
+        return None
+    return InviteLink(link=link.invite_link, name=link.name or None,
+                      creates_join_request=bool(link.creates_join_request), is_revoked=bool(link.is_revoked),
+                      expire_date=unix_seconds(link.expire_date) or None, member_limit=link.member_limit or None,
+                      is_primary=bool(link.is_primary))
+
+
+def _status(member: pt.ChatMember | None) -> MemberStatus:
+    # Telegram leaves a side out when the user was (or is no longer) in the chat.
+    if member is None:
+        return "left"
+    return _MEMBER_STATUSES.get(member.status, "member")
+
+
+def chat_member_from_pyrogram(member: pt.ChatMember) -> ChatMember:
+    """A user's standing in a chat; raises ``ValueError`` for a chat banned as a whole (no user)."""
+    if member.user is None:
+        raise ValueError("the member is a chat, not a user")
+    return ChatMember(user=user_from_pyrogram(member.user), status=_status(member),
+                      is_member=bool(member.is_member))
+
+
+def member_updated_from_pyrogram(update: pt.ChatMemberUpdated, bot_id: int | None = None) -> ChatMemberUpdated | None:
+    """A :class:`~mediabot.ChatMemberUpdated`; ``None`` when no user's membership is described.
+
+    :param bot_id: the bot's own id, to tell ``my_chat_member`` from ``chat_member``.
+    """
+    old, new = update.old_chat_member, update.new_chat_member
+    subject = next((m.user for m in (new, old) if m is not None and m.user is not None), None)
+    if subject is None or update.chat is None or update.from_user is None:
+        return None  # a chat (not a user) banned from a channel
+    user = user_from_pyrogram(subject)
+    return ChatMemberUpdated(
+        chat=chat_from_pyrogram(update.chat), user=user, actor=user_from_pyrogram(update.from_user),
+        old_status=_status(old), new_status=_status(new), date=unix_seconds(update.date),
+        invite_link=invite_link_from_pyrogram(update.invite_link), via_join_request=bool(update.via_join_request),
+        is_bot=bot_id is not None and user.id == bot_id,
+        old_is_member=bool(old is not None and old.is_member), new_is_member=bool(new is not None and new.is_member))
+
+
+def join_request_from_pyrogram(request: pt.ChatJoinRequest) -> JoinRequest:
+    return JoinRequest(chat=chat_from_pyrogram(request.chat), from_user=user_from_pyrogram(request.from_user),
+                       date=unix_seconds(request.date), invite_link=invite_link_from_pyrogram(request.invite_link),
+                       bio=request.bio or None)
+
+
+def pre_checkout_from_pyrogram(query: pt.PreCheckoutQuery) -> PreCheckoutQuery:
+    payload = query.invoice_payload
+    if isinstance(payload, bytes):
+        payload = payload.decode("utf-8", "replace")
+    return PreCheckoutQuery(id=str(query.id), from_user=user_from_pyrogram(query.from_user), currency=query.currency,
+                            total_amount=query.total_amount, invoice_payload=payload or "")
 
 
 def edited_from_pyrogram(message: pt.Message) -> MessageEdited | None:

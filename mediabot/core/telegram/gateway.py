@@ -23,8 +23,12 @@ shared by every process of the bot, see :mod:`.budget`);
 menus; ``read`` for channel reads and chat resolution.
 
 Updates: :meth:`Gateway.start` registers pyrogram handlers for messages
-(private, group, channel posts), button presses and inline queries; each
-update is converted to a kernel type and handed to ``app.submit``.
+(private, group, channel posts, successful payments), edits, deletions,
+button presses, inline queries, membership changes
+(:class:`~mediabot.ChatMemberUpdated`), join requests
+(:class:`~mediabot.JoinRequest`) and pre-checkout queries
+(:class:`~mediabot.PreCheckoutQuery`); each update is converted to a kernel
+type and handed to ``app.submit``.
 
 Metrics (in ``app.metrics``): ``mediabot_telegram_events_total{event,domain}``
 counts flood control events (``flood_wait``, ``domain_paused``,
@@ -46,14 +50,19 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from pyrogram import enums
 from pyrogram import types as pt
 from pyrogram.errors import MessageNotModified, QueryIdInvalid
+from pyrogram.file_id import FileId, FileType
 from pyrogram.handlers import (
     CallbackQueryHandler,
+    ChatJoinRequestHandler,
+    ChatMemberUpdatedHandler,
     DeletedMessagesHandler,
     EditedMessageHandler,
     InlineQueryHandler,
     MessageHandler,
+    PreCheckoutQueryHandler,
 )
 
+from mediabot.core.telegram.chat_admin import ChatAdmin
 from mediabot.core.telegram.clock import Clock
 from mediabot.core.telegram.convert import (
     callback_from_pyrogram,
@@ -62,14 +71,25 @@ from mediabot.core.telegram.convert import (
     edited_from_pyrogram,
     inline_from_pyrogram,
     inline_result_to_pyrogram,
+    join_request_from_pyrogram,
     keyboard_to_pyrogram,
+    member_updated_from_pyrogram,
     message_from_pyrogram,
+    pre_checkout_from_pyrogram,
     user_from_pyrogram,
 )
 from mediabot.core.telegram.errors import PermanentTelegramError, TelegramError
 from mediabot.core.telegram.flood import FloodConfig, FloodControl, FloodEvent
 from mediabot.core.telegram.pacing import Priority
-from mediabot.core.types import Chat, InlineResult, Keyboard, Message, User
+from mediabot.core.telegram.stars import StarsPayments
+from mediabot.core.types import (
+    AlbumItem,
+    Chat,
+    InlineResult,
+    Keyboard,
+    Message,
+    User,
+)
 
 if TYPE_CHECKING:
     from mediabot.core.app import App
@@ -87,8 +107,12 @@ DELETE_BATCH = 100
 _DEFAULT_TIMEOUT = 30.0
 
 
-class Gateway:
+class Gateway(ChatAdmin, StarsPayments):
     """Everything the framework sends to or reads from Telegram.
+
+    Groups and channels (members, invite links, join requests) are in
+    :class:`~mediabot.core.telegram.chat_admin.ChatAdmin`; Stars payments in
+    :class:`~mediabot.core.telegram.stars.StarsPayments`.
 
     :param client: a started-on-demand pyrogram ``Client`` (or the fake).
     :param config: flood limits; default: the app's ``[telegram]`` section,
@@ -130,7 +154,9 @@ class Gateway:
         # Handlers before connecting: pyrogram drops updates nobody handles.
         self._handlers = [MessageHandler(self._on_message), CallbackQueryHandler(self._on_callback),
                           InlineQueryHandler(self._on_inline), EditedMessageHandler(self._on_edited),
-                          DeletedMessagesHandler(self._on_deleted)]
+                          DeletedMessagesHandler(self._on_deleted), ChatMemberUpdatedHandler(self._on_member),
+                          ChatJoinRequestHandler(self._on_join_request),
+                          PreCheckoutQueryHandler(self._on_pre_checkout)]
         for handler in self._handlers:
             self.client.add_handler(handler)
         self._accepting = True
@@ -179,19 +205,21 @@ class Gateway:
     # -- sending ---------------------------------------------------------------------
     async def send_text(self, chat_id: int, text: str, *, keyboard: Keyboard | None = None,
                         reply_to: int | None = None, html: bool = False, silent: bool = False,
-                        priority: Priority = "reply") -> Message:
+                        protect_content: bool = False, priority: Priority = "reply") -> Message:
         """Send a text message.
 
         :param html: read ``text`` as Telegram HTML (``<b>``, ``<a href>``...);
             otherwise it is sent exactly as given, with no formatting.
         :param reply_to: id of the message in ``chat_id`` to reply to.
         :param silent: deliver without a notification sound.
+        :param protect_content: the receiver cannot forward or save it.
         :param priority: ``reply`` (a user waits for it) or ``bulk`` (a broadcast).
         """
         markup = keyboard_to_pyrogram(keyboard)
         result = await self._call("send", "send_message", lambda: self.client.send_message(
             chat_id=chat_id, text=text, parse_mode=_mode(html), reply_markup=markup,
-            reply_parameters=_reply(reply_to), disable_notification=silent or None),
+            reply_parameters=_reply(reply_to), disable_notification=silent or None,
+            protect_content=protect_content or None),
             chat_id=chat_id, priority=priority)
         return self._message(result, "send_message")
 
@@ -222,7 +250,8 @@ class Gateway:
                                               priority=priority), "send_cached_media")
 
     async def send_document(self, chat_id: int, data: bytes, *, filename: str, caption: str | None = None,
-                            html: bool = False, silent: bool = False, priority: Priority = "reply") -> Message:
+                            html: bool = False, silent: bool = False, protect_content: bool = False,
+                            priority: Priority = "reply") -> Message:
         """Upload ``data`` as a document named ``filename`` (a log excerpt, an export).
 
         The bytes are sent from memory; nothing is written to disk. Telegram
@@ -240,14 +269,15 @@ class Gateway:
             stream.name = filename
             return await self.client.send_document(
                 chat_id=chat_id, document=stream, file_name=filename, caption=caption or "",
-                parse_mode=_mode(html), disable_notification=silent or None)
+                parse_mode=_mode(html), disable_notification=silent or None,
+                protect_content=protect_content or None)
 
         return self._message(await self._call("send", "send_document", send, chat_id=chat_id,
                                               priority=priority), "send_document")
 
     async def copy_message(self, chat_id: int, from_chat_id: int, message_id: int, *,
                            caption: str | None = None, keyboard: Keyboard | None = None,
-                           keep_keyboard: bool = False, silent: bool = False,
+                           keep_keyboard: bool = False, silent: bool = False, protect_content: bool = False,
                            priority: Priority = "reply") -> Message:
         """Copy a message (e.g. a catalogue post) into ``chat_id`` without a "forwarded from" header.
 
@@ -263,14 +293,16 @@ class Gateway:
         markup: Any = object if keyboard is None and keep_keyboard else keyboard_to_pyrogram(keyboard)
         result = await self._call("send", "copy_message", lambda: self.client.copy_message(
             chat_id=chat_id, from_chat_id=from_chat_id, message_id=message_id, caption=caption,
-            reply_markup=markup, disable_notification=silent or None), chat_id=chat_id, priority=priority)
+            reply_markup=markup, disable_notification=silent or None, protect_content=protect_content or None),
+            chat_id=chat_id, priority=priority)
         if result is None:
             # pyrogram copies nothing (and returns None) for a deleted or service message.
             raise PermanentTelegramError("message_empty", method="copy_message")
         return self._message(result, "copy_message")
 
     async def copy_album(self, chat_id: int, from_chat_id: int, message_id: int, *, size: int = 10,
-                         silent: bool = False, priority: Priority = "reply") -> list[Message]:
+                         silent: bool = False, protect_content: bool = False,
+                         priority: Priority = "reply") -> list[Message]:
         """Copy the whole album (media group) ``message_id`` belongs to, captions included.
 
         :param size: how many messages the album holds (:meth:`album` tells):
@@ -284,7 +316,8 @@ class Gateway:
             try:
                 return await self.client.copy_media_group(chat_id=chat_id, from_chat_id=from_chat_id,
                                                           message_id=message_id,
-                                                          disable_notification=silent or None)
+                                                          disable_notification=silent or None,
+                                                          protect_content=protect_content or None)
             except ValueError as exc:  # pyrogram: "the message doesn't belong to a media group"
                 raise PermanentTelegramError("message_empty", exc, method="copy_media_group") from exc
 
@@ -306,6 +339,55 @@ class Gateway:
             chat_id=chat_id, message_id=message_id, disable_notification=silent, both_sides=both),
             chat_id=chat_id, priority=priority)
 
+    async def send_photo(self, chat_id: int, photo: str, *, caption: str | None = None,
+                         keyboard: Keyboard | None = None, html: bool = False, protect_content: bool = False,
+                         silent: bool = False, priority: Priority = "reply") -> Message:
+        """Send a photo by ``file_id`` or by an ``http(s)`` URL Telegram fetches itself.
+
+        :raises mediabot.PermanentTelegramError: ``file_gone`` for a malformed
+            ``file_id``; ``bad_request`` when Telegram cannot fetch the URL.
+        """
+        _check_remote(photo, "send_photo")
+        markup = keyboard_to_pyrogram(keyboard)
+
+        async def send() -> Any:
+            try:
+                return await self.client.send_photo(
+                    chat_id=chat_id, photo=photo, caption=caption or "", parse_mode=_mode(html),
+                    protect_content=protect_content or None, reply_markup=markup,
+                    disable_notification=silent or None)
+            except ValueError as exc:  # pyrogram: neither a URL nor a valid photo file_id
+                raise PermanentTelegramError("file_gone", exc, method="send_photo") from exc
+
+        return self._message(await self._call("send", "send_photo", send, chat_id=chat_id, priority=priority),
+                             "send_photo")
+
+    async def send_album(self, chat_id: int, items: Sequence[AlbumItem], *, html: bool = False,
+                         protect_content: bool = False, silent: bool = False,
+                         priority: Priority = "reply") -> list[Message]:
+        """Send 2-10 files as one album (media group); each :class:`~mediabot.AlbumItem` has its caption.
+
+        Paced as one send per file, since Telegram counts each.
+
+        :raises ValueError: fewer than 2 or more than 10 items.
+        :raises mediabot.PermanentTelegramError: ``file_gone`` for a malformed ``file_id``.
+        """
+        if not 2 <= len(items) <= 10:
+            raise ValueError(f"an album holds 2 to 10 files, not {len(items)}")
+        media = [_input_media(item.media, item.caption, html, "send_media_group") for item in items]
+
+        async def send() -> Any:
+            try:
+                return await self.client.send_media_group(chat_id=chat_id, media=media,
+                                                          protect_content=protect_content or None,
+                                                          disable_notification=silent or None)
+            except ValueError as exc:
+                raise PermanentTelegramError("file_gone", exc, method="send_media_group") from exc
+
+        result = await self._call("send", "send_media_group", send, chat_id=chat_id, priority=priority,
+                                  weight=len(items))
+        return [self._message(m, "send_media_group") for m in result or []]
+
     # -- editing ---------------------------------------------------------------------
     async def edit_text(self, chat_id: int, message_id: int, text: str, *, keyboard: Keyboard | None = None,
                         html: bool = False) -> None:
@@ -324,6 +406,43 @@ class Gateway:
                 pass  # a double press on "Next" lands here: the user sees the right page already
 
         await self._call("edit", "edit_message_text", edit)
+
+    async def edit_caption(self, chat_id: int, message_id: int, caption: str, *,
+                           keyboard: Keyboard | None = None, html: bool = False) -> None:
+        """Replace a file's caption (and keyboard: without one, it is removed, as with :meth:`edit_text`)."""
+        markup = keyboard_to_pyrogram(keyboard)
+
+        async def edit() -> None:
+            try:
+                await self.client.edit_message_caption(chat_id=chat_id, message_id=message_id, caption=caption,
+                                                       parse_mode=_mode(html), reply_markup=markup)
+            except MessageNotModified:
+                pass
+
+        await self._call("edit", "edit_message_caption", edit)
+
+    async def edit_media(self, chat_id: int, message_id: int, media: str, *, caption: str | None = None,
+                         keyboard: Keyboard | None = None, html: bool = False) -> None:
+        """Replace a message's file: ``media`` is a ``file_id`` or the ``http(s)`` URL of a photo.
+
+        The kind (photo, video, audio, document, animation) is the one the
+        ``file_id`` denotes. ``caption`` replaces the caption (none: no caption).
+
+        :raises mediabot.PermanentTelegramError: ``file_gone`` for a malformed ``file_id``.
+        """
+        markup = keyboard_to_pyrogram(keyboard)
+        input_media = _input_media(media, caption, html, "edit_message_media")
+
+        async def edit() -> None:
+            try:
+                await self.client.edit_message_media(chat_id=chat_id, message_id=message_id, media=input_media,
+                                                     reply_markup=markup)
+            except MessageNotModified:
+                pass
+            except ValueError as exc:
+                raise PermanentTelegramError("file_gone", exc, method="edit_message_media") from exc
+
+        await self._call("edit", "edit_message_media", edit)
 
     async def edit_keyboard(self, chat_id: int, message_id: int, keyboard: Keyboard | None) -> None:
         """Replace a message's keyboard (``None`` or ``[]`` removes it)."""
@@ -519,6 +638,16 @@ class Gateway:
     async def _on_edited(self, _client: Any, message: pt.Message) -> None:
         self._take(edited_from_pyrogram, message)
 
+    async def _on_member(self, _client: Any, update: pt.ChatMemberUpdated) -> None:
+        bot_id = self.me.id if self.me is not None else None
+        self._take(lambda u: member_updated_from_pyrogram(u, bot_id), update)
+
+    async def _on_join_request(self, _client: Any, request: pt.ChatJoinRequest) -> None:
+        self._take(join_request_from_pyrogram, request)
+
+    async def _on_pre_checkout(self, _client: Any, query: pt.PreCheckoutQuery) -> None:
+        self._take(pre_checkout_from_pyrogram, query)
+
     async def _on_deleted(self, _client: Any, messages: list[pt.Message]) -> None:
         if not self._accepting or self._app is None:
             return
@@ -546,6 +675,39 @@ def _mode(html: bool) -> enums.ParseMode:
     # DISABLED, not pyrogram's default: its default parses Markdown *and* HTML,
     # which would mangle file names like "__init__.py" or "a*b".
     return enums.ParseMode.HTML if html else enums.ParseMode.DISABLED
+
+
+#: The InputMedia class of each kind a file id denotes (a photo URL is a photo).
+_INPUT_MEDIA: dict[FileType, Any] = {
+    FileType.PHOTO: pt.InputMediaPhoto, FileType.VIDEO: pt.InputMediaVideo, FileType.AUDIO: pt.InputMediaAudio,
+    FileType.ANIMATION: pt.InputMediaAnimation, FileType.DOCUMENT: pt.InputMediaDocument,
+}
+
+
+def _is_url(media: str) -> bool:
+    return media.startswith(("http://", "https://"))
+
+
+def _check_remote(media: str, method: str) -> FileType | None:
+    """The kind a file id denotes (``None`` for a URL); anything else is refused.
+
+    pyrogram would *upload* a string naming a local file: a path must never
+    reach it from a plugin's (or a user's) text.
+    """
+    if _is_url(media):
+        return None
+    try:
+        return FileId.decode(media).file_type
+    except Exception as exc:
+        raise PermanentTelegramError("file_gone", ValueError(f"neither an http(s) URL nor a file id: {media!r}"),
+                                     method=method) from exc
+
+
+def _input_media(media: str, caption: str | None, html: bool, method: str) -> Any:
+    """Pyrogram's InputMedia for a file id (its kind decides the class) or a photo URL."""
+    file_type = _check_remote(media, method)
+    cls = pt.InputMediaPhoto if file_type is None else _INPUT_MEDIA.get(file_type, pt.InputMediaDocument)
+    return cls(media=media, caption=caption or "", parse_mode=_mode(html))
 
 
 def _reply(message_id: int | None) -> pt.ReplyParameters | None:

@@ -12,8 +12,9 @@ requests:
 * a session file under ``[telegram] session_dir`` keeps the peers the bot has
   met, so it can write to them after a restart (empty: in memory).
 
-The gateway registers pyrogram handlers for messages (private, group,
-channel posts), button presses and inline queries when it starts, and
+The gateway registers pyrogram handlers when it starts (messages of every
+chat kind and successful payments, edits, deletions, button presses, inline
+queries, membership changes, join requests, pre-checkout queries) and
 removes them on ``stop_updates``.
 
 Connecting and disconnecting are bounded by ``[telegram] connect_timeout``:
