@@ -165,9 +165,12 @@ def mediabot_update(app: App, update: Update) -> None:
     :param update: a :class:`mediabot.Message` (private, group or channel
         post) that is not a ``/command``, a :class:`mediabot.InlineQuery`, a
         :class:`mediabot.MessageEdited` (a message or channel post was
-        edited) or a :class:`mediabot.MessagesDeleted` (Telegram tells bots
-        of deletions in channels).
-        Commands go to the command registry and button presses to the
+        edited), a :class:`mediabot.MessagesDeleted` (Telegram tells bots
+        of deletions in channels), a :class:`mediabot.ChatMemberUpdated`
+        (the bot's own membership anywhere, other users' in chats it
+        administers), a :class:`mediabot.JoinRequest` or a
+        :class:`mediabot.PreCheckoutQuery`; a successful Stars payment is a
+        ``Message`` with ``payment`` set. Commands go to the command registry and button presses to the
         ``mediabot_callbacks`` handlers instead; updates from banned users
         go nowhere.
 

@@ -28,6 +28,7 @@ from mediabot.catalog.files import FileRepository
 from mediabot.catalog.models import MediaFile, utcnow
 from mediabot.catalog.placement import placement_of
 from mediabot.catalog.users import UserDirectory
+from mediabot.core.chat_events import who
 from mediabot.core.commands import Command
 from mediabot.core.context import CommandContext, UsageError
 from mediabot.core.plugin import hookimpl
@@ -232,7 +233,7 @@ class CatalogPlugin:
         notices = self.app.notices
         if not notices.logs("new_users"):
             return
-        names = [_who(u) for u in users[:NEW_USERS_NAMED]]
+        names = [who(u) for u in users[:NEW_USERS_NAMED]]
         more = f" and {len(users) - len(names)} more" if len(users) > len(names) else ""
         head = "New user" if len(users) == 1 else f"{len(users)} new users"
         notices.notify(f"users:new:{users[0].id}", f"{head}: {', '.join(names)}{more}", interval=0,
@@ -263,12 +264,6 @@ class CatalogPlugin:
 BANNED_SHOWN = 50
 NEW_USERS_NAMED = 20
 
-
-def _who(user: User) -> str:
-    """``Ann Lee (@ann, 123)``, from what Telegram says of a user, on one line."""
-    name = " ".join(" ".join(p for p in (user.first_name, user.last_name) if p).split())[:64] or "?"
-    handle = f"@{user.username}, " if user.username else ""
-    return f"{name} ({handle}{user.id})"
 
 
 def _user_id(argv: list[str]) -> int:

@@ -37,7 +37,7 @@ ChatKind = Literal["private", "group"]
 Content = Literal["text", "media", "any"]
 
 #: Update kinds a handler can ask for; new kinds are the ``tag`` of their kernel type.
-KNOWN_KINDS = ("message", "inline", "edited", "deleted", "member", "join_request", "pre_checkout")
+KNOWN_KINDS = ("message", "inline", "edited", "deleted", "chat_member", "join_request", "pre_checkout")
 
 
 def update_kind(update: Update | Any) -> str:
@@ -76,7 +76,8 @@ class Handler:
         :class:`mediabot.UpdateContext`. Return ``False`` to decline (the next
         matching handler runs); anything else claims the update.
     :param updates: the update kinds it handles: ``message`` (default),
-        ``inline``, ``edited``, ``deleted``, and the kinds the gateway adds.
+        ``inline``, ``edited``, ``deleted``, ``chat_member``, ``join_request``,
+        ``pre_checkout`` (the kernel type's tag, as :func:`update_kind` gives).
     :param chats: for messages, where: ``private``, ``group`` (groups and
         supergroups). Channel posts have no sender: only observers
         (``mediabot_update``) see them.

@@ -57,3 +57,27 @@ async def test_new_users_are_not_posted_to_admins_without_a_log_channel(make_bot
     await bot.app.users.flush()
     await bot.settle()
     assert bot.fake.sent_to(100) == []
+
+
+async def test_the_bot_added_to_and_removed_from_a_group_is_posted_to_the_log_channel(make_bot):
+    bot = await make_bot(admins=[100], config=f"[bot]\nlog_channel = {LOG}\n")
+    bot.fake.add_chat(LOG, "channel", title="Bot log")
+    group = -1001000000055
+    bot.fake.add_chat(group, "supergroup", title="Film  club")
+    await bot.fake.bot_added(group, by=5)
+    await bot.settle()
+    await bot.fake.bot_removed(group, by=5)
+    await bot.settle()
+    assert [m.text for m in bot.fake.sent_to(LOG)] == [
+        f"Added to group Film club ({group}) by User5 (5)",
+        f"Removed from group Film club ({group}) by User5 (5)"]
+
+
+async def test_group_events_are_not_posted_when_log_events_leaves_them_out(make_bot):
+    bot = await make_bot(admins=[100], config=f'[bot]\nlog_channel = {LOG}\nlog_events = ["new_users"]\n')
+    bot.fake.add_chat(LOG, "channel", title="Bot log")
+    group = -1001000000056
+    bot.fake.add_chat(group, "supergroup", title="Film club")
+    await bot.fake.bot_added(group, by=5)
+    await bot.settle()
+    assert bot.fake.sent_to(LOG) == []
