@@ -31,6 +31,7 @@ from mediabot.core.gates import Gates
 from mediabot.core.host import Hooks
 from mediabot.core.interfaces import RateLimits, Sessions, Telegram
 from mediabot.core.iohold import mongo_listeners
+from mediabot.core.labels import safe_text
 from mediabot.core.metrics import Metrics
 from mediabot.core.middleware import Incoming, Middleware
 from mediabot.core.notices import Notices
@@ -157,6 +158,7 @@ __all__ = [
     "human_size",
     "mongo_listeners",
     "open_app",
+    "safe_text",
     "search_tokens",
     "tokenize",
     "update_kind",

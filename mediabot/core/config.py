@@ -155,13 +155,13 @@ class CatalogSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 class DeliverySection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """How files reach users (``app.delivery``, used by every plugin that sends catalogue files).
 
-    :param caption: caption of a delivered file; ``{name}`` (file name), ``{size}`` (e.g. ``1.4 GB``), ``{caption}`` (the original caption) and ``{bot}`` (``[bot] name``) are replaced; nothing else is interpreted.
+    :param caption: caption of a delivered file; ``{name}`` (file name), ``{size}`` (e.g. ``1.4 GB``), ``{caption}`` (the channel post's caption), ``{caption_or_name}`` (the post's caption when it had one, else the file name) and ``{bot}`` (``[bot] name``) are replaced; nothing else is interpreted. Control and bidi characters are removed, and a caption over Telegram's 1,024 characters (UTF-16 units) is cut at a word with "…".
     :param protect_content: delivered files cannot be forwarded or saved by the receiver.
     :param refused_text: what a user is told when a delivery plugin (quota) fails: nothing is sent.
     :param limit_text: what a user is told when a delivery plugin grants nothing and gives no reason.
     """
 
-    caption: Annotated[str, msgspec.Meta(max_length=1024)] = "{name}"
+    caption: Annotated[str, msgspec.Meta(max_length=1024)] = "{caption_or_name}"
     protect_content: bool = False
     refused_text: str = "Files cannot be sent right now. Please try again in a few minutes."
     limit_text: str = "You cannot receive more files right now."

@@ -31,7 +31,9 @@ import msgspec
 
 from mediabot.catalog.models import MediaFile
 from mediabot.core.host import PluginHookFailed
+from mediabot.core.labels import safe_text
 from mediabot.core.telegram.exceptions import FloodWaitTooLong, PermanentTelegramError, TransientTelegramError
+from mediabot.core.telegram.text import MAX_CAPTION, cut_text
 from mediabot.core.types import Reservation, User
 
 if TYPE_CHECKING:
@@ -41,7 +43,7 @@ __all__ = ["Delivery", "DeliveryReport", "human_size", "render_caption"]
 
 log = logging.getLogger("mediabot.delivery")
 
-_FIELD = re.compile(r"\{(name|size|caption|bot)\}")
+_FIELD = re.compile(r"\{(name|size|caption|caption_or_name|bot)\}")
 
 
 class DeliveryReport(msgspec.Struct, kw_only=True):
@@ -85,13 +87,21 @@ def human_size(size: int | None) -> str:
 
 
 def render_caption(template: str, file: MediaFile, bot: str) -> str:
-    """``template`` with ``{name}``, ``{size}``, ``{caption}``, ``{bot}`` replaced; nothing else is read.
+    """``template`` with its fields replaced; nothing else is read.
 
-    No ``str.format``: an attribute lookup in a template (``{name.__class__}``) stays plain text.
+    ``{name}`` (the file name), ``{size}``, ``{caption}`` (the channel post's
+    caption), ``{caption_or_name}`` (the caption when the post had one, else
+    the name) and ``{bot}``. No ``str.format``: an attribute lookup in a
+    template (``{name.__class__}``) stays plain text. The name and caption
+    lose control and bidi characters (:func:`mediabot.safe_text`; a caption
+    keeps its line breaks), and the result is cut to Telegram's limit,
+    counted in UTF-16 units, at a word where possible, with an ellipsis.
     """
-    values = {"name": file.file_name or "", "size": human_size(file.size), "caption": file.caption or "",
-              "bot": bot}
-    return _FIELD.sub(lambda m: values[m.group(1)], template).strip()[:1024]
+    name = safe_text(file.file_name)
+    caption = safe_text(file.caption, lines=True)
+    values = {"name": name, "size": human_size(file.size), "caption": caption,
+              "caption_or_name": caption or name, "bot": bot}
+    return cut_text(_FIELD.sub(lambda m: values[m.group(1)], template).strip(), MAX_CAPTION)
 
 
 class Delivery:

@@ -107,7 +107,7 @@ def test_an_admin_indexes_a_channel_and_a_user_finds_its_post_at_once(tmp_path, 
     assert "bot › Now indexing new posts of Films HD (-1001234567890)." in out
     found = out.index("user › northern lights 2019") + 1
     assert out[found:found + 2] == ["bot › Results for “northern lights 2019”: 1–1 of 1",
-                                    "      [1] Northern.Lights.2019.1080p.mkv · 1.0 MB"]
+                                    "      [1] Northern Lights 2019 1080p.mkv · 1.0 MB"]
 
 
 def test_an_admin_replies_broadcast_to_a_message_from_the_console(tmp_path, hello_installed):
@@ -137,7 +137,7 @@ def test_a_search_in_a_group_gives_a_link_that_delivers_in_the_private_chat(tmp_
     # Not mentioned: not for the bot. Mentioned: a list of links, no file in the group.
     assert out[start + 1] == "user in -1001000000002 › @mediabot_test_bot northern lights"
     assert out[start + 2] == "bot › Results for “northern lights”: 1–1 of 1"
-    assert out[start + 4].startswith("      [1] Northern.Lights.2019.1080p.mkv · 1.0 MB → "
+    assert out[start + 4].startswith("      [1] Northern Lights 2019 1080p.mkv · 1.0 MB → "
                                      "https://t.me/mediabot_test_bot?start=")
     assert out[start + 5] == "console › the link opens the private chat of user with the bot"
     assert out[start + 6].startswith("user › /start ")

@@ -25,9 +25,11 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass
 
-__all__ = ["MAX_MESSAGE", "split_text", "utf16_len"]
+__all__ = ["MAX_CAPTION", "MAX_MESSAGE", "cut_text", "split_text", "utf16_len"]
 
 MAX_MESSAGE = 4096
+#: Telegram refuses a media caption longer than this (UTF-16 units) with ``MEDIA_CAPTION_TOO_LONG``.
+MAX_CAPTION = 1024
 
 # A tag (attribute values may hold ">" inside quotes), or an entity Telegram decodes.
 _MARKUP = re.compile(
@@ -75,6 +77,27 @@ def _split_plain(text: str, limit: int) -> list[str]:
     parts.append(rest)
     # Telegram refuses an empty message: a run of blank lines at a cut is dropped.
     return [p for p in parts if p.strip()]
+
+
+def cut_text(text: str, limit: int, *, ellipsis: str = "…") -> str:
+    """``text`` unchanged when it fits in ``limit`` UTF-16 units, else cut to fit with ``ellipsis`` at the end.
+
+    The cut is made after the last whole word that fits (a line break or a
+    space), unless that would drop more than a third of what fits: then
+    between two characters, never inside a surrogate pair. For one message
+    part (a caption) where :func:`split_text` would make several.
+    """
+    if utf16_len(text) <= limit:
+        return text
+    room = limit - utf16_len(ellipsis)
+    if room < 1:
+        raise ValueError("limit must leave room for the ellipsis")
+    cut = _fit(text, room)
+    window = text[:cut]
+    at = max(window.rfind(" "), window.rfind("\n"))
+    if at >= cut * 2 // 3 and window[:at].strip():
+        window = window[:at]
+    return window.rstrip() + ellipsis
 
 
 def _fit(text: str, limit: int) -> int:

@@ -15,10 +15,19 @@ message is deleted once, and at least once while Redis keeps the set.
 A message the bot can no longer delete (the chat is gone, the user blocked
 the bot, Telegram refuses) is dropped from the schedule; a FloodWait or a
 network error puts the entries back for later.
+
+While Redis is away, nothing fails open: a delivery's deletions the set
+cannot take are **held in this process's memory** (the user is still told
+when the file goes, and it does go). The loop hands them to Redis as soon
+as it answers again; one that comes due first is deleted from memory, on
+time, by this process. When the process stops with entries still held and
+Redis still away, it deletes those messages at once (early rather than
+never). Metric ``mediabot_search_autodelete_held``: entries held right now.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Iterable
@@ -42,6 +51,8 @@ BATCH = 500
 RETRY = 30.0
 #: the loop looks at the schedule at least this often (other processes add entries too)
 MAX_POLL = 30.0
+#: seconds a stopping process spends handing held entries to Redis, or else deleting their messages
+STOP_GRACE = 3.0
 
 # KEYS[1] the schedule. ARGV[1] now, ARGV[2] how many, ARGV[3] when a claimed entry comes due again.
 # Returns the members taken.
@@ -105,32 +116,110 @@ class AutoDelete:
             "mediabot_search_autodelete_total",
             "Delivered messages handled by auto-delete, by outcome (deleted, dropped: Telegram refused)",
             ["outcome"])
+        # Entries Redis could not take yet: member -> due. Owned by this object, emptied into Redis.
+        self._held: dict[str, float] = {}
+        self._held_gauge = app.metrics.gauge(
+            "mediabot_search_autodelete_held",
+            "Deletions held in this process's memory because Redis could not take them (retried)")
 
     def _wall(self) -> float:
         return self.app.clock.wall().timestamp()
 
     async def schedule(self, messages: Iterable[tuple[int, int]]) -> None:
-        """Delete these ``(chat_id, message_id)`` messages ``after`` seconds from now."""
+        """Delete these ``(chat_id, message_id)`` messages ``after`` seconds from now.
+
+        Never fails for Redis: while it is away the entries are held in
+        memory and handed over later (see the module docstring).
+        """
         due = self._wall() + self.after
         mapping = {_member(c, m): due for c, m in messages}
-        if mapping:
+        if not mapping:
+            return
+        try:
             await self._redis.zadd(self._key, mapping)
+        except (RedisError, OSError) as exc:
+            log.warning("auto-delete: Redis unavailable (%s: %s); %d deletions held in memory until it answers",
+                        type(exc).__name__, exc, len(mapping))
+            self._hold(mapping)
+
+    @property
+    def held(self) -> int:
+        """Deletions held in memory, waiting for Redis."""
+        return len(self._held)
+
+    def _hold(self, mapping: dict[str, float]) -> None:
+        for member, due in mapping.items():
+            self._held[member] = min(due, self._held.get(member, due))
+        self._held_gauge.set(len(self._held))
 
     async def pending(self) -> int:
-        """Messages waiting to be deleted (claimed ones included)."""
-        return int(await self._redis.zcard(self._key))
+        """Messages waiting to be deleted (claimed and held ones included)."""
+        return int(await self._redis.zcard(self._key)) + len(self._held)
 
     async def run(self) -> None:
         """The loop (``ctx.spawn_loop``): delete what is due, sleep until the next entry is."""
         clock = self.app.clock
-        while True:
-            try:
-                taken = await self.run_once()
-                wait = 0.0 if taken >= BATCH else await self._until_next()
-            except (RedisError, OSError) as exc:
-                log.warning("auto-delete: Redis unavailable (%s: %s); retrying", type(exc).__name__, exc)
-                wait = self._poll
-            await clock.sleep(wait)  # the clock stops a loop whose cancel a driver swallowed
+        try:
+            while True:
+                try:
+                    await self._hand_over()
+                    taken = await self.run_once()
+                    wait = 0.0 if taken >= BATCH else await self._until_next()
+                except (RedisError, OSError) as exc:
+                    log.warning("auto-delete: Redis unavailable (%s: %s); retrying", type(exc).__name__, exc)
+                    wait = self._poll
+                if self._held:
+                    wait = min(wait, await self._delete_held_due())
+                await clock.sleep(wait)  # the clock stops a loop whose cancel a driver swallowed
+        except asyncio.CancelledError:
+            if self._held:
+                await self._persist_or_delete()
+            raise
+
+    async def _hand_over(self) -> None:
+        """Move held entries to Redis (raises while it is still away)."""
+        if not self._held:
+            return
+        batch = dict(self._held)
+        await self._redis.zadd(self._key, batch)
+        for member, due in batch.items():
+            if self._held.get(member) == due:
+                del self._held[member]
+        self._held_gauge.set(len(self._held))
+        log.info("auto-delete: Redis is back; %d held deletions are in its schedule again", len(batch))
+
+    async def _delete_held_due(self) -> float:
+        """Delete the held entries that are due, from memory; seconds until the next one is."""
+        now = self._wall()
+        due = [member for member, at in self._held.items() if at <= now]
+        for member in due:
+            self._held.pop(member, None)
+        if due:
+            later = await self._delete(due)
+            self._hold(later)
+        self._held_gauge.set(len(self._held))
+        if not self._held:
+            return self._poll
+        return max(0.05, min(self._held.values()) - self._wall())
+
+    async def _persist_or_delete(self) -> None:
+        """At shutdown: give held entries to Redis, or, if it is still away, delete their messages now."""
+        try:
+            async with asyncio.timeout(STOP_GRACE):
+                try:
+                    await self._hand_over()
+                    return
+                except (RedisError, OSError):
+                    pass
+                members = list(self._held)
+                log.warning("auto-delete: stopping with Redis unavailable: deleting %d held messages now, "
+                            "before their time, rather than never", len(members))
+                self._held.clear()
+                await self._delete(members)
+        except TimeoutError:
+            log.error("auto-delete: stopping: %d held deletions could not be saved or done in %.0f s",
+                      len(self._held), STOP_GRACE)
+        self._held_gauge.set(len(self._held))
 
     async def _until_next(self) -> float:
         first = await self._redis.zrange(self._key, 0, 0, withscores=True)
@@ -144,15 +233,33 @@ class AutoDelete:
         raw = await self._claim(keys=(self._key,), args=(repr(now), BATCH, repr(now + LEASE)))
         if not raw:
             return 0
-        by_chat: dict[int, list[int]] = defaultdict(list)
+        members: list[str] = []
         for member in raw:
-            parsed = _parse(member)
-            if parsed is None:
+            if _parse(member) is None:
                 await self._redis.zrem(self._key, member)  # not ours to read: never due again
                 continue
-            by_chat[parsed[0]].append(parsed[1])
+            members.append(member.decode() if isinstance(member, bytes) else member)
+        later = await self._delete(members)
+        if later:
+            await self._redis.zadd(self._key, later, xx=True)
+        done = [m for m in members if m not in later]
+        if done:
+            await self._redis.zrem(self._key, *done)
+        return len(raw)
+
+    async def _delete(self, members: list[str]) -> dict[str, float]:
+        """Delete these entries' messages, batched per chat; the entries to try again, with their new due time.
+
+        A FloodWait or a network error puts a chat's entries back for later;
+        a refusal (the chat is gone, too old) drops them.
+        """
+        by_chat: dict[int, list[int]] = defaultdict(list)
+        for member in members:
+            parsed = _parse(member)
+            if parsed is not None:
+                by_chat[parsed[0]].append(parsed[1])
+        later: dict[str, float] = {}
         for chat_id, ids in by_chat.items():
-            members = [_member(chat_id, m) for m in ids]
             try:
                 await self.app.telegram.delete(chat_id, ids)
             except PermanentTelegramError as exc:
@@ -160,17 +267,10 @@ class AutoDelete:
                 log.info("auto-delete: dropped %d messages in chat %d: %s", len(ids), chat_id, exc.reason)
                 self._deleted.labels(outcome="dropped").inc(len(ids))
             except FloodWaitTooLong as exc:
-                await self._later(members, exc.seconds)
-                continue
+                later.update(dict.fromkeys((_member(chat_id, m) for m in ids), self._wall() + max(1.0, exc.seconds)))
             except TransientTelegramError as exc:
                 log.warning("auto-delete: could not delete %d messages in chat %d: %s", len(ids), chat_id, exc)
-                await self._later(members, RETRY)
-                continue
+                later.update(dict.fromkeys((_member(chat_id, m) for m in ids), self._wall() + RETRY))
             else:
                 self._deleted.labels(outcome="deleted").inc(len(ids))
-            await self._redis.zrem(self._key, *members)
-        return len(raw)
-
-    async def _later(self, members: list[str], seconds: float) -> None:
-        due = self._wall() + max(1.0, seconds)
-        await self._redis.zadd(self._key, dict.fromkeys(members, due), xx=True)
+        return later

@@ -43,6 +43,10 @@ log = logging.getLogger(__name__)
 # Totals are exact up to this, then shown as "1,000+"; no page reaches past it.
 RESULT_CAP = 1000
 MAX_PAGE = 100
+# What a title with the query's words in the order typed adds to a file's
+# score: more than a shorter title gains from BM25 (about 1 per word), less
+# than one exact word (EXACT_SCORE + title BM25): order never beats a match.
+PHRASE_SCORE = 2.0
 
 
 class IndexLocked(MediabotError):
@@ -350,8 +354,8 @@ class TantivyEngine:
         count, relaxed = 0, None
         approximate: tuple[list[tantivy.DocAddress], int, Relaxation | None] | None = None
         for optional, all_but_one in self._relaxations(parsed):
-            query = build_query(self._schema, parsed, explicit, optional_tokens=frozenset(optional),
-                                all_but_one=all_but_one)
+            query = self._in_order_first(parsed, build_query(
+                self._schema, parsed, explicit, optional_tokens=frozenset(optional), all_but_one=all_but_one))
             addresses, count = top_hits(searcher, query, max(needed, 1), RESULT_CAP)
             if not count:
                 continue
@@ -377,6 +381,21 @@ class TantivyEngine:
         corrected = self._corrections(searcher, parsed, addresses[0]) if addresses else {}
         return SearchResult(ids=ids, total=min(count, RESULT_CAP), capped=count > RESULT_CAP, offset=offset,
                             query=parsed, relaxed=relaxed, corrected=corrected)
+
+    def _in_order_first(self, parsed: ParsedQuery, query: tantivy.Query) -> tantivy.Query:
+        """``query``, scoring more for a title with the words in the order typed ("midnight express").
+
+        Part of the score, not a re-sort: paging by offset stays stable (see
+        :func:`~mediabot_search.ranking.top_hits`). Only the title field is
+        searched for the phrase: a caption or tags that happen to hold the
+        words in that order are no reason to rank a file first.
+        """
+        if len(parsed.words) < 2:
+            return query
+        phrase = tantivy.Query.phrase_query(self._schema, f.NAME, list(parsed.words))
+        return tantivy.Query.boolean_query([
+            (tantivy.Occur.Must, query),
+            (tantivy.Occur.Should, tantivy.Query.const_score_query(phrase, PHRASE_SCORE))])
 
     @staticmethod
     def _relaxations(parsed: ParsedQuery) -> list[tuple[list[str], bool]]:

@@ -21,7 +21,7 @@ from typing import Any
 from mediabot import Button, InlineQuery, InlineResult, MediaFile, human_size
 from mediabot_search.chat import DEEP_LINK_FILE, meaningful_length
 from mediabot_search.config import SearchConfig
-from mediabot_search.render import file_label
+from mediabot_search.render import display_name, file_label
 from mediabot_search.service import SearchService
 
 __all__ = ["InlineSearch"]
@@ -50,12 +50,12 @@ class InlineSearch:
         await self.app.telegram.answer_inline(query.id, results, next_offset=page.next or "")
 
     def _document(self, file: MediaFile) -> InlineResult:
-        return InlineResult(id=file.id, title=file.file_name or file.caption or "file", file_id=file.file_id,
+        return InlineResult(id=file.id, title=display_name(file), file_id=file.file_id,
                             description=human_size(file.size) or None)
 
     def _article(self, file: MediaFile) -> InlineResult:
         link = self.app.deep_link(DEEP_LINK_FILE, file.id)
-        return InlineResult(id=file.id, title=file.file_name or file.caption or "file",
+        return InlineResult(id=file.id, title=display_name(file),
                             description=human_size(file.size) or None,
                             text=f"{file_label(file)}\nOpen the bot to receive it.",
                             keyboard=[[Button(text="Get the file", url=link)]])

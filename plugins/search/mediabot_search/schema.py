@@ -22,7 +22,8 @@ from mediabot import MediaFile, search_tokens, tokenize
 __all__ = ["INDEX_VERSION", "STOP_WORDS", "aliases", "build_schema", "document_for", "title_tokens", "title_words"]
 
 # Bump when a field, the tokenizer or what a document holds changes meaning.
-INDEX_VERSION = 1
+# 2: the title field keeps word positions (the phrase boost: words in the order typed).
+INDEX_VERSION = 2
 
 ID = "id"
 # Tokens of the title part of the file name, stop words left out (see
@@ -122,7 +123,8 @@ def aliases(title: list[str]) -> list[str]:
 def build_schema() -> tantivy.Schema:
     builder = tantivy.SchemaBuilder()
     builder.add_text_field(ID, stored=True, tokenizer_name="raw", index_option="basic")
-    builder.add_text_field(NAME, tokenizer_name="whitespace", index_option="freq")
+    # Positions: a title with the query's words in the order typed ranks first (a phrase query).
+    builder.add_text_field(NAME, tokenizer_name="whitespace", index_option="position")
     # Stored: the best hit's words tell what a misspelled query word was corrected to.
     builder.add_text_field(WORDS, stored=True, tokenizer_name="whitespace", index_option="freq")
     builder.add_text_field(KIND, tokenizer_name="raw", index_option="basic")

@@ -80,7 +80,7 @@ async def test_inline_answers_articles_that_deliver_in_private_when_a_quota_is_i
     await searchable(bot, [release(1, "Red.Planet.2000.mkv")])
     answer = await bot.inline("red planet", user=5)
     [article] = answer.results
-    assert article.file_id is None and article.text.startswith("Red.Planet.2000.mkv")
+    assert article.file_id is None and article.text.startswith("Red Planet 2000.mkv · 1.4 GB")
     link = article.keyboard[0][0].url
     await bot.send(f"/start {payload(link)}", user=5)
     assert [m.media.file_id for m in delivered(bot, 5)] == [release(1, "Red.Planet.2000.mkv").file_id]

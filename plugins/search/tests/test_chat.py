@@ -41,8 +41,8 @@ async def test_a_typed_title_gets_result_buttons_and_a_pressed_file_arrives(make
                            release(2, "Interstellar.2014.2160p.WEB-DL.mkv")])
     reply = (await bot.send("arival", user=5)).last
     assert reply.text.startswith("Results for “arival”: 1–1 of 1")
-    assert labels(reply) == ["Arrival.2016.1080p.BluRay.x264.mkv · 1.4 GB"]
-    await bot.press(reply, "Arrival.2016.1080p.BluRay.x264.mkv · 1.4 GB", user=5)
+    assert labels(reply) == ["Arrival 2016 1080p BluRay x264.mkv · 1.4 GB"]
+    await bot.press(reply, "Arrival 2016 1080p BluRay x264.mkv · 1.4 GB", user=5)
     assert delivered(bot, 5) == [release(1, "Arrival.2016.1080p.BluRay.x264.mkv").file_id]
 
 
@@ -58,7 +58,7 @@ async def test_pages_go_forward_and_back_and_visit_every_file_once(make_bot):
     third = (await bot.press(second, "▶", user=5)).last
     assert "7–7 of 7" in third.text and "▶" not in labels(third)
     seen += labels(third)[:1]
-    assert sorted(seen) == sorted(f"Night.Shift.S01E{n:02d}.720p.mkv · 1.4 GB" for n in range(1, 8))
+    assert sorted(seen) == sorted(f"Night Shift S01E{n:02d} 720p.mkv · 1.4 GB" for n in range(1, 8))
     back = (await bot.press(third, "◀", user=5)).last
     assert "4–6 of 7" in back.text and labels(back)[:3] == labels(second)[:3]
 
@@ -141,13 +141,13 @@ async def test_a_removed_or_dead_file_leaves_the_results_and_its_old_button_says
     await bot.app.files.mark_dead([files["Crimson.Tide.1995.2160p.mkv"].id])
     await bot.plugin("search").sync()
     # At once the gone files leave the page (a cached page may list them until the version moves)...
-    assert labels((await bot.send("crimson tide", user=5)).last)[:1] == ["Crimson.Tide.1995.720p.mkv · 1.4 GB"]
+    assert labels((await bot.send("crimson tide", user=5)).last)[:1] == ["Crimson Tide 1995 720p.mkv · 1.4 GB"]
 
     async def counted_once():  # ...and within the invalidation interval the count follows
         return (await bot.plugin("search").search("crimson tide")).total == 1
 
     await eventually(counted_once, what="the cached total dropping the removed files")
-    pressed = await bot.press(reply, "Crimson.Tide.1995.mkv · 1.4 GB", user=5)
+    pressed = await bot.press(reply, "Crimson Tide 1995.mkv · 1.4 GB", user=5)
     assert pressed.answer.text == "This file is no longer available." and delivered(bot, 5) == []
 
 
@@ -156,7 +156,7 @@ async def test_a_file_telegram_lost_is_marked_dead_and_leaves_the_index(make_bot
     await searchable(bot, [release(1, "Golden.Hour.2020.mkv")])
     reply = (await bot.send("golden hour", user=5)).last
     bot.fake.forget_file(release(1, "Golden.Hour.2020.mkv").file_id)
-    await bot.press(reply, "Golden.Hour.2020.mkv · 1.4 GB", user=5)
+    await bot.press(reply, "Golden Hour 2020.mkv · 1.4 GB", user=5)
     assert bot.replies_to(5)[-1].text == "This file is no longer available."
     await bot.plugin("search").sync()
     assert (await bot.plugin("search").search("golden hour")).files == []

@@ -17,4 +17,5 @@ def test_the_demo_catalogue_is_searchable_and_a_pressed_result_arrives(tmp_path)
     lines = result.stdout.splitlines()
     assert "bot › Results for “silent harbr”: 1–2 of 2" in lines
     assert "      Showing results for corrected words (harbr → harbor)." in lines
-    assert "bot › [video: file6937631076484989] Garden.Harbor.Silent.2011.2160p.HDTV.FLAC.AV1-YTS.mkv" in lines
+    # The file arrives with its channel post's caption ([delivery] caption defaults to it).
+    assert "bot › [video: file6937631076484989] Garden Harbor Silent (2011) 2160p" in lines
