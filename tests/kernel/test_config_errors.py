@@ -74,7 +74,7 @@ def test_missing_required_secrets_are_one_line_each_naming_each_variable_once(ru
              "MEDIABOT_MONGO_URI"]
     assert [line.split("=", 1)[0] for line in lines] == [f"  export {n}" for n in names]
     for name, line in zip(names, lines, strict=True):
-        assert line.count("MEDIABOT_") == 1 and len(line) < 160, line
+        assert line.count(name) == 1 and line.count("MEDIABOT_") == 1 and len(line) < 160, line
         assert "# " in line and "needed by " in line, line  # what it is, and who needs it
     assert "bot token from @BotFather; needed by the kernel" in lines[2]
     env = {"MEDIABOT_API_ID": "1", "MEDIABOT_API_HASH": "h", "MEDIABOT_BOT_TOKEN": "t",
@@ -207,3 +207,26 @@ def test_nan_and_infinity_are_config_errors_naming_the_key(run_cli, tmp_path, te
     path = write(tmp_path, text)
     check_fails(run_cli("config", "check", "--dev", "--config", str(path)), key, "not a usable number",
                 "give a finite number")
+
+
+def test_the_guides_config_constraints_example_gives_the_error_it_shows(run_cli, make_dist, tmp_path, guide_block):
+    # The schema of docs/plugins.md "Config constraints", as written there, in an installed plugin.
+    schema = guide_block("constraints-example")
+    make_dist("mb-notes", {"notes": schema + '''
+from mediabot import PluginMeta
+class Notes:
+    meta = PluginMeta(name="notes", description="keeps notes", config=NotesConfig)
+'''}, {"notes": "notes:Notes"})
+    shown = guide_block("constraints-example", "text").strip()
+    write(tmp_path, "[plugins.notes]\nenabled = true\npage_size = 0\n")
+    assert check_fails(run_cli("config", "check", "--dev")) == shown
+    # Each declared bound holds without a validate(): the upper one, a float's, the directory.
+    write(tmp_path, "[plugins.notes]\nenabled = true\npage_size = 51\n")
+    check_fails(run_cli("config", "check", "--dev"), "[plugins.notes] page_size = 51: must be at most 50 (got 51)")
+    write(tmp_path, "[plugins.notes]\nenabled = true\nrefresh = 0.5\n")
+    check_fails(run_cli("config", "check", "--dev"), "[plugins.notes] refresh = 0.5: must be at least 1 (got 0.5)",
+                "set refresh to a value from 1 to 86400; the default is 300")
+    write(tmp_path, '[plugins.notes]\nenabled = true\nexport_dir = "/etc"\n')
+    check_fails(run_cli("config", "check", "--dev"), '[plugins.notes] export_dir = "/etc": /etc is a system directory')
+    write(tmp_path, '[plugins.notes]\nenabled = true\npage_size = 50\nexport_dir = "/srv/notes"\n')
+    assert run_cli("config", "check", "--dev").returncode == 0
