@@ -343,7 +343,7 @@ def validate_table(raw: RawConfig, table: Any, schema: type[msgspec.Struct], key
     except msgspec.ValidationError as exc:
         sub, message = _split_msgspec_error(str(exc))
         full = key + sub
-        out_of_range = _range_error(schema, sub, table, full)
+        out_of_range = _range_error(schema, sub, table, full) if _BOUND.match(message) else None
         if out_of_range is not None:
             message, fix, shown = out_of_range
             raise ConfigError(message, file=raw.origin(full), key=full, fix=fix, shown=shown) from None
@@ -568,11 +568,15 @@ def _range_error(schema: type, path: str, table: Any, full: str) -> tuple[str, s
     value from 1 to 20; the default is 10`` and ``[plugins.search] page_size = 0``.
     """
     t = _unwrap(_type_at(schema, path))
+    if isinstance(t, msgspec.inspect.UnionType):  # ``X | None``: the X carries the bounds
+        t = next((_unwrap(m) for m in t.types if not isinstance(m, msgspec.inspect.NoneType)), None)
     given = _value_at(table, path)
+    if isinstance(given, bool):
+        return None  # a type error, reported as such
     table_key, _, leaf = full.rpartition(".")
     shown = f"[{table_key}] {leaf} = {_toml_value(given)}" if table_key else f"{leaf} = {_toml_value(given)}"
     default = _default_at(schema, path)
-    tail = f"; the default is {_toml_value(default)}" if default is not _NO_DEFAULT else ""
+    tail = f"; the default is {_toml_value(default)}" if default not in (_NO_DEFAULT, None) else ""
     if isinstance(t, (msgspec.inspect.IntType, msgspec.inspect.FloatType)) and isinstance(given, (int, float)):
         words = {"ge": "at least", "gt": "more than", "le": "at most", "lt": "less than"}
         broken = next((op for op, ok in (("ge", t.ge is None or given >= t.ge), ("gt", t.gt is None or given > t.gt),

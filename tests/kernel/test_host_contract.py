@@ -202,6 +202,9 @@ def test_an_enum_error_lists_the_valid_values(run_cli, tmp_path):
     ("[bot]\nadmins = [5, 0]", "[bot] admins[1] = 0: must be at least 1 (got 0) "
      "(set admins[1] to a value from 1 to 9223372036854775807)"),
     ("[bot]\nowner = 99999999999999999999", None),
+    ("[bot]\nowner = 0", "[bot] owner = 0: must be at least 1 (got 0) (set owner to a value from 1 to "
+     "9223372036854775807)"),
+    ("[bot]\nbutton_ttl = true", "bot.button_ttl: Expected float, got bool (set button_ttl to a value of type float)"),
     ("[telegram]\nconnect_timeout = 0.0", "[telegram] connect_timeout = 0: must be at least 0.01 (got 0) "
      "(set connect_timeout to a value from 0.01 to 3600; the default is 60)"),
     ("[catalog]\nchange_stream_length = 10", "[catalog] change_stream_length = 10: must be at least 100 (got 10) "
