@@ -23,6 +23,7 @@ from mediabot.core.app import App
 from mediabot.core.callbacks import Callback, CallbackDataTooLong
 from mediabot.core.cancellation import honour_cancellation
 from mediabot.core.commands import Command
+from mediabot.core.config import Directory
 from mediabot.core.context import CallbackContext, CommandContext, UpdateContext, UsageError
 from mediabot.core.delivery import Delivery, DeliveryReport, human_size
 from mediabot.core.errors import ConfigError, MediabotError, PluginLoadError, PluginStartupError
@@ -100,6 +101,7 @@ __all__ = [
     "Decision",
     "Delivery",
     "DeliveryReport",
+    "Directory",
     "EmptyConfig",
     "FileRepository",
     "FloodWaitTooLong",

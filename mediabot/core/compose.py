@@ -173,6 +173,20 @@ def _check_format(name: str, value: str) -> None:
                           fix=f"export {name}=<the api_id my.telegram.org shows under API development tools>")
 
 
+def missing_secrets_message(missing: list[tuple[Secret, str]]) -> str:
+    """One line per missing variable, each named once: what to run, what it is, who needs it.
+
+    The lines are shell commands (``export NAME=...  # what``), so an operator can copy them.
+    """
+    count = "1 required secret is" if len(missing) == 1 else f"{len(missing)} required secrets are"
+    lines = [f"{count} not set; export {'it' if len(missing) == 1 else 'them'} "
+             "(secrets are never read from plugins.toml):"]
+    for secret, who in missing:
+        needer = "the kernel" if who == "kernel" else who
+        lines.append(f"  export {secret.env}=...  # {secret.description}; needed by {needer}")
+    return "\n".join(lines)
+
+
 def check_secrets(comp: Composition, env: Mapping[str, str] | None = None, *, telegram: bool,
                   embedded: bool = False) -> dict[str, str]:
     """Return the secrets found; raise one :class:`ConfigError` naming every missing required one.
@@ -194,14 +208,6 @@ def check_secrets(comp: Composition, env: Mapping[str, str] | None = None, *, te
             missing.append((secret, who))
     if "MEDIABOT_API_ID" in found:
         _check_format("MEDIABOT_API_ID", found["MEDIABOT_API_ID"])
-    if len(missing) == 1:
-        secret, who = missing[0]
-        raise ConfigError(f"missing required secret {secret.env} ({secret.description}), needed by {who}",
-                          file="environment", key=secret.env,
-                          fix=f"export {secret.env}=...; secrets are never read from plugins.toml")
     if missing:
-        names = ", ".join(f"{s.env} ({s.description}, needed by {who})" for s, who in missing)
-        exports = "; ".join(f"export {s.env}=..." for s, _ in missing)
-        raise ConfigError(f"missing {len(missing)} required secrets: {names}", file="environment",
-                          key=missing[0][0].env, fix=f"{exports}; secrets are never read from plugins.toml")
+        raise ConfigError(missing_secrets_message(missing), file="environment")
     return found

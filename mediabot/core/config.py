@@ -32,7 +32,24 @@ DEFAULT_CONFIG_NAME = "plugins.toml"
 # out of range with the file, the key and the bounds, and docs/configuration.md
 # shows them. A Telegram id is a positive 64-bit integer.
 TelegramId = Annotated[int, msgspec.Meta(ge=1, le=2**63 - 1)]
-Seconds = Annotated[float, msgspec.Meta(gt=0)]
+DAY = 86_400.0
+#: A period of background work or a wait: at least 10 ms (less only burns CPU), at most a day.
+Seconds = Annotated[float, msgspec.Meta(ge=0.01, le=DAY)]
+
+#: A directory the bot writes into. Besides its type, :func:`validate_table` refuses
+#: ``/`` and system directories (``/etc``, ``/usr``, ``/proc``, the home directory
+#: itself...), where the bot's files would mix with the system's or could not be
+#: written. ``""`` passes (the setting's own meaning: off, or a default place).
+Directory = Annotated[str, msgspec.Meta(extra={"mediabot": "directory"})]
+
+#: Directories no deployment's files belong in (the directory itself, not what is below it).
+SYSTEM_DIRECTORIES = frozenset({
+    "/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib32", "/lib64", "/media", "/mnt", "/opt",
+    "/proc", "/root", "/run", "/sbin", "/srv", "/sys", "/tmp", "/usr", "/usr/bin", "/usr/lib",
+    "/usr/local", "/usr/share", "/var", "/var/lib", "/var/log", "/var/tmp",
+})
+#: Kernel file systems: nothing below them is a place for files.
+_VIRTUAL_ROOTS = ("/proc/", "/sys/", "/dev/")
 
 
 class BotSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -58,7 +75,7 @@ class BotSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     log_channel: int | None = None
     log_events: list[Literal["new_users", "groups"]] = msgspec.field(
         default_factory=lambda: ["new_users", "groups"])
-    button_ttl: Annotated[float, msgspec.Meta(ge=60)] = 7 * 86400.0
+    button_ttl: Annotated[float, msgspec.Meta(ge=60, le=365 * DAY)] = 7 * 86400.0
 
 
 class RuntimeSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -77,11 +94,11 @@ class RuntimeSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     shutdown_deadline: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 10.0
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
-    max_in_flight: Annotated[int, msgspec.Meta(ge=1)] = 256
-    max_waiting: Annotated[int, msgspec.Meta(ge=0)] = 10_000
-    max_in_flight_per_user: Annotated[int, msgspec.Meta(ge=1)] = 2
-    max_waiting_per_user: Annotated[int, msgspec.Meta(ge=1)] = 3
-    data_dir: str = "data"
+    max_in_flight: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 256
+    max_waiting: Annotated[int, msgspec.Meta(ge=0, le=10_000_000)] = 10_000
+    max_in_flight_per_user: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 2
+    max_waiting_per_user: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 3
+    data_dir: Annotated[Directory, msgspec.Meta(min_length=1)] = "data"
 
 
 class RedisSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -93,7 +110,7 @@ class RedisSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """
 
     key_prefix: str = "mb"
-    socket_timeout: Annotated[float, msgspec.Meta(gt=0, le=60)] = 0.5
+    socket_timeout: Annotated[float, msgspec.Meta(ge=0.01, le=60)] = 0.5
     max_connections: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 64
 
 
@@ -106,7 +123,7 @@ class MongoSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """
 
     database: str = "mediabot"
-    timeout_ms: Annotated[int, msgspec.Meta(ge=1, le=600_000)] = 5000
+    timeout_ms: Annotated[int, msgspec.Meta(ge=10, le=600_000)] = 5000
     durable_writes: bool = True
 
 
@@ -127,8 +144,8 @@ class ServicesSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     user_rate: str = "20/min"
     rate_limit_policy: Literal["fail_open", "fail_closed"] = "fail_open"
     fail_closed_retry_after: Seconds = 5.0
-    session_ttl: Seconds = 3600.0
-    fallback_size: Annotated[int, msgspec.Meta(ge=1)] = 10_000
+    session_ttl: Annotated[float, msgspec.Meta(ge=1, le=30 * DAY)] = 3600.0
+    fallback_size: Annotated[int, msgspec.Meta(ge=1, le=10_000_000)] = 10_000
     retry_interval: Seconds = 1.0
 
     def __post_init__(self) -> None:
@@ -147,9 +164,9 @@ class CatalogSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
     ban_refresh: Seconds = 30.0
     touch_interval: Seconds = 300.0
-    flush_interval: Seconds = 1.0
-    change_stream_length: Annotated[int, msgspec.Meta(ge=100)] = 100_000
-    outbox_grace: Seconds = 30.0
+    flush_interval: Annotated[float, msgspec.Meta(ge=0.01, le=3600)] = 1.0
+    change_stream_length: Annotated[int, msgspec.Meta(ge=100, le=100_000_000)] = 100_000
+    outbox_grace: Annotated[float, msgspec.Meta(ge=1, le=DAY)] = 30.0
 
 
 class DeliverySection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -343,6 +360,10 @@ def validate_table(raw: RawConfig, table: Any, schema: type[msgspec.Struct], key
     except msgspec.ValidationError as exc:
         sub, message = _split_msgspec_error(str(exc))
         full = key + sub
+        out_of_range = _range_error(schema, sub, table, full) if _BOUND.match(message) else None
+        if out_of_range is not None:
+            message, fix, shown = out_of_range
+            raise ConfigError(message, file=raw.origin(full), key=full, fix=fix, shown=shown) from None
         leaf = full.rsplit(".", 1)[-1]
         fix = _fix_for(message, leaf)
         choices = _choices(_type_at(schema, sub))
@@ -351,6 +372,7 @@ def validate_table(raw: RawConfig, table: Any, schema: type[msgspec.Struct], key
             message += did_you_mean(str(given), [str(c) for c in choices])
             fix = f"valid values: {', '.join(repr(c) for c in choices)}"
         raise ConfigError(message, file=raw.origin(full), key=full, fix=fix) from None
+    _check_directories(raw, value, key)
     # What a schema cannot say (fields that must agree with each other): a
     # ``validate()`` method raising ConfigError with a key relative to the table.
     # ``validate(self, env)`` also gets the environment (URIs, tokens a setting depends on).
@@ -372,6 +394,49 @@ def validate_table(raw: RawConfig, table: Any, schema: type[msgspec.Struct], key
                 message += "; set in the environment: " + ", ".join(f"{k} by {env}" for k, env in from_env)
             raise ConfigError(message, file=origin, key=full, fix=exc.fix) from None
     return value
+
+
+def system_directory(path: str) -> str | None:
+    """Why ``path`` cannot hold the bot's files (``"/etc" is a system directory``), or ``None``."""
+    if not path:
+        return None
+    expanded = os.path.expanduser(path)
+    if not os.path.isabs(expanded):
+        return None  # below plugins.toml's directory (or data_dir): the deployment's own
+    normal = "/" + os.path.normpath(expanded).strip("/")
+    if normal in SYSTEM_DIRECTORIES:
+        return "/ is the root directory" if normal == "/" else f"{normal} is a system directory"
+    if normal.startswith(_VIRTUAL_ROOTS):
+        return f"{normal} is inside a kernel file system"
+    if normal == os.path.normpath(os.path.expanduser("~")):
+        return f"{normal} is the home directory itself"
+    return None
+
+
+def _check_directories(raw: RawConfig, value: Any, key: str) -> None:
+    """Refuse a :data:`Directory` field (here or in nested tables) that names a system directory."""
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_directories(raw, item, f"{key}[{i}]")
+        return
+    if not isinstance(value, msgspec.Struct):
+        return
+    info = msgspec.inspect.type_info(type(value))
+    assert isinstance(info, msgspec.inspect.StructType)
+    for f in info.fields:
+        given = getattr(value, f.name)
+        full = f"{key}.{f.encode_name}"
+        if isinstance(f.type, msgspec.inspect.Metadata) and (f.type.extra or {}).get("mediabot") == "directory":
+            reason = system_directory(given) if isinstance(given, str) else None
+            if reason is not None:
+                default = f.default if isinstance(f.default, str) and f.default else None
+                example = f"the default {default!r}" if default else "/var/lib/mediabot"
+                raise ConfigError(f"{reason}, not a place for the bot's files",
+                                  file=raw.origin(full), key=full, shown=f"[{key}] {f.encode_name} = "
+                                  f"{_toml_value(given)}", fix=f"give {f.encode_name} a directory of the "
+                                  f"bot's own, e.g. {example}")
+        else:
+            _check_directories(raw, given, full)
 
 
 def _check_finite(raw: RawConfig, value: Any, key: str) -> None:
@@ -435,6 +500,7 @@ def _type_at(schema: type, path: str) -> msgspec.inspect.Type | None:
     """The declared type at a msgspec error path (``.a.b[0]``) of ``schema``, if it can be followed."""
     t: msgspec.inspect.Type = msgspec.inspect.type_info(schema)
     for part in _path_parts(path):
+        t = _unwrap(t) or t
         if isinstance(t, msgspec.inspect.UnionType):  # ``X | None``: follow the X
             t = next((m for m in t.types if not isinstance(m, msgspec.inspect.NoneType)), t)
         if isinstance(part, int) and isinstance(t, (msgspec.inspect.ListType, msgspec.inspect.SetType,
@@ -471,6 +537,127 @@ def _choices(t: msgspec.inspect.Type | None) -> list[Any] | None:
     if isinstance(t, msgspec.inspect.EnumType):
         return [member.value for member in t.cls]
     return None
+
+
+def _unwrap(t: msgspec.inspect.Type | None) -> msgspec.inspect.Type | None:
+    """The constrained type under ``Annotated[..., Meta(description=..., extra=...)]``."""
+    while isinstance(t, msgspec.inspect.Metadata):
+        t = t.type
+    return t
+
+
+def plain_number(n: float) -> str:
+    """``86400.0`` as ``86400``, ``1e-09`` as is: bounds and values as an operator writes them."""
+    if isinstance(n, float) and n.is_integer() and abs(n) < 1e15:
+        return str(int(n))
+    return repr(n)
+
+
+def accepted_range(t: msgspec.inspect.Type | None) -> str | None:
+    """What a constrained number accepts, in words: ``from 1 to 20``, ``more than 0``, ...; ``None`` if unbounded."""
+    t = _unwrap(t)
+    if isinstance(t, msgspec.inspect.UnionType):  # ``X | None``: the X carries the bounds
+        t = next((_unwrap(m) for m in t.types if not isinstance(m, msgspec.inspect.NoneType)), None)
+    if not isinstance(t, (msgspec.inspect.IntType, msgspec.inspect.FloatType)):
+        return None
+    low = (plain_number(t.ge), "at least") if t.ge is not None else (
+        (plain_number(t.gt), "more than") if t.gt is not None else None)
+    high = (plain_number(t.le), "at most") if t.le is not None else (
+        (plain_number(t.lt), "less than") if t.lt is not None else None)
+    if low and high:
+        if low[1] == "at least" and high[1] == "at most":
+            return f"from {low[0]} to {high[0]}"
+        return f"{low[1]} {low[0]} and {high[1]} {high[0]}"
+    if low:
+        return f"{low[0]} or more" if low[1] == "at least" else f"more than {low[0]}"
+    if high:
+        return f"{high[1]} {high[0]}"
+    return None
+
+
+_LENGTH = {"str": ("", "character"), "array": ("have ", "item"), "object": ("have ", "entry")}
+
+
+def _range_error(schema: type, path: str, table: Any, full: str) -> tuple[str, str, str] | None:
+    """A bound msgspec reported (``Expected `int` >= 1``) as the operator reads it.
+
+    ``(message, fix, shown)``: ``must be at least 1 (got 0)``, ``set page_size to a
+    value from 1 to 20; the default is 10`` and ``[plugins.search] page_size = 0``.
+    """
+    t = _unwrap(_type_at(schema, path))
+    if isinstance(t, msgspec.inspect.UnionType):  # ``X | None``: the X carries the bounds
+        t = next((_unwrap(m) for m in t.types if not isinstance(m, msgspec.inspect.NoneType)), None)
+    given = _value_at(table, path)
+    if isinstance(given, bool):
+        return None  # a type error, reported as such
+    table_key, _, leaf = full.rpartition(".")
+    shown = f"[{table_key}] {leaf} = {_toml_value(given)}" if table_key else f"{leaf} = {_toml_value(given)}"
+    default = _default_at(schema, path)
+    tail = f"; the default is {_toml_value(default)}" if default not in (_NO_DEFAULT, None) else ""
+    if isinstance(t, (msgspec.inspect.IntType, msgspec.inspect.FloatType)) and isinstance(given, (int, float)):
+        words = {"ge": "at least", "gt": "more than", "le": "at most", "lt": "less than"}
+        broken = next((op for op, ok in (("ge", t.ge is None or given >= t.ge), ("gt", t.gt is None or given > t.gt),
+                                         ("le", t.le is None or given <= t.le), ("lt", t.lt is None or given < t.lt))
+                       if not ok), None)
+        if broken is None:
+            return None
+        message = f"must be {words[broken]} {plain_number(getattr(t, broken))} (got {plain_number(given)})"
+        return message, f"set {leaf} to a value {accepted_range(t)}{tail}", shown
+    length = _LENGTH.get(_length_kind(t) or "")
+    if length is not None and isinstance(given, (str, list, dict)):
+        lo, hi = getattr(t, "min_length", None), getattr(t, "max_length", None)
+        verb, unit = length
+        if lo is not None and len(given) < lo:
+            message = f"must {verb or 'be '}at least {lo} {unit}{'s' if lo != 1 else ''}"
+        elif hi is not None and len(given) > hi:
+            message = f"must {verb or 'be '}at most {hi} {unit}{'s' if hi != 1 else ''}"
+        else:
+            return None
+        message += f"{' long' if not verb else ''} (got {len(given)})"
+        span = (f"from {lo} to {hi}" if lo is not None and hi is not None
+                else f"at least {lo}" if lo is not None else f"at most {hi}")
+        plural = "" if (hi if hi is not None else lo) == 1 and lo in (None, 1) else "s"
+        return message, f"give {leaf} {span} {unit}{plural}", shown
+    return None
+
+
+def _length_kind(t: msgspec.inspect.Type | None) -> str | None:
+    if isinstance(t, msgspec.inspect.StrType):
+        return "str"
+    if isinstance(t, (msgspec.inspect.ListType, msgspec.inspect.SetType, msgspec.inspect.VarTupleType)):
+        return "array"
+    if isinstance(t, msgspec.inspect.DictType):
+        return "object"
+    return None
+
+
+_NO_DEFAULT = object()
+
+
+def _default_at(schema: type, path: str) -> Any:
+    """The declared default of the field at ``path`` (a struct field, not a list item), else ``_NO_DEFAULT``."""
+    parts = _path_parts(path)
+    if not parts or not isinstance(parts[-1], str):
+        return _NO_DEFAULT
+    parent = _unwrap(_type_at(schema, "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts[:-1])))
+    if isinstance(parent, msgspec.inspect.UnionType):
+        parent = next((m for m in parent.types if isinstance(m, msgspec.inspect.StructType)), None)
+    if not isinstance(parent, msgspec.inspect.StructType):
+        return _NO_DEFAULT
+    found = next((f for f in parent.fields if f.encode_name == parts[-1]), None)
+    if found is None or found.required:
+        return _NO_DEFAULT
+    if found.default is not msgspec.NODEFAULT:
+        return found.default
+    return found.default_factory() if found.default_factory is not msgspec.NODEFAULT else _NO_DEFAULT
+
+
+def _toml_value(value: Any) -> str:
+    """``value`` as TOML spells it, cut to one readable line (a 2,000-character caption is not repeated)."""
+    from mediabot.core.tomlout import _value  # the same spelling ``config show`` prints
+
+    text = plain_number(value) if isinstance(value, float) else _value(value)
+    return text if len(text) <= 40 else text[:37] + "…"
 
 
 _BOUND = re.compile(r"Expected (?P<type>\w+)(?: of length)? (?P<op>>=|<=|>|<) (?P<bound>\S+)$")

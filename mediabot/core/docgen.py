@@ -9,7 +9,7 @@ from __future__ import annotations
 import msgspec
 
 from mediabot.core.compose import RESOURCE_SECRETS, TELEGRAM_SECRETS
-from mediabot.core.config import KERNEL_SECTIONS, struct_field_docs
+from mediabot.core.config import KERNEL_SECTIONS, plain_number, struct_field_docs
 from mediabot.core.discovery import discover
 
 HEADER = """# Configuration reference
@@ -28,10 +28,18 @@ TOML): `MEDIABOT__PLUGINS__SEARCH__PAGE_SIZE=20`,
 `MEDIABOT__BOT__ADMINS="[1, 2]"`, `MEDIABOT__RUNTIME__LOG_LEVEL=DEBUG`.
 `mediabot config show` prints the effective values and where overrides came from.
 
-**Errors.** Unknown sections, plugins and keys, wrong types, missing secrets,
-missing or cyclic plugin dependencies each stop the bot with exit code 2 and
-one line naming the file (or variable), the key and the fix, with a "did you
-mean" for misspellings. `mediabot config check` runs the same checks without
+**Errors.** Unknown sections, plugins and keys, wrong types, values out of
+their range (the "type" column below), directories that are `/` or a system
+directory, missing or cyclic plugin dependencies each stop the bot with exit
+code 2 and one line naming the file (or variable), the key and the fix, with a
+"did you mean" for misspellings:
+
+```
+error: plugins.toml: [plugins.search] page_size = 0: must be at least 1 (got 0) (set page_size to a value from 1 to 20; the default is 10)
+```
+
+Missing secrets are listed all at once, one `export NAME=...  # what it is`
+line per variable. `mediabot config check` runs the same checks without
 starting anything (`--dev` skips what only production needs).
 """
 
@@ -51,14 +59,17 @@ def _default(field: msgspec.inspect.Field) -> str:
 def _range(t: msgspec.inspect.IntType | msgspec.inspect.FloatType) -> str:
     """The declared bounds (``msgspec.Meta(ge=..., le=...)``), e.g. ``" ≥ 1, ≤ 65535"``."""
     bounds = [(t.ge, "≥"), (t.gt, ">"), (t.le, "≤"), (t.lt, "<")]
-    shown = [f"{sign} {value:g}" if isinstance(value, float) else f"{sign} {value}"
-             for value, sign in bounds if value is not None]
+    shown = [f"{sign} {plain_number(value)}" for value, sign in bounds if value is not None]
     return f" {', '.join(shown)}" if shown else ""
 
 
 def _type(t: msgspec.inspect.Type) -> str:
     names = {msgspec.inspect.IntType: "integer", msgspec.inspect.FloatType: "float",
              msgspec.inspect.StrType: "string", msgspec.inspect.BoolType: "boolean"}
+    if isinstance(t, msgspec.inspect.Metadata):
+        if (t.extra or {}).get("mediabot") == "directory":
+            return "directory (not `/` nor a system directory)"
+        return _type(t.type)
     if isinstance(t, (msgspec.inspect.IntType, msgspec.inspect.FloatType)):
         return names[type(t)] + _range(t)
     if type(t) in names:

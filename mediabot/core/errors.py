@@ -19,19 +19,24 @@ class ConfigError(MediabotError):
     :param file: the configuration file (or ``"environment"``).
     :param key: dotted key path inside the file, e.g. ``plugins.search.page_size``.
     :param fix: what to change.
+    :param shown: the key as the operator wrote it, ``[plugins.search] page_size = 0``,
+        shown instead of ``key`` when the value itself is what is wrong (a range).
     """
 
     def __init__(self, message: str, *, file: str | None = None, key: str | None = None,
-                 fix: str | None = None) -> None:
+                 fix: str | None = None, shown: str | None = None) -> None:
         self.message = message
         self.file = file
         self.key = key
         self.fix = fix
+        self.shown = shown
         super().__init__(self.format())
 
     def format(self) -> str:
         where = ""
-        if self.file and self.key:
+        if self.file and self.shown:
+            where = f"{self.file}: {self.shown}: "
+        elif self.file and self.key:
             where = f"{self.file}: {self.key}: "
         elif self.file:
             where = f"{self.file}: "

@@ -16,6 +16,9 @@ apps in one process never share anything::
         @hookimpl
         def mediabot_commands(self):
             return [Command("hello", "Say hello", self.hello)]
+
+A class that needs nothing from the context may leave ``__init__`` out: the
+kernel then calls ``Greeter()``. Any other constructor is a load error.
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ async def test_catalog_section_tunes_user_tracking(config_file, services_env):
 
 
 def test_a_nonsense_interval_is_a_config_error(config_file):
-    with pytest.raises(ConfigError, match=r"plugins\.toml: catalog\.touch_interval: Expected float > 0\.0 "
-                                          r"\(make touch_interval > 0\.0\)$"):
+    with pytest.raises(ConfigError, match=r"plugins\.toml: \[catalog\] touch_interval = 0: must be at least 0\.01 "
+                                          r"\(got 0\) \(set touch_interval to a value from 0\.01 to 86400; "
+                                          r"the default is 300\)$"):
         create_app(config_file("[catalog]\ntouch_interval = 0\n"), env={})

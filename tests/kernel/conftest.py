@@ -94,3 +94,23 @@ def greeter_source() -> str:
     """A complete third-party plugin module: config, a command, a CLI subcommand."""
     return GREETER
 
+
+
+@pytest.fixture
+def guide_block() -> Callable[..., str]:
+    """``guide_block(marker, lang="python")``: the first fenced block after ``<!-- marker -->`` in docs/plugins.md.
+
+    Tests run the guide's examples as written, not copies of them.
+    """
+    import re
+
+    guide = Path(__file__).resolve().parents[2] / "docs" / "plugins.md"
+
+    def find(marker: str, lang: str = "python") -> str:
+        text = guide.read_text()
+        at = text.index(f"<!-- {marker} -->")
+        m = re.compile(rf"```{lang}\n(.*?)```", re.S).search(text, at)
+        assert m is not None, f"no ```{lang} block after <!-- {marker} --> in {guide}"
+        return m.group(1)
+
+    return find

@@ -57,17 +57,30 @@ def test_wrong_type_from_environment_names_the_variable(run_cli, tmp_path):
     assert "MEDIABOT__PLUGINS__SEARCH__PAGE_SIZE" in err and "page_size" in err
 
 
-def test_missing_required_secret(run_cli, tmp_path):
+def missing_secret_lines(result) -> list[str]:
+    """The error's lines: a header, then one ``export NAME=...  # what; needed by who`` per variable."""
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    header, *rest = result.stderr.strip().splitlines()
+    assert header.startswith("error: environment: ") and "never read from plugins.toml" in header, header
+    return rest
+
+
+def test_missing_required_secrets_are_one_line_each_naming_each_variable_once(run_cli, tmp_path):
     path = write(tmp_path, "[plugins.search]\nenabled = true\n")
-    err = check_fails(run_cli("config", "check", "--config", str(path)))
-    # Every missing secret in one run, not one per start.
-    for name in ("MEDIABOT_API_ID", "MEDIABOT_API_HASH", "MEDIABOT_BOT_TOKEN", "MEDIABOT_CALLBACK_SECRET",
-                 "MEDIABOT_MONGO_URI"):
-        assert name in err and f"export {name}=..." in err
+    lines = missing_secret_lines(run_cli("config", "check", "--config", str(path)))
+    # Every missing secret in one run, not one per start; each on its own line, named once there.
+    names = ["MEDIABOT_API_ID", "MEDIABOT_API_HASH", "MEDIABOT_BOT_TOKEN", "MEDIABOT_CALLBACK_SECRET",
+             "MEDIABOT_MONGO_URI"]
+    assert [line.split("=", 1)[0] for line in lines] == [f"  export {n}" for n in names]
+    for name, line in zip(names, lines, strict=True):
+        assert line.count(name) == 1 and line.count("MEDIABOT_") == 1 and len(line) < 160, line
+        assert "# " in line and "needed by " in line, line  # what it is, and who needs it
+    assert "bot token from @BotFather; needed by the kernel" in lines[2]
     env = {"MEDIABOT_API_ID": "1", "MEDIABOT_API_HASH": "h", "MEDIABOT_BOT_TOKEN": "t",
            "MEDIABOT_CALLBACK_SECRET": "s" * 32}
-    err = check_fails(run_cli("config", "check", "--config", str(path), env=env))
-    assert "MEDIABOT_MONGO_URI" in err and "needed by search" in err
+    [line] = missing_secret_lines(run_cli("config", "check", "--config", str(path), env=env))
+    assert line == "  export MEDIABOT_MONGO_URI=...  # MongoDB URI, e.g. mongodb://host:27017; needed by search"
 
 
 @pytest.mark.parametrize("api_id", ["abc", "12.5", "-3", "0", "99999999999"])
@@ -88,7 +101,8 @@ def test_plugin_secret_missing(run_cli, make_dist, tmp_path):
             def __init__(self, ctx): pass
     """}, {"keyed": "keyed:Keyed"})
     path = write(tmp_path, "[plugins.keyed]\nenabled = true\n")
-    check_fails(run_cli("config", "check", "--dev", "--config", str(path)), "KEYED_API_KEY", "keyed")
+    [line] = missing_secret_lines(run_cli("config", "check", "--dev", "--config", str(path)))
+    assert line == "  export KEYED_API_KEY=...  # the API key; needed by keyed"
     ok = run_cli("config", "check", "--dev", "--config", str(path), env={"KEYED_API_KEY": "x"})
     assert ok.returncode == 0, ok.stderr
 
@@ -193,3 +207,26 @@ def test_nan_and_infinity_are_config_errors_naming_the_key(run_cli, tmp_path, te
     path = write(tmp_path, text)
     check_fails(run_cli("config", "check", "--dev", "--config", str(path)), key, "not a usable number",
                 "give a finite number")
+
+
+def test_the_guides_config_constraints_example_gives_the_error_it_shows(run_cli, make_dist, tmp_path, guide_block):
+    # The schema of docs/plugins.md "Config constraints", as written there, in an installed plugin.
+    schema = guide_block("constraints-example")
+    make_dist("mb-notes", {"notes": schema + '''
+from mediabot import PluginMeta
+class Notes:
+    meta = PluginMeta(name="notes", description="keeps notes", config=NotesConfig)
+'''}, {"notes": "notes:Notes"})
+    shown = guide_block("constraints-example", "text").strip()
+    write(tmp_path, "[plugins.notes]\nenabled = true\npage_size = 0\n")
+    assert check_fails(run_cli("config", "check", "--dev")) == shown
+    # Each declared bound holds without a validate(): the upper one, a float's, the directory.
+    write(tmp_path, "[plugins.notes]\nenabled = true\npage_size = 51\n")
+    check_fails(run_cli("config", "check", "--dev"), "[plugins.notes] page_size = 51: must be at most 50 (got 51)")
+    write(tmp_path, "[plugins.notes]\nenabled = true\nrefresh = 0.5\n")
+    check_fails(run_cli("config", "check", "--dev"), "[plugins.notes] refresh = 0.5: must be at least 1 (got 0.5)",
+                "set refresh to a value from 1 to 86400; the default is 300")
+    write(tmp_path, '[plugins.notes]\nenabled = true\nexport_dir = "/etc"\n')
+    check_fails(run_cli("config", "check", "--dev"), '[plugins.notes] export_dir = "/etc": /etc is a system directory')
+    write(tmp_path, '[plugins.notes]\nenabled = true\npage_size = 50\nexport_dir = "/srv/notes"\n')
+    assert run_cli("config", "check", "--dev").returncode == 0

@@ -190,25 +190,87 @@ def test_an_enum_error_lists_the_valid_values(run_cli, tmp_path):
         "'VERBOSE' (valid values: 'DEBUG', 'ERROR', 'INFO', 'WARNING')"]
 
 
-@pytest.mark.parametrize(("toml", "key", "fix"), [
-    ("[redis]\nmax_connections = 0", "redis.max_connections", "make max_connections >= 1"),
-    ("[redis]\nsocket_timeout = 0.0", "redis.socket_timeout", "make socket_timeout > 0.0"),
-    ("[mongo]\ntimeout_ms = -5", "mongo.timeout_ms", "make timeout_ms >= 1"),
-    ("[runtime]\nshutdown_deadline = -1.0", "runtime.shutdown_deadline", "make shutdown_deadline >= 0.0"),
-    ("[bot]\nadmins = [5, 0]", "bot.admins[1]", "make admins[1] >= 1"),
-    ("[bot]\nowner = 99999999999999999999", None, None),
-    ("[telegram]\nconnect_timeout = 0.0", "telegram.connect_timeout", "make connect_timeout > 0.0"),
-    ("[catalog]\nchange_stream_length = 10", "catalog.change_stream_length", "make change_stream_length >= 100"),
+@pytest.mark.parametrize(("toml", "expected"), [
+    ("[redis]\nmax_connections = 0", "[redis] max_connections = 0: must be at least 1 (got 0) "
+     "(set max_connections to a value from 1 to 10000; the default is 64)"),
+    ("[redis]\nsocket_timeout = 0.0", "[redis] socket_timeout = 0: must be at least 0.01 (got 0) "
+     "(set socket_timeout to a value from 0.01 to 60; the default is 0.5)"),
+    ("[mongo]\ntimeout_ms = -5", "[mongo] timeout_ms = -5: must be at least 10 (got -5) "
+     "(set timeout_ms to a value from 10 to 600000; the default is 5000)"),
+    ("[runtime]\nshutdown_deadline = -1.0", "[runtime] shutdown_deadline = -1: must be at least 0 (got -1) "
+     "(set shutdown_deadline to a value from 0 to 3600; the default is 10)"),
+    ("[bot]\nadmins = [5, 0]", "[bot] admins[1] = 0: must be at least 1 (got 0) "
+     "(set admins[1] to a value from 1 to 9223372036854775807)"),
+    ("[bot]\nowner = 99999999999999999999", None),
+    ("[bot]\nowner = 0", "[bot] owner = 0: must be at least 1 (got 0) (set owner to a value from 1 to "
+     "9223372036854775807)"),
+    ("[bot]\nbutton_ttl = true", "bot.button_ttl: Expected float, got bool (set button_ttl to a value of type float)"),
+    ("[telegram]\nconnect_timeout = 0.0", "[telegram] connect_timeout = 0: must be at least 0.01 (got 0) "
+     "(set connect_timeout to a value from 0.01 to 3600; the default is 60)"),
+    ("[catalog]\nchange_stream_length = 10", "[catalog] change_stream_length = 10: must be at least 100 (got 10) "
+     "(set change_stream_length to a value from 100 to 100000000; the default is 100000)"),
+    ("[telegram]\nsession_name = ''", "[telegram] session_name = \"\": must be at least 1 character long (got 0) "
+     "(give session_name at least 1 character)"),
 ])
-def test_out_of_range_kernel_settings_fail_config_check_naming_the_key(run_cli, tmp_path, toml, key, fix):
+def test_out_of_range_kernel_settings_fail_config_check_naming_the_key_range_and_fix(run_cli, tmp_path, toml,
+                                                                                  expected):
     config = tmp_path / "plugins.toml"
     config.write_text(toml + "\n")
     result = run_cli("config", "check", "--dev")
     assert result.returncode == 2, result.stdout
     [line] = error_lines(result.stderr)
     assert line.startswith("error: plugins.toml: ")
-    if key is not None:
-        assert f": {key}: " in line and line.endswith(f"({fix})")
+    if expected is not None:
+        assert line == f"error: plugins.toml: {expected}"
+
+
+@pytest.mark.parametrize(("toml", "expected"), [
+    # The three values the audit found accepted (issue 23, item 29).
+    ("[plugins.quota]\nenabled = true\nreap_interval = 1e-9",
+     "[plugins.quota] reap_interval = 1e-09: must be at least 0.01 (got 1e-09) "
+     "(set reap_interval to a value from 0.01 to 86400; the default is 60)"),
+    ("[catalog]\nflush_interval = 1e-300", "[catalog] flush_interval = 1e-300: must be at least 0.01 (got 1e-300) "
+     "(set flush_interval to a value from 0.01 to 3600; the default is 1)"),
+    ("[catalog]\nflush_interval = 1e300", "[catalog] flush_interval = 1e+300: must be at most 3600 (got 1e+300) "
+     "(set flush_interval to a value from 0.01 to 3600; the default is 1)"),
+    ('[runtime]\ndata_dir = "/"', '[runtime] data_dir = "/": / is the root directory, not a place for the '
+     "bot's files (give data_dir a directory of the bot's own, e.g. the default 'data')"),
+    ('[runtime]\ndata_dir = "/etc/"', '[runtime] data_dir = "/etc/": /etc is a system directory, not a place for '
+     "the bot's files (give data_dir a directory of the bot's own, e.g. the default 'data')"),
+    ('[runtime]\ndata_dir = "/usr//lib/../"', '[runtime] data_dir = "/usr//lib/../": /usr is a system directory, '
+     "not a place for the bot's files (give data_dir a directory of the bot's own, e.g. the default 'data')"),
+    ('[telegram]\nsession_dir = "/proc/self/x"', '[telegram] session_dir = "/proc/self/x": /proc/self/x is inside '
+     "a kernel file system, not a place for the bot's files (give session_dir a directory of the bot's own, "
+     "e.g. the default 'session')"),
+    ('[plugins.search]\nenabled = true\nindex_dir = "/var"', '[plugins.search] index_dir = "/var": /var is a '
+     "system directory, not a place for the bot's files (give index_dir a directory of the bot's own, "
+     "e.g. /var/lib/mediabot)"),
+    ('[plugins.ops]\nenabled = true\nreleases_dir = "/"', '[plugins.ops] releases_dir = "/": / is the root '
+     "directory, not a place for the bot's files (give releases_dir a directory of the bot's own, "
+     "e.g. /var/lib/mediabot)"),
+    ("[plugins.search]\nenabled = true\npage_size = 0", "[plugins.search] page_size = 0: must be at least 1 (got 0) "
+     "(set page_size to a value from 1 to 20; the default is 10)"),
+])
+def test_intervals_and_directories_out_of_their_sane_range_fail_config_check(run_cli, tmp_path, toml, expected):
+    (tmp_path / "plugins.toml").write_text(toml + "\n")
+    result = run_cli("config", "check", "--dev")
+    assert result.returncode == 2, result.stdout
+    assert error_lines(result.stderr) == [f"error: plugins.toml: {expected}"]
+
+
+def test_a_range_set_from_the_environment_names_the_variable(run_cli, tmp_path):
+    (tmp_path / "plugins.toml").write_text("[plugins.search]\nenabled = true\n")
+    result = run_cli("config", "check", "--dev", env={"MEDIABOT__PLUGINS__SEARCH__PAGE_SIZE": "99"})
+    assert error_lines(result.stderr) == [
+        "error: environment variable MEDIABOT__PLUGINS__SEARCH__PAGE_SIZE: [plugins.search] page_size = 99: "
+        "must be at most 20 (got 99) (set page_size to a value from 1 to 20; the default is 10)"]
+
+
+def test_directories_of_the_deployments_own_pass(run_cli, tmp_path):
+    (tmp_path / "plugins.toml").write_text('[runtime]\ndata_dir = "/var/lib/mediabot"\n'
+                                           '[telegram]\nsession_dir = "session"\n')
+    result = run_cli("config", "check", "--dev")
+    assert result.returncode == 0, result.stderr
 
 
 def test_a_malformed_mongodb_uri_fails_config_check_without_echoing_the_password(run_cli, tmp_path):

@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import subprocess
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -87,3 +88,27 @@ def test_uv_pip_install_is_undone_by_the_next_sync(deployment):
     assert "hello" in listed(deployment)
     assert uv(deployment, "sync").returncode == 0
     assert "hello" not in listed(deployment)
+
+
+def test_the_guides_steps_add_the_smallest_plugin_to_a_clone_of_this_repository(tmp_path, guide_block):
+    """"The smallest plugin" in a copy of this checkout: workspace member, ``uv add --dev``, enabled, listed."""
+    clone = tmp_path / "clone"
+    shutil.copytree(ROOT, clone, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache", ".mediabot-dev", "data"))
+    member = clone / "plugins" / "ping"
+    (member / "mediabot_ping").mkdir(parents=True)
+    (member / "pyproject.toml").write_text(textwrap.dedent(guide_block("clone-pyproject", "toml")))
+    (member / "mediabot_ping" / "__init__.py").write_text(guide_block("smallest-plugin"))
+    (clone / "plugins.toml").write_text(textwrap.dedent(guide_block("clone-enable", "toml")))
+    step = "uv add --dev mediabot-ping"
+    assert f"`{step}`" in GUIDE
+    added = uv(clone, *step.split()[1:])
+    assert added.returncode == 0, added.stderr
+    listed = uv(clone, "run", "mediabot", "plugins")
+    assert listed.returncode == 0, listed.stderr
+    [row] = [line.split() for line in listed.stdout.splitlines() if line.startswith("ping ")]
+    assert row[:5] == ["ping", "mediabot-ping", "0.1.0", "yes", "third-party"] and "/ping" in row, listed.stdout
+    # Recorded in the root project, so the next plain sync keeps it.
+    assert '"mediabot-ping"' in (clone / "pyproject.toml").read_text()
+    assert uv(clone, "sync").returncode == 0
+    assert "ping " in uv(clone, "run", "mediabot", "plugins").stdout

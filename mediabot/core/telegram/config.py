@@ -12,9 +12,15 @@ import msgspec
 
 __all__ = ["FloodConfig", "TelegramSection"]
 
+_Concurrency = Annotated[int, msgspec.Meta(ge=1, le=1000)]
+_Retries = Annotated[int, msgspec.Meta(ge=0, le=100)]
+# Rates have no upper bound: a deployment (and a test) lifts pacing with a huge one.
 _PositiveInt = Annotated[int, msgspec.Meta(ge=1)]
-_NonNegativeInt = Annotated[int, msgspec.Meta(ge=0)]
 _PositiveFloat = Annotated[float, msgspec.Meta(gt=0)]
+#: a wait or timeout: 10 ms (less only burns CPU) to an hour
+_Seconds = Annotated[float, msgspec.Meta(ge=0.01, le=3600)]
+#: the kernel's Directory (see mediabot.core.config); spelled here so this module imports nothing of it
+_Directory = Annotated[str, msgspec.Meta(extra={"mediabot": "directory"})]
 
 
 class FloodConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
@@ -35,19 +41,19 @@ class FloodConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_on
     :param backoff_base: seconds before the first transient retry; doubled for each further retry, plus up to 50% random jitter, never more than ``max_flood_wait``.
     """
 
-    send_concurrency: _PositiveInt = 8
-    edit_concurrency: _PositiveInt = 4
-    read_concurrency: _PositiveInt = 4
-    download_concurrency: _PositiveInt = 2
+    send_concurrency: _Concurrency = 8
+    edit_concurrency: _Concurrency = 4
+    read_concurrency: _Concurrency = 4
+    download_concurrency: _Concurrency = 2
     global_rate: _PositiveFloat = 25.0
     bulk_share: Annotated[float, msgspec.Meta(gt=0, le=1)] = 0.8
     shared_budget: bool = True
     private_chat_rate: _PositiveFloat = 1.0
     group_per_minute: _PositiveInt = 20
-    max_flood_wait: _PositiveFloat = 60.0
-    max_retries: _NonNegativeInt = 3
-    transient_retries: _NonNegativeInt = 3
-    backoff_base: _PositiveFloat = 0.5
+    max_flood_wait: Annotated[float, msgspec.Meta(ge=0.01, le=86_400)] = 60.0
+    max_retries: _Retries = 3
+    transient_retries: _Retries = 3
+    backoff_base: _Seconds = 0.5
 
 
 class TelegramSection(FloodConfig, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -63,10 +69,10 @@ class TelegramSection(FloodConfig, frozen=True, kw_only=True, forbid_unknown_fie
     :param skip_pending_updates: drop the updates Telegram queued while the bot was down (up to 24 h of them) instead of answering them at start.
     """
 
-    session_dir: str = "session"
+    session_dir: _Directory = "session"
     session_name: Annotated[str, msgspec.Meta(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")] = "mediabot"
-    call_timeout: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 30.0
-    connect_timeout: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 60.0
+    call_timeout: _Seconds = 30.0
+    connect_timeout: _Seconds = 60.0
     skip_pending_updates: bool = False
 
 

@@ -11,7 +11,7 @@ from mediabot import ConfigError, check_mongo_uri
 
 __all__ = ["DatabaseEntry", "DbRouterConfig", "check_uri"]
 
-_Seconds = Annotated[float, msgspec.Meta(gt=0, le=86_400)]
+_Seconds = Annotated[float, msgspec.Meta(ge=0.01, le=86_400)]
 _Fraction = Annotated[float, msgspec.Meta(gt=0, le=1)]
 
 

@@ -54,18 +54,18 @@ class IndexerConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     max_batch: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 500
     # Shorter than a slow batch write, a live consumer's entries would be taken from it.
     claim_idle: Annotated[float, msgspec.Meta(ge=1, le=DAY)] = 60.0
-    backfill_interval: Annotated[float, msgspec.Meta(gt=0, le=DAY)] = 30.0
-    sources_refresh: Annotated[float, msgspec.Meta(gt=0, le=DAY)] = 60.0
+    backfill_interval: Annotated[float, msgspec.Meta(ge=0.01, le=DAY)] = 30.0
+    sources_refresh: Annotated[float, msgspec.Meta(ge=0.01, le=DAY)] = 60.0
     max_jobs: Annotated[int, msgspec.Meta(ge=1, le=100)] = 2
     # Renewed every third of it: below a few seconds a busy process would lose its own jobs.
     job_lease: Annotated[float, msgspec.Meta(ge=3, le=DAY)] = 120.0
-    job_poll: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 10.0
+    job_poll: Annotated[float, msgspec.Meta(ge=0.01, le=3600)] = 10.0
     read_batch: Annotated[int, msgspec.Meta(ge=1, le=READ_BATCH_MAX)] = READ_BATCH_MAX
     progress_interval: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 5.0
     backlog_alert: Annotated[int, msgspec.Meta(ge=0, le=1_000_000_000)] = 50_000
     backlog_clear: Annotated[int, msgspec.Meta(ge=0, le=1_000_000_000)] = 5_000
     alert_interval: Annotated[float, msgspec.Meta(ge=0, le=7 * DAY)] = 900.0
-    monitor_interval: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 10.0
+    monitor_interval: Annotated[float, msgspec.Meta(ge=0.01, le=3600)] = 10.0
     alert_to: Literal["admins", "owner", "none"] = "admins"
 
     def validate(self) -> None:

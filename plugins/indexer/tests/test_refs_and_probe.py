@@ -62,32 +62,36 @@ def test_settings_are_checked_with_a_fix() -> None:
     IndexerConfig(channels=[-1001234567890, "@films_hd"]).validate()
 
 
-@pytest.mark.parametrize("key, value, fix", [
-    ("min_size", -1, "make min_size >= 0"),
-    ("min_size", 5 * 2**30, "make min_size <= 4294967296"),
-    ("buffer_capacity", 0, "make buffer_capacity >= 1"),
-    ("max_stream_length", -1, "make max_stream_length >= 0"),
-    ("min_batch", 0, "make min_batch >= 1"),
-    ("max_batch", 20_000, "make max_batch <= 10000"),
-    ("claim_idle", 0.5, "make claim_idle >= 1"),
-    ("backfill_interval", 0.0, "make backfill_interval > 0"),
-    ("sources_refresh", -1.0, "make sources_refresh > 0"),
-    ("max_jobs", 0, "make max_jobs >= 1"),
-    ("job_lease", 1.0, "make job_lease >= 3"),
-    ("job_poll", 0.0, "make job_poll > 0"),
-    ("read_batch", 201, "make read_batch <= 200"),
-    ("read_batch", 0, "make read_batch >= 1"),
-    ("progress_interval", -1.0, "make progress_interval >= 0"),
-    ("backlog_alert", -1, "make backlog_alert >= 0"),
-    ("alert_interval", 10 * 86_400.0, "make alert_interval <= 604800"),
-    ("monitor_interval", 0.0, "make monitor_interval > 0"),
+@pytest.mark.parametrize("key, value, message, accepted", [
+    ("min_size", -1, "must be at least 0 (got -1)", "from 0 to 4294967296"),
+    ("min_size", 5 * 2**30, "must be at most 4294967296 (got 5368709120)", "from 0 to 4294967296"),
+    ("buffer_capacity", 0, "must be at least 1 (got 0)", "from 1 to 1000000"),
+    ("max_stream_length", -1, "must be at least 0 (got -1)", "from 0 to 1000000000"),
+    ("min_batch", 0, "must be at least 1 (got 0)", "from 1 to 10000"),
+    ("max_batch", 20_000, "must be at most 10000 (got 20000)", "from 1 to 10000"),
+    ("claim_idle", 0.5, "must be at least 1 (got 0.5)", "from 1 to 86400"),
+    ("backfill_interval", 0.0, "must be at least 0.01 (got 0)", "from 0.01 to 86400"),
+    ("backfill_interval", 1e-9, "must be at least 0.01 (got 1e-09)", "from 0.01 to 86400"),
+    ("sources_refresh", -1.0, "must be at least 0.01 (got -1)", "from 0.01 to 86400"),
+    ("max_jobs", 0, "must be at least 1 (got 0)", "from 1 to 100"),
+    ("job_lease", 1.0, "must be at least 3 (got 1)", "from 3 to 86400"),
+    ("job_poll", 0.0, "must be at least 0.01 (got 0)", "from 0.01 to 3600"),
+    ("read_batch", 201, "must be at most 200 (got 201)", "from 1 to 200"),
+    ("read_batch", 0, "must be at least 1 (got 0)", "from 1 to 200"),
+    ("progress_interval", -1.0, "must be at least 0 (got -1)", "from 0 to 3600"),
+    ("backlog_alert", -1, "must be at least 0 (got -1)", "from 0 to 1000000000"),
+    ("alert_interval", 10 * 86_400.0, "must be at most 604800 (got 864000)", "from 0 to 604800"),
+    ("monitor_interval", 0.0, "must be at least 0.01 (got 0)", "from 0.01 to 3600"),
 ])
-def test_an_out_of_range_setting_fails_the_config_check_naming_file_key_and_fix(key, value, fix) -> None:
+def test_an_out_of_range_setting_fails_the_config_check_naming_file_key_range_and_fix(key, value, message,
+                                                                                    accepted) -> None:
     raw = RawConfig(path=Path("plugins.toml"), data={})
     with pytest.raises(ConfigError) as caught:
         validate_table(raw, {key: value}, IndexerConfig, "plugins.indexer")
     assert (caught.value.file, caught.value.key) == ("plugins.toml", f"plugins.indexer.{key}")
-    assert caught.value.fix.startswith(fix), caught.value.fix
+    assert caught.value.message == message
+    assert caught.value.fix.startswith(f"set {key} to a value {accepted}; the default is "), caught.value.fix
+    assert str(caught.value).startswith(f"plugins.toml: [plugins.indexer] {key} = ")
 
 
 def test_the_defaults_pass_the_config_check() -> None:

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import msgspec
 
-from mediabot import ConfigError
+from mediabot import ConfigError, Directory
 
 __all__ = ["TOKEN_ENV", "ListenAddress", "OpsConfig", "parse_listen", "require_token", "valid_tag"]
 
@@ -91,7 +91,7 @@ class OpsConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     log_lines: Annotated[int, msgspec.Meta(ge=10, le=100_000)] = 1000
     scan_batch: Annotated[int, msgspec.Meta(ge=10, le=10_000)] = 500
     memory_samples: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 20
-    releases_dir: str = ""
+    releases_dir: Directory = ""
     update_remote: str = ""
     allowed_signers: str = ""
     build_command: list[str] = msgspec.field(default_factory=lambda: ["uv", "sync", "--frozen"])

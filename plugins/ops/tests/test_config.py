@@ -75,9 +75,9 @@ def test_malformed_listen_addresses_are_refused(text):
 
 
 @pytest.mark.parametrize(("table", "key", "says"), [
-    ("scan_batch = 5", "plugins.ops.scan_batch", ">= 10"),
-    ("ready_timeout = 0", "plugins.ops.ready_timeout", ">= 1"),
-    ("step_timeout = 100000", "plugins.ops.step_timeout", "<= 7200"),
+    ("scan_batch = 5", "[plugins.ops] scan_batch = 5", "must be at least 10 (got 5)"),
+    ("ready_timeout = 0", "[plugins.ops] ready_timeout = 0", "must be at least 1 (got 0)"),
+    ("step_timeout = 100000", "[plugins.ops] step_timeout = 100000", "must be at most 7200 (got 100000)"),
     ('releases_dir = "/srv/bot"', "plugins.ops.update_remote", "is needed to apply signed releases"),
     ("build_command = []", "plugins.ops.build_command", "must name a program"),
 ])

@@ -29,11 +29,11 @@ class QuotaConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     plans: dict[str, int] = msgspec.field(default_factory=lambda: {"free": 50, "premium": 500})
     default_plan: str = "free"
     timezone: str = "UTC"
-    lease_seconds: Annotated[float, msgspec.Meta(gt=0)] = 600.0
+    lease_seconds: Annotated[float, msgspec.Meta(ge=1, le=86_400)] = 600.0
     partial: Literal["grant_what_is_left", "refuse"] = "grant_what_is_left"
     admins_unlimited: bool = True
-    timeout: Annotated[float, msgspec.Meta(gt=0)] = 5.0
-    reap_interval: Annotated[float, msgspec.Meta(gt=0)] = 60.0
+    timeout: Annotated[float, msgspec.Meta(ge=0.01, le=300)] = 5.0
+    reap_interval: Annotated[float, msgspec.Meta(ge=0.01, le=86_400)] = 60.0
 
     def validate(self) -> None:
         try:

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from mediabot import ConfigError, Rate
+from mediabot import ConfigError, Directory, Rate
 
 __all__ = ["SearchConfig"]
 
@@ -41,10 +41,10 @@ class SearchConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     inline: bool = True
     send_all: bool = True
     index_lag: Annotated[float, msgspec.Meta(ge=0.05, le=60)] = 1.0
-    cache_ttl: Annotated[float, msgspec.Meta(ge=0)] = 600.0
-    invalidation_interval: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 0.5
+    cache_ttl: Annotated[float, msgspec.Meta(ge=0, le=86_400)] = 600.0
+    invalidation_interval: Annotated[float, msgspec.Meta(ge=0.01, le=3600)] = 0.5
     rebuild_batch: Annotated[int, msgspec.Meta(ge=10, le=10_000)] = 1000
-    index_dir: str = ""
+    index_dir: Directory = ""
     # 48 h: Telegram lets a bot delete its own messages for 48 hours (autodelete.MAX_AUTO_DELETE).
     auto_delete: Annotated[float, msgspec.Meta(ge=0, le=172_800)] = 0.0
 
