@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from mediabot import Command, CommandContext, UsageError
@@ -32,10 +33,16 @@ def _message_id(text: str, what: str) -> int:
 class IndexerCommands:
     """Handlers of ``/channels``, ``/channel_add``, ``/channel_remove``, ``/index``, ``/index_status``, ``/index_cancel``."""
 
-    def __init__(self, app: Any, sources: Sources, jobs: JobManager) -> None:
+    def __init__(self, app: Any, sources: Sources, jobs: Callable[[], JobManager]) -> None:
         self._app = app
         self._sources = sources
-        self._jobs = jobs
+        # Resolved per call: the commands are listed (``mediabot plugins``, /help) before
+        # the plugin starts and makes its job manager; they only run once it has.
+        self._job_manager = jobs
+
+    @property
+    def _jobs(self) -> JobManager:
+        return self._job_manager()
 
     def commands(self) -> list[Command]:
         return [
