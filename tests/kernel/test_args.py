@@ -34,6 +34,7 @@ def test_anything_else_is_one_line_naming_the_argument_and_the_range(text: str) 
 
 def test_a_negative_range_takes_a_sign() -> None:
     assert parse_int("-3", "OFFSET", minimum=-10, maximum=10) == -3
+    assert parse_int("-0", "OFFSET", minimum=-10, maximum=10) == 0
     with pytest.raises(UsageError, match="OFFSET must be a whole number from -10 to 10, not '-11'"):
         parse_int("-11", "OFFSET", minimum=-10, maximum=10)
 
@@ -56,7 +57,8 @@ def test_any_text_is_a_number_in_range_or_a_usage_error(text: str) -> None:
         assert exc.message.startswith("N must be a whole number from 0 to 1000000, not ")
         return
     assert 0 <= value <= 10**6
-    assert text.strip().isascii() and text.strip().lstrip("+").lstrip("0") == (str(value) if value else "")
+    stripped = text.strip()  # what was accepted is plain ASCII, read as int() reads it
+    assert stripped.isascii() and "_" not in stripped and int(stripped) == value
 
 
 def test_user_ids_are_positive_64_bit_numbers() -> None:
@@ -107,3 +109,12 @@ def test_any_text_is_a_duration_in_range_or_a_usage_error(text: str) -> None:
         assert exc.message.startswith("DURATION must be a duration from 1m to 3650d")
         return
     assert timedelta(minutes=1) <= parsed <= timedelta(days=3650)
+
+
+@given(st.text(alphabet=st.characters(categories=("Nd", "No")), min_size=1, max_size=8).filter(
+    lambda text: not text.isascii()))
+def test_digits_of_other_scripts_superscripts_and_circled_digits_are_always_refused(text: str) -> None:
+    with pytest.raises(UsageError):
+        parse_int(text, "N", minimum=0, maximum=10**12)
+    with pytest.raises(UsageError):
+        parse_duration(f"{text}d", minimum=timedelta(minutes=1), maximum=YEAR)
