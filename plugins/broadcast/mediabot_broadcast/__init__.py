@@ -183,7 +183,13 @@ class BroadcastPlugin:
             return
         store, now = self._store, self._now()
         if outcome == "done":
-            await store.transition(job_id, ("running",), "done", now)
+            before = await store.transition(job_id, ("running",), "done", now)
+            if before == "paused":
+                # Paused while its last sends finished: it stays paused (a resume ends it),
+                # and the admin hears what a pause says, not a final report.
+                await store.release_lease(job_id, runner.token)
+                await self._paused(job_id)
+                return
         elif outcome in ("source_gone", "unauthorized"):
             await store.transition(job_id, ("running", "paused"), "failed", now, outcome)
         elif outcome in ("paused", "fenced", "gone", "shutdown"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 
 from pyrogram.errors import FloodWait, InternalServerError
@@ -215,6 +216,37 @@ async def test_a_pause_says_pausing_then_tells_the_final_count_once_it_is_paused
     assert sum(1 for c in bot.fake.calls_of("copy_message") if c.ok) == at_pause and len(paused_notes(bot)) == 1
     status = (await bot.send("/broadcast_status", user=ADMIN)).texts[0]
     assert f"paused (by an admin) - {at_pause}/301" in status
+
+
+async def test_a_pause_while_the_last_sends_are_under_way_stays_a_pause_until_resumed(
+        deploy, audience, start_broadcast, until, monkeypatch):
+    bot = await deploy()
+    users = await audience(bot, 5)
+    gate, copy = asyncio.Event(), bot.fake.copy_message
+
+    async def held_copy(chat_id, *args, **kwargs):
+        if chat_id != ADMIN:  # the admin's chat stays free for the commands' answers
+            await gate.wait()  # every other send is under way when the admin pauses
+        return await copy(chat_id, *args, **kwargs)
+
+    monkeypatch.setattr(bot.fake, "copy_message", held_copy)
+    await start_broadcast(bot, "Last")
+    store = bot.plugin("broadcast").store
+    job = await store.load()
+    await until(lambda: _claimed_all(store, job.id, 6), what="the whole audience claimed")
+    assert any(" pausing: " in t for t in (await bot.send("/broadcast_pause", user=ADMIN)).texts)
+    gate.set()
+    await until(lambda: paused_notes(bot), what="the paused message")
+    assert paused_notes(bot) == [f"Broadcast {job.id} paused at 6/6. /broadcast_resume"]
+    assert await job_state(bot) == "paused" and reports(bot) == []
+
+    await bot.send("/broadcast_resume", user=ADMIN)
+    assert "finished" in await final_report(bot, until)
+    assert all(received(bot, u) == 1 for u in users)
+
+
+async def _claimed_all(store, job_id: str, n: int) -> bool:
+    return await store.claimed_count(job_id) == n
 
 
 async def test_blocked_and_deactivated_users_are_left_out_of_the_next_broadcast(deploy, audience, start_broadcast,
