@@ -20,6 +20,7 @@ from mediabot.catalog.placement import DatabaseUnavailable, InsertReport, Placem
 from mediabot.catalog.tokens import search_tokens, tokenize
 from mediabot.catalog.users import UserDirectory
 from mediabot.core.app import App
+from mediabot.core.args import MAX_TELEGRAM_ID, parse_duration, parse_int, parse_user_id
 from mediabot.core.callbacks import Callback, CallbackDataTooLong
 from mediabot.core.cancellation import honour_cancellation
 from mediabot.core.commands import Command
@@ -79,6 +80,7 @@ from mediabot.core.types import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "MAX_TELEGRAM_ID",
     "AlbumItem",
     "App",
     "BotUser",
@@ -160,6 +162,9 @@ __all__ = [
     "human_size",
     "mongo_listeners",
     "open_app",
+    "parse_duration",
+    "parse_int",
+    "parse_user_id",
     "safe_text",
     "search_tokens",
     "tokenize",

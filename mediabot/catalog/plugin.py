@@ -28,6 +28,7 @@ from mediabot.catalog.files import FileRepository
 from mediabot.catalog.models import MediaFile, utcnow
 from mediabot.catalog.placement import placement_of
 from mediabot.catalog.users import UserDirectory
+from mediabot.core.args import parse_user_id
 from mediabot.core.chat_events import who
 from mediabot.core.commands import Command
 from mediabot.core.context import CommandContext, UsageError
@@ -270,15 +271,8 @@ def _user_id(argv: list[str]) -> int:
     """A user id, or the id of a chat messages are sent as (a channel, a group's anonymous admins)."""
     if not argv:
         raise UsageError()
-    try:
-        user_id = int(argv[0])
-    except ValueError:
-        raise UsageError("USER_ID is a numeric Telegram user id.") from None
-    # Telegram ids are 64-bit (beyond, the driver overflows); negative ids are chats
-    # (a channel posting in groups as itself is banned by its -100… id).
-    if user_id == 0 or not -(2**63) < user_id < 2**63:
-        raise UsageError("USER_ID is a Telegram user id, or a chat's negative id (-100…).")
-    return user_id
+    # Negative ids are chats: a channel posting in groups as itself is banned by its -100… id.
+    return parse_user_id(argv[0], chats=True)
 
 
 def format_counts(counts: dict[str, Any]) -> str:

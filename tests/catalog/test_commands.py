@@ -32,10 +32,14 @@ async def test_admins_cannot_be_banned_and_users_cannot_ban(make_bot):
     bot = await make_bot(admins=[1, 2])
     assert (await bot.send("/ban 2", user=1)).texts == ["User 2 is an admin and cannot be banned."]
     assert (await bot.send("/ban 5", user=7)).texts == ["This command is for admins only."]
-    assert (await bot.send("/ban someone", user=1)).texts[0].startswith("USER_ID is a numeric Telegram user id.")
-    for odd in ("99999999999999999999999", "-99999999999999999999999", "0"):  # beyond 64 bits, zero: usage
-        assert (await bot.send(f"/ban {odd}", user=1)).texts == [
-            "USER_ID is a Telegram user id, or a chat's negative id (-100…).\nUsage: /ban USER_ID [reason]"]
+    ids = "USER_ID must be a Telegram user id (or a chat's negative id, -100…) from -9223372036854775807 to " \
+          "9223372036854775807, not "
+    # Beyond 64 bits, other scripts' digits (int() reads "١٢" as 12), superscripts: the usage, nobody banned.
+    for odd in ("someone", "99999999999999999999999", "-99999999999999999999999", "١٢", "²", "①", "1_2"):
+        assert (await bot.send(f"/ban {odd}", user=1)).texts == [f"{ids}{odd!r}.\nUsage: /ban USER_ID [reason]"]
+    assert (await bot.send("/ban 0", user=1)).texts == [
+        "USER_ID must be a Telegram user id, or a chat's negative id (-100…), not '0'.\nUsage: /ban USER_ID [reason]"]
+    assert not bot.app.users.is_banned(12)
 
 
 async def test_an_admin_bans_a_channel_that_posts_in_groups_as_itself(make_bot):

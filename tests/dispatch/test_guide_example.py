@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
-from mediabot import Callback, Command, PluginMeta, UsageError, hookimpl
+from mediabot import Callback, Command, PluginMeta, hookimpl, parse_int
 
 
 class Browse(msgspec.Struct):
@@ -33,8 +33,7 @@ class Films:
 
     async def year(self, ctx):
         year, *genre = ctx.argv
-        if not year.isdigit():
-            raise UsageError("YEAR must be a number.")
+        parse_int(year, "YEAR", minimum=1888, maximum=2100)
         await ctx.save_session("films", Browse(query=ctx.args))
         await ctx.reply("Page 1", keyboard=[[ctx.button("Next", "films.page", 2)]])
 
@@ -54,6 +53,8 @@ async def test_paging(make_bot):
     first = (await bot.send("/year 1999", user=1)).last
     assert (await bot.press(first, "Next", user=1)).texts == ["Page 2"]
     assert (await bot.send("/year", user=1)).texts == ["Usage: /year YEAR [GENRE]"]
-    assert (await bot.send("/year x", user=1)).texts == ["YEAR must be a number.\nUsage: /year YEAR [GENRE]"]
+    for bad in ("x", "²"):
+        assert (await bot.send(f"/year {bad}", user=1)).texts == [
+            f"YEAR must be a whole number from 1888 to 2100, not {bad!r}.\nUsage: /year YEAR [GENRE]"]
     assert (await bot.send("/purge", user=1)).texts == ["This command is for admins only."]
     assert (await bot.press(first, data="films.page|99", user=1)).answer.text == "This button has expired."

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pathlib
 import tomllib
 
 BUILTIN = ["broadcast", "dbrouter", "indexer", "ops", "quota", "search"]
@@ -22,6 +23,16 @@ def test_plugins_lists_the_six_builtin_plugins(run_cli, tmp_path):
     assert rows["search"][3] == "yes" and rows["quota"][3] == "no"
     # The kernel's own /start and /help are not any plugin's commands.
     assert all("/start" not in line for line in lines[1:])
+
+
+def test_plugins_with_the_repositorys_config_lists_every_command_without_a_traceback(run_cli):
+    # The repository's own plugins.toml, as on a fresh clone: nothing is started to list commands.
+    config = pathlib.Path(__file__).parents[2] / "plugins.toml"
+    result = run_cli("--config", str(config), "plugins")
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr and "failed in" not in result.stderr, result.stderr
+    rows = {line.split()[0]: line for line in result.stdout.splitlines()[1:]}
+    assert " /channels /channel_add /channel_remove /index /index_status /index_cancel " in rows["indexer"]
 
 
 def test_plugins_shows_a_broken_plugin_without_failing(run_cli, make_dist):

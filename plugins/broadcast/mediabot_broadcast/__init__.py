@@ -27,6 +27,7 @@ from mediabot import (
     PluginMeta,
     UsageError,
     hookimpl,
+    parse_int,
 )
 from mediabot_broadcast import texts
 from mediabot_broadcast.config import BroadcastConfig
@@ -40,6 +41,8 @@ _NONE = "No broadcast is running."
 # Real seconds a graceful shutdown waits for the sends under way (a send and its
 # retries); past it the runner is cancelled and its in-flight users are in doubt.
 DRAIN_TIMEOUT = 5.0
+# "days N" reaches back at most ten years: more is a typo (and would overflow a date).
+MAX_DAYS = 3650
 
 
 class BroadcastPlugin:
@@ -180,13 +183,19 @@ class BroadcastPlugin:
             return
         store, now = self._store, self._now()
         if outcome == "done":
-            await store.transition(job_id, ("running",), "done", now)
+            before = await store.transition(job_id, ("running",), "done", now)
+            if before == "paused":
+                # Paused while its last sends finished: it stays paused (a resume ends it),
+                # and the admin hears what a pause says, not a final report.
+                await store.release_lease(job_id, runner.token)
+                await self._paused(job_id)
+                return
         elif outcome in ("source_gone", "unauthorized"):
             await store.transition(job_id, ("running", "paused"), "failed", now, outcome)
         elif outcome in ("paused", "fenced", "gone", "shutdown"):
             if outcome == "paused":
                 await store.release_lease(job_id, runner.token)
-                await self._progress_of(job_id)
+                await self._paused(job_id)
             return
         await self._report(job_id)
 
@@ -272,7 +281,15 @@ class BroadcastPlugin:
         if before != "running":
             await ctx.reply(f"Broadcast {job.id} is {before}, not running.")
             return
-        await ctx.reply(f"Broadcast {job.id} paused at {job.processed}/{job.spec.audience}. /broadcast_resume")
+        if job.lease_live(self._now()):
+            # A runner (here or in another process) held the job before the pause: it
+            # finishes the sends under way, and tells the final count once it has stopped.
+            who = "you" if ctx.user.id == job.spec.admin else f"admin {job.spec.admin}"
+            await ctx.reply(f"Broadcast {job.id} pausing: the sends under way finish first; "
+                            f"{who} will get the final count once it is paused. /broadcast_status")
+            return
+        # Nobody was sending: it is paused already, and this count is final.
+        await ctx.reply(texts.paused(await self._store.load() or job))
 
     async def resume(self, ctx: CommandContext) -> None:
         job = await self._active_job(ctx)
@@ -325,10 +342,14 @@ class BroadcastPlugin:
     async def _progress(self, job: Job) -> None:
         await self._show(job)
 
-    async def _progress_of(self, job_id: str) -> None:
+    async def _paused(self, job_id: str) -> None:
+        """The runner stopped for a pause, its sends under way recorded: tell the final count, once."""
         job = await self._store.load()
-        if job is not None and job.id == job_id:
-            await self._show(job)
+        if job is None or job.id != job_id:
+            return
+        await self._show(job)
+        if job.state == "paused":  # not resumed while the last sends finished
+            await self._tell(job.spec.admin, texts.paused(job))
 
     async def _show(self, job: Job) -> None:
         if not job.progress_message:
@@ -370,6 +391,4 @@ def _options(argv: list[str]) -> tuple[bool, bool, int]:
 
 
 def _days(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise UsageError("days takes a whole number of days, e.g. days 30.")
-    return int(text)
+    return parse_int(text, "days", minimum=1, maximum=MAX_DAYS)

@@ -37,8 +37,9 @@ def broadcast_group(config: Any) -> click.Group:
             return
         click.echo(texts.progress(job, time.time()) if job.active else texts.report(job, time.time()))
 
-    def change(name: str, from_states: tuple[str, ...], to: str, done: str) -> None:
-        @broadcast.command(name)
+    def change(name: str, from_states: tuple[str, ...], to: str, done: str, short: str, description: str) -> None:
+        # help= and not a docstring set afterwards: click reads the help when the command is made.
+        @broadcast.command(name, short_help=short, help=description)
         def command() -> None:
             job, before = _run(config, lambda store: _transition(store, from_states, to))
             if job is None:
@@ -49,11 +50,12 @@ def broadcast_group(config: Any) -> click.Group:
                 sys.exit(1)
             click.echo(f"Broadcast {job.id} {done} at {job.processed}/{job.spec.audience}.")
 
-        command.__doc__ = f"{done.capitalize()} the broadcast (a running bot acts on it)."
-
-    change("pause", ("running",), "paused", "paused")
-    change("resume", ("paused",), "running", "resumed")
-    change("cancel", ACTIVE, "cancelled", "cancelled")
+    change("pause", ("running",), "paused", "pausing", "Pause the running broadcast.",
+           "Pause the broadcast: a running bot finishes the sends under way, then tells its admin the count.")
+    change("resume", ("paused",), "running", "resumed", "Resume the paused broadcast.",
+           "Resume a paused broadcast where it stopped (a running bot takes it up).")
+    change("cancel", ACTIVE, "cancelled", "cancelled", "Cancel the broadcast for good.",
+           "Cancel the broadcast for good: nobody else gets it; its admin gets the report.")
     return broadcast
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mediabot_broadcast.store import Job, JobSpec
 
-__all__ = ["audience_text", "duration", "preview", "progress", "report"]
+__all__ = ["audience_text", "duration", "paused", "preview", "progress", "report"]
 
 
 def audience_text(days: int) -> str:
@@ -18,6 +18,11 @@ def preview(spec: JobSpec) -> str:
     return (f"Broadcast {kind} to {users} ({audience_text(spec.days)})"
             f"{', ' + ', '.join(options) if options else ''}?\n"
             "Options: /broadcast [silent] [pin] [days N], as a reply to the message.")
+
+
+def paused(job: Job) -> str:
+    """Said once a paused job has really stopped: the count is final."""
+    return f"Broadcast {job.id} paused at {job.processed}/{job.spec.audience}. /broadcast_resume"
 
 
 def duration(seconds: float) -> str:

@@ -51,3 +51,15 @@ async def test_an_operator_follows_pauses_and_resumes_a_broadcast_from_the_shell
     await until(done, what="the resumed broadcast ends (a watching bot took it up)")
     report = await run_cli(bot, tmp_path, "status")
     assert report.returncode == 0 and "Sent: " in report.stdout
+
+
+def test_help_describes_every_subcommand(tmp_path):
+    path = tmp_path / "cli.toml"
+    path.write_text("[plugins.broadcast]\nenabled = true\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIABOT")}
+    shown = subprocess.run([sys.executable, "-m", "mediabot", "--config", str(path), "broadcast", "--help"],
+                           capture_output=True, text=True, env=env, timeout=60)
+    assert shown.returncode == 0, shown.stderr
+    listed = dict(line.split(maxsplit=1) for line in shown.stdout.split("Commands:")[1].strip().splitlines())
+    assert set(listed) == {"cancel", "pause", "resume", "status"}
+    assert all(len(text) > 10 and not text.endswith("...") for text in listed.values()), listed

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 
 from pyrogram.errors import FloodWait, InternalServerError
@@ -47,6 +48,19 @@ async def test_broadcast_not_as_a_reply_starts_nothing(deploy, audience):
     replies = await bot.send("/broadcast", user=ADMIN)
 
     assert replies.texts == ["Reply /broadcast to the message you want to send to everyone."]
+    assert await bot.plugin("broadcast").store.load() is None
+
+
+async def test_days_takes_ascii_digits_within_ten_years_and_says_so(deploy, audience):
+    bot = await deploy()
+    await audience(bot, 5)
+    message = await bot.fake.user_message(ADMIN, "News")
+    for days in ("99999999999", "²", "0", "days=①"):
+        option = days if days.startswith("days=") else f"days {days}"
+        text = (await bot.send(f"/broadcast {option}", user=ADMIN, reply_to=message.id)).texts[0]
+        shown = days.removeprefix("days=")
+        assert text == (f"days must be a whole number from 1 to 3650, not {shown!r}.\n"
+                        "Usage: /broadcast [silent] [pin] [days N]")
     assert await bot.plugin("broadcast").store.load() is None
 
 
@@ -161,7 +175,7 @@ async def test_pause_resume_and_cancel(deploy, audience, start_broadcast, until)
     await until(lambda: sum(received(bot, u) for u in users) >= 50, what="50 sends")
 
     paused = await bot.send("/broadcast_pause", user=ADMIN)
-    assert any(t.startswith("Broadcast") and "paused at" in t for t in paused.texts)
+    assert any(t.startswith("Broadcast") and "pausing" in t for t in paused.texts)
     await until(lambda: not bot.plugin("broadcast").running_here, what="the runner to stop")
     at_pause = sum(received(bot, u) for u in users)
     await bot.clock.sleep(30)  # virtual: nothing more goes out while paused
@@ -176,6 +190,63 @@ async def test_pause_resume_and_cancel(deploy, audience, start_broadcast, until)
     await bot.clock.sleep(30)
     assert sum(received(bot, u) for u in users) == at_cancel < 300
     assert all(received(bot, u) <= 1 for u in users)
+
+
+def paused_notes(bot) -> list[str]:
+    return [m.text for m in bot.fake.sent_to(ADMIN) if m.text and " paused at " in m.text]
+
+
+async def test_a_pause_says_pausing_then_tells_the_final_count_once_it_is_paused(deploy, audience,
+                                                                                 start_broadcast, until):
+    bot = await deploy()
+    users = await audience(bot, 300)
+    await start_broadcast(bot, "Hello")
+    await until(lambda: sum(received(bot, u) for u in users) >= 40, what="40 sends")
+
+    reply = (await bot.send("/broadcast_pause", user=ADMIN)).texts
+    assert len(reply) == 1 and " pausing: the sends under way finish first; you will get the final count " \
+        "once it is paused." in reply[0]
+    assert " paused at " not in reply[0]
+    await until(lambda: paused_notes(bot), what="the final count")
+    copied = sum(1 for c in bot.fake.calls_of("copy_message") if c.ok)  # the admin is in the audience too
+    job = await bot.plugin("broadcast").store.load()
+    assert paused_notes(bot) == [f"Broadcast {job.id} paused at {copied}/301. /broadcast_resume"]
+    at_pause = copied
+    await bot.clock.sleep(30)  # virtual: nothing more goes out, and nothing more is said
+    assert sum(1 for c in bot.fake.calls_of("copy_message") if c.ok) == at_pause and len(paused_notes(bot)) == 1
+    status = (await bot.send("/broadcast_status", user=ADMIN)).texts[0]
+    assert f"paused (by an admin) - {at_pause}/301" in status
+
+
+async def test_a_pause_while_the_last_sends_are_under_way_stays_a_pause_until_resumed(
+        deploy, audience, start_broadcast, until, monkeypatch):
+    bot = await deploy()
+    users = await audience(bot, 5)
+    gate, copy = asyncio.Event(), bot.fake.copy_message
+
+    async def held_copy(chat_id, *args, **kwargs):
+        if chat_id != ADMIN:  # the admin's chat stays free for the commands' answers
+            await gate.wait()  # every other send is under way when the admin pauses
+        return await copy(chat_id, *args, **kwargs)
+
+    monkeypatch.setattr(bot.fake, "copy_message", held_copy)
+    await start_broadcast(bot, "Last")
+    store = bot.plugin("broadcast").store
+    job = await store.load()
+    await until(lambda: _claimed_all(store, job.id, 6), what="the whole audience claimed")
+    assert any(" pausing: " in t for t in (await bot.send("/broadcast_pause", user=ADMIN)).texts)
+    gate.set()
+    await until(lambda: paused_notes(bot), what="the paused message")
+    assert paused_notes(bot) == [f"Broadcast {job.id} paused at 6/6. /broadcast_resume"]
+    assert await job_state(bot) == "paused" and reports(bot) == []
+
+    await bot.send("/broadcast_resume", user=ADMIN)
+    assert "finished" in await final_report(bot, until)
+    assert all(received(bot, u) == 1 for u in users)
+
+
+async def _claimed_all(store, job_id: str, n: int) -> bool:
+    return await store.claimed_count(job_id) == n
 
 
 async def test_blocked_and_deactivated_users_are_left_out_of_the_next_broadcast(deploy, audience, start_broadcast,

@@ -96,8 +96,11 @@ async def test_pause_from_one_instance_and_resume_from_the_other_finish_the_job_
     owner, other = (one, two) if one.plugin("broadcast").running_here else (two, one)
 
     paused = await other.send("/broadcast_pause", user=ADMIN)
-    assert any("paused at" in t for t in paused.texts), paused.texts
+    assert any(" pausing: " in t for t in paused.texts), paused.texts
     await until(lambda: not owner.plugin("broadcast").running_here, what="the owner to stop")
+    # The instance that was sending tells the final count, once its sends under way are done.
+    await until(lambda: [m for m in owner.fake.sent_to(ADMIN) if m.text and " paused at " in m.text],
+                what="the final count from the owner")
     at_pause = sum(received(both, u) for u in users)
     resumed = await owner.send("/broadcast_resume", user=ADMIN)
     assert any("resumed at" in t for t in resumed.texts), resumed.texts

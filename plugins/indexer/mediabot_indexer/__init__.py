@@ -135,8 +135,13 @@ class IndexerPlugin:
 
     @hookimpl
     def mediabot_commands(self, app: Any) -> list[Command]:
-        assert self.jobs is not None
-        return IndexerCommands(app, self.sources, self.jobs).commands()
+        # Callable on an unstarted plugin (listing commands must not need Redis or Mongo).
+        return IndexerCommands(app, self.sources, self._job_manager).commands()
+
+    def _job_manager(self) -> JobManager:
+        if self.jobs is None:
+            raise RuntimeError("the indexer plugin is not started")
+        return self.jobs
 
     @hookimpl
     async def mediabot_health(self, app: Any) -> list[HealthReport]:

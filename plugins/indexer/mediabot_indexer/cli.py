@@ -20,7 +20,7 @@ import click
 from mediabot import MediabotError, create_app
 from mediabot_indexer.jobstore import ACTIVE, Job
 from mediabot_indexer.progress import describe
-from mediabot_indexer.refs import parse_ref
+from mediabot_indexer.refs import MAX_MESSAGE_ID, parse_ref
 
 __all__ = ["follow", "index_command"]
 
@@ -79,8 +79,8 @@ class _Bar:
 def index_command(config: Any) -> click.Command:
     @click.command("index")
     @click.argument("ref")
-    @click.argument("from_id", type=click.IntRange(min=1), default=1)
-    @click.argument("to_id", type=click.IntRange(min=1), required=False)
+    @click.argument("from_id", type=click.IntRange(min=1, max=MAX_MESSAGE_ID), default=1)
+    @click.argument("to_id", type=click.IntRange(min=1, max=MAX_MESSAGE_ID), required=False)
     @click.option("--detach", is_flag=True, help="Queue the job and return at once.")
     @click.option("--every", type=float, default=2.0, show_default=True, help="Seconds between progress lines.")
     def index(ref: str, from_id: int, to_id: int | None, detach: bool, every: float) -> None:

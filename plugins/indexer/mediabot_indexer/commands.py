@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from mediabot import Command, CommandContext, UsageError
+from mediabot import Command, CommandContext, UsageError, parse_int
 from mediabot_indexer.jobs import JobManager
 from mediabot_indexer.jobstore import Job, new_job_id
 from mediabot_indexer.progress import describe
-from mediabot_indexer.refs import ChannelRef, parse_ref
+from mediabot_indexer.refs import MAX_MESSAGE_ID, ChannelRef, parse_ref
 from mediabot_indexer.sources import Sources
 
 __all__ = ["IndexerCommands"]
@@ -24,18 +25,22 @@ def _ref(text: str) -> ChannelRef:
 
 
 def _message_id(text: str, what: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise UsageError(f"{what} must be a message id (a positive number), not {text!r}.")
-    return int(text)
+    return parse_int(text, what, minimum=1, maximum=MAX_MESSAGE_ID, what="a message id")
 
 
 class IndexerCommands:
     """Handlers of ``/channels``, ``/channel_add``, ``/channel_remove``, ``/index``, ``/index_status``, ``/index_cancel``."""
 
-    def __init__(self, app: Any, sources: Sources, jobs: JobManager) -> None:
+    def __init__(self, app: Any, sources: Sources, jobs: Callable[[], JobManager]) -> None:
         self._app = app
         self._sources = sources
-        self._jobs = jobs
+        # Resolved per call: the commands are listed (``mediabot plugins``, /help) before
+        # the plugin starts and makes its job manager; they only run once it has.
+        self._job_manager = jobs
+
+    @property
+    def _jobs(self) -> JobManager:
+        return self._job_manager()
 
     def commands(self) -> list[Command]:
         return [
@@ -74,8 +79,14 @@ class IndexerCommands:
             chat = await self._sources.resolve(ref.lookup)
         except LookupError:
             raise UsageError(f"Unknown channel: {ref}. Is the bot an admin there?") from None
-        added = await self._sources.add(chat, ctx.user.id, self._wall())
         name = chat.title or chat.username or chat.id
+        if chat.type != "channel":
+            # Live ingestion takes channel posts only; a group's messages are its members'
+            # chat, which the kernel hands to search, never to the indexer.
+            await ctx.reply(f"{name} ({chat.id}) is a group, not a channel: members' uploads in a group are "
+                            "not indexed live. Add the channel the files are posted in.")
+            return
+        added = await self._sources.add(chat, ctx.user.id, self._wall())
         await ctx.reply(f"Now indexing new posts of {name} ({chat.id})." if added
                         else f"{name} ({chat.id}) is already indexed.")
 

@@ -10,14 +10,19 @@ import re
 
 import msgspec
 
-__all__ = ["ChannelRef", "parse_ref"]
+__all__ = ["MAX_MESSAGE_ID", "ChannelRef", "parse_ref"]
 
+#: Telegram's message ids are 32-bit.
+MAX_MESSAGE_ID = 2**31 - 1
+
+# Digits are [0-9], not \d: \d and int() also take "１２" and "١٢", which no link carries.
 # t.me/c/<internal id>/<message>: a private channel's post link (internal id without -100).
-_PRIVATE_LINK = re.compile(r"^(?:https?://)?(?:www\.)?(?:t|telegram)\.me/c/(\d{1,16})(?:/(\d{1,12}))?/?$")
+_PRIVATE_LINK = re.compile(r"^(?:https?://)?(?:www\.)?(?:t|telegram)\.me/c/([0-9]{1,16})(?:/([0-9]{1,10}))?/?$")
 # t.me/<username>/<message>: a public channel's post link.
-_PUBLIC_LINK = re.compile(r"^(?:https?://)?(?:www\.)?(?:t|telegram)\.me/([A-Za-z][A-Za-z0-9_]{3,31})(?:/(\d{1,12}))?/?$")
+_PUBLIC_LINK = re.compile(
+    r"^(?:https?://)?(?:www\.)?(?:t|telegram)\.me/([A-Za-z][A-Za-z0-9_]{3,31})(?:/([0-9]{1,10}))?/?$")
 _USERNAME = re.compile(r"^@([A-Za-z][A-Za-z0-9_]{3,31})$")
-_CHAT_ID = re.compile(r"^-?\d{1,16}$")
+_CHAT_ID = re.compile(r"^-?[0-9]{1,16}$")
 
 
 class ChannelRef(msgspec.Struct, frozen=True, kw_only=True):
@@ -53,11 +58,13 @@ def parse_ref(text: str) -> ChannelRef | None:
     text = text.strip()
     if m := _PRIVATE_LINK.match(text):
         message = int(m[2]) if m[2] else None
+        if message is not None and message > MAX_MESSAGE_ID:
+            return None
         return ChannelRef(chat_id=-(10**12) - int(m[1]), message_id=message or None)
     if m := _PUBLIC_LINK.match(text):
-        if m[1].lower() == "c":
-            return None
         message = int(m[2]) if m[2] else None
+        if m[1].lower() == "c" or (message is not None and message > MAX_MESSAGE_ID):
+            return None
         return ChannelRef(username=m[1], message_id=message or None)
     if m := _USERNAME.match(text):
         return ChannelRef(username=m[1])

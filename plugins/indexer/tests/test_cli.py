@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
 import sys
 
 from mediabot_indexer import IndexerPlugin
@@ -53,3 +54,13 @@ def test_in_a_terminal_the_cli_shows_the_job_as_a_progress_bar():
         task = bar.tasks[0]
         assert (task.completed, task.total) == (100, 400)
         assert "job a1b2c3 running · indexed 90 · duplicates 3" in task.description
+
+
+def test_ids_beyond_telegrams_32_bits_are_refused_before_anything_is_queued(tmp_path) -> None:
+    config = tmp_path / "cli.toml"
+    config.write_text("[plugins.indexer]\nenabled = true\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIABOT")}
+    done = subprocess.run([sys.executable, "-m", "mediabot", "--config", str(config), "index", "@the_shelf", "1",
+                           "99999999999"], capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 2 and "queued" not in done.stdout
+    assert "Invalid value for '[TO_ID]': 99999999999 is not in the range 1<=x<=2147483647." in done.stderr

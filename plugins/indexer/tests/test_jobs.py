@@ -248,7 +248,11 @@ async def test_a_job_that_ends_while_index_status_reads_is_listed_once_as_ended(
     ("t.me/+abcdef", "'t.me/+abcdef' is not a channel."),
     ("@the_archive 10 5", "FROM_ID (10) is after TO_ID (5)."),
     ("https://t.me/c/1555000111/5 9", "FROM_ID (9) is after TO_ID (5)."),
-    ("@the_archive x", "FROM_ID must be a message id (a positive number), not 'x'."),
+    ("@the_archive x", "FROM_ID must be a message id from 1 to 2147483647, not 'x'."),
+    ("@the_archive ²", "FROM_ID must be a message id from 1 to 2147483647, not '²'."),
+    ("@the_archive ①", "FROM_ID must be a message id from 1 to 2147483647, not '①'."),
+    ("@the_archive 1 99999999999", "TO_ID must be a message id from 1 to 2147483647, not '99999999999'."),
+    ("-100１５５５000111", "'-100１５５５000111' is not a channel."),
     ("@nobody_knows_it", "Unknown channel: @nobody_knows_it. Is the bot an admin there?"),
     ("@the_archive 1 2 3", "Too many arguments."),
 ])

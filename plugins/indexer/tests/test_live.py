@@ -81,6 +81,16 @@ async def test_admins_add_and_remove_sources_at_runtime_and_users_may_not(make_b
     assert unknown == ["Unknown channel: @nobody_here. Is the bot an admin there?\nUsage: /channel_add REF"]
 
 
+async def test_a_supergroup_is_refused_as_a_live_source_with_the_reason(make_bot) -> None:
+    bot = await make_bot(plugins=[IndexerPlugin], config=config(), admins=[ADMIN])
+    bot.fake.add_chat(OTHER, "supergroup", title="Film fans", username="film_fans")
+    reply = (await bot.send("/channel_add @film_fans", user=ADMIN)).texts
+    assert reply == [f"Film fans ({OTHER}) is a group, not a channel: members' uploads in a group are not indexed "
+                     "live. Add the channel the files are posted in."]
+    assert (await bot.send("/channels", user=ADMIN)).last.text.startswith("No channels")
+    assert bot.plugin("indexer").sources.list() == []
+
+
 async def test_a_dropped_post_is_read_again_by_the_backfill(make_bot) -> None:
     bot = await make_bot(plugins=[IndexerPlugin], config=config(SOURCE, extra="backfill_interval = 5"),
                          admins=[ADMIN])

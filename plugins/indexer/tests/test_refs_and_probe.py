@@ -25,7 +25,8 @@ def test_channel_references_an_admin_may_type(text, ref) -> None:
     assert parse_ref(text) == ref
 
 
-@pytest.mark.parametrize("text", ["films", "t.me/+AbCdEf", "https://example.com/c/1/2", "@ab", "0", "t.me/c/x/1", ""])
+@pytest.mark.parametrize("text", ["films", "t.me/+AbCdEf", "https://example.com/c/1/2", "@ab", "0", "t.me/c/x/1", "",
+                                  "-100１２３", "t.me/c/١٢٣/5", "t.me/the_archive/²", "t.me/the_archive/99999999999"])
 def test_what_is_not_a_channel_reference(text) -> None:
     assert parse_ref(text) is None
 

@@ -15,7 +15,7 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from mediabot import App, Callback, CallbackContext, Command, CommandContext, UsageError
+from mediabot import App, Callback, CallbackContext, Command, CommandContext, UsageError, parse_int
 from mediabot_ops.cache import OTHER, RATE_LIMITS, SESSIONS, CacheInspector, CacheReport, glob_escape
 from mediabot_ops.composition import composition_lines
 from mediabot_ops.config import OpsConfig, valid_tag
@@ -99,9 +99,9 @@ class AdminCommands:
     async def logs(self, ctx: CommandContext) -> None:
         n = DEFAULT_LOG_LINES
         if ctx.argv:
-            if len(ctx.argv) != 1 or not ctx.argv[0].isdigit() or int(ctx.argv[0]) < 1:
-                raise UsageError("N is a number of lines, 1 or more.")
-            n = min(int(ctx.argv[0]), MAX_LOG_LINES)
+            if len(ctx.argv) != 1:
+                raise UsageError()
+            n = parse_int(ctx.argv[0], "N", minimum=1, maximum=MAX_LOG_LINES, what="a number of lines")
         lines = self._ring.tail(n)
         if not lines:
             await ctx.reply("No log lines yet.")

@@ -133,8 +133,9 @@ async def test_logs_show_recent_lines_with_secrets_masked(ops_bot):
 
 async def test_logs_refuses_a_count_that_is_not_a_number(ops_bot):
     bot = await ops_bot()
-    assert (await bot.send("/logs many", user=ADMIN)).texts == [
-        "N is a number of lines, 1 or more.\nUsage: /logs [N]"]
+    for bad in ("many", "①", "²", "0", "201", "99999999999"):
+        assert (await bot.send(f"/logs {bad}", user=ADMIN)).texts == [
+            f"N must be a number of lines from 1 to 200, not {bad!r}.\nUsage: /logs [N]"]
 
 
 async def test_cache_commands_walk_redis_in_bounded_scan_batches_never_keys(ops_bot, redis_factory):

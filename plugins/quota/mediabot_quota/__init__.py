@@ -19,15 +19,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from mediabot import Command, CommandContext, HealthReport, PluginContext, PluginMeta, Reservation, UsageError, hookimpl
+from mediabot import (
+    Command,
+    CommandContext,
+    HealthReport,
+    PluginContext,
+    PluginMeta,
+    Reservation,
+    UsageError,
+    hookimpl,
+    parse_duration,
+    parse_int,
+    parse_user_id,
+)
 from mediabot_quota.config import QuotaConfig
-from mediabot_quota.durations import format_remaining, parse_count, parse_duration
+from mediabot_quota.durations import MAX_COUNT, MAX_DURATION, MIN_DURATION, format_remaining
 from mediabot_quota.ledger import LEDGER_INDEXES, QuotaLedger
 from mediabot_quota.models import Grant, QuotaStatus
 
 __all__ = ["QuotaConfig", "QuotaPlugin"]
-
-MAX_USER_ID = 2**63
 
 
 class QuotaPlugin:
@@ -135,7 +145,7 @@ class QuotaPlugin:
         assert self.ledger is not None
         if ctx.argv and ctx.role == "user":
             raise UsageError("Only admins can see another user's quota.")
-        user_id = _user_id(ctx.argv[0]) if ctx.argv else ctx.user.id
+        user_id = parse_user_id(ctx.argv[0]) if ctx.argv else ctx.user.id
         await ctx.reply(self._describe(await self.ledger.status(user_id), own=not ctx.argv,
                                        unlimited=self.config.admins_unlimited and
                                        ctx.app.role_of(user_id) != "user"))
@@ -156,8 +166,9 @@ class QuotaPlugin:
         assert self.ledger is not None
         if len(ctx.argv) != 2:
             raise UsageError()
-        user_id = _user_id(ctx.argv[0])
-        limit = None if ctx.argv[1].lower() == "default" else _count(ctx.argv[1])
+        user_id = parse_user_id(ctx.argv[0])
+        limit = None if ctx.argv[1].lower() == "default" else parse_int(ctx.argv[1], "N", minimum=0,
+                                                                        maximum=MAX_COUNT)
         await self.ledger.set_limit(user_id, limit)
         self.ctx.log.info("admin %d set the daily limit of %d to %s", ctx.user.id, user_id, limit)
         await ctx.reply(f"User {user_id} now gets the daily limit of their plan." if limit is None
@@ -167,11 +178,8 @@ class QuotaPlugin:
         assert self.ledger is not None
         if len(ctx.argv) not in (2, 3):
             raise UsageError()
-        user_id = _user_id(ctx.argv[0])
-        try:
-            duration = parse_duration(ctx.argv[1])
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
+        user_id = parse_user_id(ctx.argv[0])
+        duration = parse_duration(ctx.argv[1], minimum=MIN_DURATION, maximum=MAX_DURATION)
         others = self.ledger.plans.others()
         plan = ctx.argv[2] if len(ctx.argv) == 3 else ("premium" if "premium" in others else next(iter(others), ""))
         if plan not in others:
@@ -180,27 +188,25 @@ class QuotaPlugin:
         until = self.ctx.clock.wall() + duration
         await self.ledger.grant(user_id, plan, until)
         self.ctx.log.info("admin %d granted %s to %d until %s", ctx.user.id, plan, user_id, until)
-        await ctx.reply(f"User {user_id} has the {plan} plan ({self.ledger.plans.limit(plan)} files a day) "
-                        f"until {until:%Y-%m-%d %H:%M} UTC.")
+        # Said as /quota will say it: an admin's /setlimit wins over any plan's limit.
+        status = await self.ledger.status(user_id)
+        until_text = f"until {until:%Y-%m-%d %H:%M} UTC"
+        if status.override is not None:
+            await ctx.reply(f"User {user_id} has the {plan} plan {until_text}, but still gets {status.override} "
+                            f"files a day: the limit an admin set wins over the plan's "
+                            f"{self.ledger.plans.limit(plan)}. /setlimit {user_id} default gives them the plan's.")
+        else:
+            text = f"User {user_id} has the {plan} plan ({status.limit} files a day) {until_text}."
+            if self.config.admins_unlimited and ctx.app.role_of(user_id) != "user":
+                text += " As an admin they have no limit anyway."
+            await ctx.reply(text)
 
     async def revoke(self, ctx: CommandContext) -> None:
         assert self.ledger is not None
         if len(ctx.argv) != 1:
             raise UsageError()
-        user_id = _user_id(ctx.argv[0])
+        user_id = parse_user_id(ctx.argv[0])
         ended = await self.ledger.revoke(user_id)
         await ctx.reply(f"User {user_id} is back on the {self.ledger.plans.default} plan." if ended
                         else f"User {user_id} had no granted plan.")
 
-
-def _user_id(text: str) -> int:
-    if not text.isdigit() or not 0 < int(text) < MAX_USER_ID:
-        raise UsageError("USER_ID is a positive number (a Telegram user id).")
-    return int(text)
-
-
-def _count(text: str) -> int:
-    try:
-        return parse_count(text)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None

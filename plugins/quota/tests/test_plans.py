@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from mediabot_quota.durations import parse_duration
 from mediabot_quota.ledger import QuotaLedger
 
 from mediabot.core.telegram.clock import FakeClock
@@ -13,7 +12,7 @@ from mediabot.core.telegram.clock import FakeClock
 
 async def test_a_premium_grant_raises_the_limit_until_it_expires(ledger: QuotaLedger, clock: FakeClock) -> None:
     await ledger.reserve(1, 10)
-    await ledger.grant(1, "premium", clock.wall() + parse_duration("90m"))
+    await ledger.grant(1, "premium", clock.wall() + timedelta(minutes=90))
     grant = await ledger.reserve(1, 50)
     assert (grant.granted, grant.limit, grant.plan) == (50, 100, "premium")
     clock.advance(90 * 60 - 1)

@@ -6,6 +6,7 @@ import asyncio
 import time
 from datetime import timedelta
 
+import pytest
 from mediabot_quota import QuotaPlugin
 
 from mediabot import Command, MediaFile, PluginMeta, hookimpl
@@ -95,7 +96,8 @@ async def test_admins_are_unlimited_and_see_anyones_quota(make_bot):
 
 async def test_grants_overrides_and_their_mistakes(make_bot):
     bot = await quota_bot(make_bot)
-    for bad, why in (("/grant 5 30x", "is not a duration"), ("/setlimit 5 -1", "is not a count"),
+    for bad, why in (("/grant 5 30x", "DURATION must be a duration from 1m to 3650d"),
+                     ("/setlimit 5 -1", "N must be a whole number from 0 to 1000000, not '-1'."),
                      ("/grant 5 30d gold", "PLAN is one of: premium."), ("/setlimit 0 5", "USER_ID")):
         text = (await bot.send(bad, user=1)).texts[0]
         assert why in text and "Usage: /" in text
@@ -109,6 +111,36 @@ async def test_grants_overrides_and_their_mistakes(make_bot):
     assert (await bot.send("/setlimit 5 6", user=1)).texts == ["User 5 may now receive 6 files a day."]
     status = (await bot.send("/quota", user=5)).texts[0]
     assert status.startswith("You have 6 of 6 files left today.\nPlan: free, 6 files a day (set by an admin).")
+
+
+@pytest.mark.parametrize(("command", "says"), [
+    ("/quota ²", "USER_ID must be a Telegram user id from 1 to 9223372036854775807, not '²'."),
+    ("/quota ①", "USER_ID must be a Telegram user id from 1 to 9223372036854775807, not '①'."),
+    ("/quota 99999999999999999999", "USER_ID must be a Telegram user id from 1 to 9223372036854775807"),
+    ("/grant ² 1d", "USER_ID must be a Telegram user id from 1 to 9223372036854775807, not '²'."),
+    ("/grant 5 ²d", "DURATION must be a duration from 1m to 3650d"),
+    ("/grant 5 99999999999w", "DURATION must be a duration from 1m to 3650d"),
+    ("/setlimit 5 ²", "N must be a whole number from 0 to 1000000, not '²'."),
+    ("/setlimit 5 99999999999", "N must be a whole number from 0 to 1000000, not '99999999999'."),
+    ("/revoke ١٢", "USER_ID must be a Telegram user id from 1 to 9223372036854775807, not '١٢'."),
+])  # fmt: skip
+async def test_unicode_digits_and_huge_numbers_get_a_clear_line_and_the_usage(make_bot, command, says):
+    bot = await quota_bot(make_bot)
+    text = (await bot.send(command, user=1)).texts[0]
+    assert text.startswith(says) and "\nUsage: /" in text and "Sorry" not in text
+
+
+async def test_a_grant_says_an_admins_limit_still_wins_over_the_plan(make_bot):
+    bot = await quota_bot(make_bot)
+    await bot.send("/setlimit 5 2", user=1)
+    granted = (await bot.send("/grant 5 7d premium", user=1)).texts[0]
+    assert granted.startswith("User 5 has the premium plan until ")
+    assert granted.endswith(", but still gets 2 files a day: the limit an admin set wins over the plan's 10. "
+                            "/setlimit 5 default gives them the plan's.")
+    assert (await bot.send("/quota 5", user=1)).texts[0].startswith("User 5 has 2 of 2 files left today.")
+    await bot.send("/setlimit 5 default", user=1)
+    assert (await bot.send("/grant 5 7d premium", user=1)).texts[0].startswith(
+        "User 5 has the premium plan (10 files a day) until ")
 
 
 async def test_a_crash_mid_delivery_never_refunds_what_was_sent_and_returns_the_rest(make_bot):
