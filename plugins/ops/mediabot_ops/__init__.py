@@ -123,5 +123,5 @@ class OpsPlugin:
     def mediabot_cli(self, cli: Any, config: Any) -> None:
         from mediabot_ops.cli import health_command, ops_group
 
-        cli.add_command(health_command(config, self.config.probe_timeout * 2))
+        cli.add_command(health_command(config, self.config, self._token))
         cli.add_command(ops_group(config, self.ctx.app, self.config, self._token))

@@ -80,7 +80,7 @@ class OpsConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     :param allowed_signers: git's SSH allowed-signers file (``principal namespaces="git" ssh-ed25519 ...``): a tag is applied only when signed by one of these keys; relative to the directory of ``plugins.toml``.
     :param build_command: argument list run in the new release's directory to build it (no shell).
     :param check_command: argument list run in the new release's directory to check the deployment's configuration; ``MEDIABOT_CONFIG`` names this ``plugins.toml``.
-    :param smoke_command: argument list run in the new release's directory as a smoke start: it opens the deployment's Redis, MongoDB and plugins without Telegram, and must exit 0.
+    :param smoke_command: argument list run in the new release's directory as a smoke start, while the old release still runs: the default, ``mediabot health --offline``, opens the deployment's Redis, MongoDB and plugins without Telegram and without starting them, and must exit 0.
     :param step_timeout: seconds each of the fetch, build, check and smoke steps may take before the update is abandoned.
     :param ready_timeout: seconds the restarted process has to answer ``/readyz`` with 200 before the updater rolls back to the previous release by itself.
     :param keep_releases: releases kept under ``releases_dir`` after a successful update: the current one and those before it in the history, which ``/rollback`` goes back through; older ones, and what failed fetches left, are removed.
@@ -97,7 +97,8 @@ class OpsConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     build_command: list[str] = msgspec.field(default_factory=lambda: ["uv", "sync", "--frozen"])
     check_command: list[str] = msgspec.field(
         default_factory=lambda: [".venv/bin/mediabot", "config", "check"])
-    smoke_command: list[str] = msgspec.field(default_factory=lambda: [".venv/bin/mediabot", "health"])
+    smoke_command: list[str] = msgspec.field(
+        default_factory=lambda: [".venv/bin/mediabot", "health", "--offline"])
     step_timeout: Annotated[float, msgspec.Meta(ge=1, le=7200)] = 900.0
     ready_timeout: Annotated[float, msgspec.Meta(ge=1, le=3600)] = 120.0
     # 2 at least: the current release and one to roll back to.

@@ -156,3 +156,41 @@ def test_a_successful_update_removes_releases_older_than_keep_releases(deploymen
     # What is kept is what rollback goes back to.
     assert dep.mediabot("ops", "rollback").returncode == 0
     assert dep.current() == "releases/v2" and dep.serving()["release"] == "v2"
+
+
+REPOSITORY_CONFIG = Path(__file__).resolve().parents[3] / "plugins.toml"
+
+
+@pytest.fixture
+def full_deployment(tmp_path: Path, redis_url: str, redis_prefix: str, mongo_uri: str,
+                    mongo_db_name: str) -> Iterator[Deployment]:
+    """The repository's plugins.toml (every builtin plugin) with the updater's settings and the
+    default smoke command, on the test servers."""
+    import tomllib
+
+    from mediabot.core.tomlout import dumps
+
+    dep = make_deployment(tmp_path)
+    data = tomllib.loads(REPOSITORY_CONFIG.read_text())
+    own = tomllib.loads(dep.config.read_text())
+    del own["plugins"]["ops"]["smoke_command"]  # the default: .venv/bin/mediabot health --offline
+    data["runtime"].update(own["runtime"])
+    data["plugins"]["ops"] = own["plugins"]["ops"]
+    dep.config.write_text(dumps(data))
+    dep.env.update({"MEDIABOT_REDIS_URL": redis_url, "MEDIABOT_MONGO_URI": mongo_uri,
+                    "MEDIABOT__REDIS__KEY_PREFIX": redis_prefix, "MEDIABOT__MONGO__DATABASE": mongo_db_name})
+    dep.start_supervisor()
+    try:
+        yield dep
+    finally:
+        dep.stop_supervisor()
+
+
+def test_the_default_smoke_command_passes_with_every_builtin_plugin_while_the_old_release_runs(full_deployment):
+    dep = full_deployment
+    before = _bootstrap(dep)
+    result = dep.mediabot("ops", "update", "v2")
+    assert result.returncode == 0, result.stderr
+    assert "smoke: .venv/bin/mediabot health --offline" in result.stderr
+    assert dep.serving()["release"] == "v2" and dep.serving()["pid"] != before["pid"]
+    assert ("smoke", "ok") in _steps(dep, "v2")
