@@ -132,7 +132,7 @@ def ops_group(config: Any, app: Any, ops_config: Any, token: str | None) -> clic
     :param ops_config: ``[plugins.ops]``.
     :param token: ``MEDIABOT_OPS_TOKEN`` (for ``/readyz``), when set.
     """
-    from mediabot_ops.commands import releases_lines, render_cache_report, stale_patterns
+    from mediabot_ops.commands import keys, releases_lines, render_cache_report, stale_patterns
     from mediabot_ops.composition import composition_lines
     from mediabot_ops.deploy import update_settings
     from mediabot_ops.updater import UpdateError, Updater
@@ -185,8 +185,8 @@ def ops_group(config: Any, app: Any, ops_config: Any, token: str | None) -> clic
                 patterns = [p for _, p in await stale_patterns(opened)]
                 if not yes:
                     found = await inspector.count(patterns)
-                    return f"{found:,} stale keys (dry run; --yes deletes them)."
-                return f"Deleted {await inspector.delete(patterns):,} stale keys."
+                    return f"{keys(found, 'stale')} (dry run; --yes deletes them)."
+                return f"Deleted {keys(await inspector.delete(patterns), 'stale')}."
 
         click.echo(asyncio.run(run()))
 

@@ -25,7 +25,7 @@ from mediabot_ops.logring import LogRing
 from mediabot_ops.releases import AuditLog, ReleaseStore
 from mediabot_ops.stats import gather_stats
 
-__all__ = ["AdminCommands", "cache_summary", "render_cache_report", "stale_patterns"]
+__all__ = ["AdminCommands", "cache_summary", "keys", "render_cache_report", "stale_patterns"]
 
 log = logging.getLogger("mediabot.plugin.ops")
 
@@ -147,11 +147,12 @@ class AdminCommands:
                 return
             found = await inspector.count([inspector.namespace_pattern(name)])
             if not found:
-                await ctx.reply(f"No keys of {name}.")
+                await ctx.reply(self._no_keys_of(name))
                 return
             warning = (f"\n{name} is running here: it loses what it keeps in Redis."
                        if name in self._app.started else "\nCheck that no other deployment uses it.")
-            await ctx.reply(f"Delete all {found:,} keys of {name}?{warning}",
+            what = f"all {keys(found)}" if found != 1 else "the 1 key"
+            await ctx.reply(f"Delete {what} of {name}?{warning}",
                             keyboard=[[ctx.button("Confirm", "ops.clean", "ns", name),
                                        ctx.button("Cancel", "ops.keep")]])
             return
@@ -161,7 +162,7 @@ class AdminCommands:
             await ctx.reply("Nothing stale found. /cache_cleanup PLUGIN deletes one plugin's keys.")
             return
         owners = ", ".join(sorted({plugin for plugin, _ in patterns}))
-        await ctx.reply(f"{found:,} stale keys (of {owners}). Delete them?",
+        await ctx.reply(f"{keys(found, 'stale')} (of {owners}). Delete {'them' if found != 1 else 'it'}?",
                         keyboard=[[ctx.button("Confirm", "ops.clean", "stale"), ctx.button("Cancel", "ops.keep")]])
 
     async def confirm_cleanup(self, ctx: CallbackContext) -> None:
@@ -170,14 +171,22 @@ class AdminCommands:
             await ctx.answer()
             return
         if ctx.args[0] == "ns" and len(ctx.args) == 2:
-            what, patterns = f"keys of {ctx.args[1]}", [inspector.namespace_pattern(ctx.args[1])]
+            stale, of, patterns = "", f" of {ctx.args[1]}", [inspector.namespace_pattern(ctx.args[1])]
         else:
             # Asked again now: what is stale may have changed since the dry run.
-            what, patterns = "stale keys", [p for _, p in await stale_patterns(self._app)]
+            stale, of, patterns = "stale", "", [p for _, p in await stale_patterns(self._app)]
         deleted = await inspector.delete(patterns)
-        log.info("admin %d deleted %d %s from Redis", ctx.user.id, deleted, what)
-        await ctx.edit(f"Deleted {deleted:,} {what}.")
+        log.info("admin %d deleted %s%s from Redis", ctx.user.id, keys(deleted, stale), of)
+        await ctx.edit(f"Deleted {keys(deleted, stale)}{of}.")
         await ctx.answer()
+
+    def _no_keys_of(self, name: str) -> str:
+        enabled = sorted(self._app.composition.names)
+        if name in enabled:
+            return f"{name} has no keys in Redis: nothing to delete."
+        # A typo, most likely: say which names the command takes.
+        return (f"No plugin {name} in this deployment, and no keys of it in Redis. Plugins here: "
+                f"{', '.join(enabled) or 'none'} (/cache_analyze shows every namespace with keys).")
 
     async def cancel_cleanup(self, ctx: CallbackContext) -> None:
         await ctx.edit("Nothing deleted.")
@@ -218,12 +227,17 @@ class AdminCommands:
         if not self._config.releases_dir:
             await ctx.reply(_UPDATES_OFF)
             return
+        store = ReleaseStore(update_settings(self._app, self._config, self._token).releases_dir)
+        if await asyncio.to_thread(store.previous) is None:  # said now, not after announcing a rollback (the updater checks again)
+            await ctx.reply(NO_PREVIOUS)
+            return
         pid = await asyncio.to_thread(spawn_updater, self._app, ["rollback"], by=f"telegram:{ctx.user.id}")
         log.info("owner %d started a rollback (updater pid %d)", ctx.user.id, pid)
         await ctx.reply(f"Rolling back to the previous release: the updater (pid {pid}) switches and restarts the "
                         "bot. You will be told how it ended; /releases shows its steps.")
 
 
+NO_PREVIOUS = "There is no previous release to go back to: /releases shows the history."
 _UPDATES_OFF = "Updates are off in this deployment: [plugins.ops] releases_dir is not set."
 # The last audit lines /releases shows: enough for one update (about ten steps).
 _AUDIT_SHOWN = 12
@@ -273,7 +287,7 @@ def render_cache_report(report: CacheReport, *, enabled: set[str], prefix: str) 
         if ns.name not in enabled and ns.name not in _KERNEL_NAMESPACES:
             note = " · not enabled here"
         never = f" · {ns.without_ttl_share:.0%} never expire" if ns.sampled else ""
-        lines.append(f"{ns.name}: {ns.keys:,} keys, ~{_size(ns.estimated_bytes)}{never}{note}")
+        lines.append(f"{ns.name}: {keys(ns.keys)}, ~{_size(ns.estimated_bytes)}{never}{note}")
     return "\n".join(lines)
 
 
@@ -289,6 +303,11 @@ async def stale_patterns(app: Any) -> list[tuple[str, str]]:
                 log.warning("ignoring stale-key pattern %r of plugin %s: it must start with %r",
                             pattern, plugin, own)
     return out
+
+
+def keys(n: int, kind: str = "") -> str:
+    """``1 key``, ``1,200 keys``, ``1 stale key``."""
+    return f"{n:,} {kind + ' ' if kind else ''}key{'' if n == 1 else 's'}"
 
 
 def _size(n: float) -> str:

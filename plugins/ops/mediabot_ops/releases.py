@@ -104,6 +104,13 @@ class ReleaseStore:
             return []
         return msgspec.json.decode(self._history.read_bytes(), type=list[str])
 
+    def previous(self) -> str | None:
+        """The release ``rollback`` goes back to (``None``: there is none)."""
+        history = self.history()
+        if len(history) < 2 or history[-1] != self.current():
+            return None
+        return history[-2]
+
     def installed(self) -> list[str]:
         if not self.releases.is_dir():
             return []

@@ -198,10 +198,10 @@ class Updater:
         with self._locked("rollback", ""):
             history = self.store.history()
             current = self.store.current()
-            if len(history) < 2 or history[-1] != current:
+            previous = self.store.previous()
+            if previous is None:
                 self._note("rollback", "validate", "refused", current or "", "no previous release")
                 raise UpdateError("There is no previous release to go back to.", refused=True)
-            previous = history[-2]
             if not self.store.path_of(previous).is_dir():
                 self._note("rollback", "validate", "refused", previous, "release directory missing")
                 raise UpdateError(f"releases/{previous} is missing; nothing changed.", refused=True)

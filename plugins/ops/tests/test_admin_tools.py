@@ -128,3 +128,13 @@ async def test_the_owner_hears_how_an_update_ended_from_one_process_of_the_deplo
 
     assert sorted(told()) == ["/rollback: Rolled back to v1 (was v2); ready.",
                               "/update v2: v2 is live and ready (was v1)."]
+
+
+async def test_rollback_with_no_history_says_so_without_announcing_a_rollback(ops_bot, tmp_path: Path):
+    dep = make_deployment(tmp_path)
+    table = dep.config.read_text().split("[plugins.ops]\n", 1)[1]
+    bot = await ops_bot("[plugins.ops]\n" + table.replace(f'listen = "127.0.0.1:{dep.port}"', 'listen = ""'),
+                        env={"PATH": os.environ["PATH"], "HOME": dep.env["HOME"]})
+    replies = await bot.send("/rollback", user=OWNER)
+    assert replies.texts == ["There is no previous release to go back to: /releases shows the history."]
+    assert not (bot.app.data_dir / "plugins" / "ops" / "updater.log").exists()  # no updater was started

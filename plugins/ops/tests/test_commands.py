@@ -185,3 +185,25 @@ async def test_cache_analyze_on_100000_keys_counts_every_namespace_and_never_blo
     assert await redis.slowlog_get() == []  # not one command took 5 ms
     used = await redis.info("commandstats")
     assert "cmdstat_scan" in used and "cmdstat_memory" in used and "cmdstat_keys" not in used
+
+
+async def test_cache_cleanup_of_an_unknown_plugin_names_the_plugins_of_the_deployment(ops_bot):
+    bot = await ops_bot()
+    reply = (await bot.send("/cache_cleanup nosuch", user=ADMIN)).last.text
+    assert reply == ("No plugin nosuch in this deployment, and no keys of it in Redis. Plugins here: films, ops "
+                     "(/cache_analyze shows every namespace with keys).")
+    assert (await bot.send("/cache_cleanup films", user=ADMIN)).last.text == \
+        "films has no keys in Redis: nothing to delete."
+
+
+async def test_cache_cleanup_counts_one_key_in_the_singular(ops_bot):
+    bot = await ops_bot()
+    redis, films, search = bot.app.redis, bot.app.storage("films"), bot.app.storage("search")
+    await redis.set(films.key("cache", "v1", 0), "old")
+    await redis.set(search.key("page", 0), "p")
+    asked = (await bot.send("/cache_cleanup", user=ADMIN)).last
+    assert asked.text == "1 stale key (of films). Delete it?"
+    assert (await bot.press(asked, "Confirm", user=ADMIN)).texts == ["Deleted 1 stale key."]
+    asked = (await bot.send("/cache_cleanup search", user=ADMIN)).last
+    assert asked.text.startswith("Delete the 1 key of search?")
+    assert (await bot.press(asked, "Confirm", user=ADMIN)).texts == ["Deleted 1 key of search."]
