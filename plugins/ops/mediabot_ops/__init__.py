@@ -87,7 +87,8 @@ class OpsPlugin:
         address = self.config.address
         if address is None:
             return
-        server = OpsServer(app, address, token=self._token, check=self.snapshot)
+        server = OpsServer(app, address, token=self._token, check=self.snapshot,
+                           header_timeout=self.config.header_timeout, max_connections=self.config.max_connections)
         try:
             await server.start()
         except BaseException:

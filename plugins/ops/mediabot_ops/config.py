@@ -71,6 +71,8 @@ class OpsConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Settings of ``[plugins.ops]``.
 
     :param listen: ``HOST:PORT`` of the ``/healthz``, ``/readyz`` and ``/metrics`` HTTP server; each process on a host needs its own port; ``0`` as the port takes any free one; ``""`` turns the server off. Any address other than loopback needs ``MEDIABOT_OPS_TOKEN``.
+    :param header_timeout: seconds a connection to the HTTP server may stay open without a complete request (after it opens, or after the previous response); then it is closed. Bounds what half-sent requests hold.
+    :param max_connections: connections the HTTP server keeps open at once; beyond it a new one is closed as soon as it is accepted. Keep it well under the process's file-descriptor limit (systemd ``LimitNOFILE``).
     :param probe_timeout: seconds a health check (all plugins' reports, the MongoDB ping) may take before it counts as down.
     :param log_lines: log lines kept in memory for ``/logs`` (secrets masked).
     :param scan_batch: keys asked for per ``SCAN`` call by ``/cache_analyze`` and ``/cache_cleanup`` (each call stays short; Redis serves others in between).
@@ -87,6 +89,8 @@ class OpsConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """
 
     listen: str = "127.0.0.1:9464"
+    header_timeout: Annotated[float, msgspec.Meta(ge=0.5, le=300)] = 10.0
+    max_connections: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 100
     probe_timeout: Annotated[float, msgspec.Meta(ge=0.1, le=300)] = 3.0
     log_lines: Annotated[int, msgspec.Meta(ge=10, le=100_000)] = 1000
     scan_batch: Annotated[int, msgspec.Meta(ge=10, le=10_000)] = 500
