@@ -199,15 +199,31 @@ def ops_group(config: Any, app: Any, ops_config: Any, token: str | None) -> clic
 
     @ops.command("update")
     @click.argument("tag")
+    @click.option("--allow-downgrade", is_flag=True,
+                  help="Apply TAG even though it is older than the current release (recorded in the audit log).")
     @click.option("--by", default="cli", show_default=True, help="Who asked, for the audit log.")
-    def update(tag: str, by: str) -> None:
+    def update(tag: str, allow_downgrade: bool, by: str) -> None:
         """Fetch TAG, verify its SSH signature, build, check, switch `current`, restart, roll back if not ready.
 
         Runs in the foreground as its own process (it outlives the bot's restart);
         exit 0 when the new release is ready, 1 when refused or rolled back.
+        An update an earlier updater left unconcluded is finished or undone first.
         """
         try:
-            click.echo(_updater(by).update(tag))
+            click.echo(_updater(by).update(tag, allow_downgrade=allow_downgrade))
+        except UpdateError as exc:
+            click.echo(str(exc), err=True)
+            sys.exit(1)
+
+    @ops.command("recover")
+    @click.option("--by", default="cli", show_default=True, help="Who asked, for the audit log.")
+    def recover(by: str) -> None:
+        """Finish or undo an update whose updater died after switching `current` (killed, host rebooted).
+
+        The bot starts it by itself when it finds one; update and rollback do it first too.
+        """
+        try:
+            click.echo(_updater(by).recover())
         except UpdateError as exc:
             click.echo(str(exc), err=True)
             sys.exit(1)
