@@ -22,7 +22,7 @@ from mediabot_ops.config import OpsConfig, valid_tag
 from mediabot_ops.deploy import audit_path, spawn_updater, update_settings
 from mediabot_ops.health import Snapshot, render_lines
 from mediabot_ops.logring import LogRing
-from mediabot_ops.releases import AuditLog, ReleaseStore
+from mediabot_ops.releases import AuditLog, ReleaseStore, older_than
 from mediabot_ops.stats import gather_stats
 
 __all__ = ["AdminCommands", "cache_summary", "keys", "render_cache_report", "stale_patterns"]
@@ -33,6 +33,7 @@ _PLUGIN_NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,32}$")
 # Namespaces that hold state, not cache: deleting them loses data other processes need.
 _NOT_A_CACHE = {"catalog": "the catalogue's change stream is how other processes learn of new files"}
 _KERNEL_NAMESPACES = {"catalog", SESSIONS, RATE_LIMITS, OTHER}
+_ALLOW_DOWNGRADE = "--allow-downgrade"
 DEFAULT_LOG_LINES = 30
 # A chat message holds 4,096 characters: 200 lines already arrive as several messages.
 MAX_LOG_LINES = 200
@@ -78,14 +79,16 @@ class AdminCommands:
             Command(name="restart", description="Stop gracefully; the supervisor starts the bot again",
                     handler=self.restart, role="owner"),
             Command(name="update", description="Apply a signed release tag (verify, build, switch, restart)",
-                    usage="TAG", handler=self.update, role="owner"),
+                    usage="TAG [--allow-downgrade]", handler=self.update, role="owner"),
             Command(name="rollback", description="Go back to the previous release", handler=self.rollback,
                     role="owner"),
         ]
 
     def callbacks(self) -> list[Callback]:
         return [Callback("ops.clean", self.confirm_cleanup, role="admin"),
-                Callback("ops.keep", self.cancel_cleanup, role="admin")]
+                Callback("ops.keep", self.cancel_cleanup, role="admin"),
+                Callback("ops.downgrade", self.confirm_downgrade, role="owner"),
+                Callback("ops.nodowngrade", self.cancel_downgrade, role="owner")]
 
     # -- health, stats, logs --------------------------------------------------------
     async def health(self, ctx: CommandContext) -> None:
@@ -211,17 +214,48 @@ class AdminCommands:
         self._app.request_stop()
 
     async def update(self, ctx: CommandContext) -> None:
-        if len(ctx.argv) != 1 or not valid_tag(ctx.argv[0]):
-            raise UsageError("TAG is a release tag: letters, digits, . _ + -, not starting with - or .")
+        argv = list(ctx.argv)
+        allow_downgrade = _ALLOW_DOWNGRADE in argv
+        if allow_downgrade:
+            argv.remove(_ALLOW_DOWNGRADE)
+        if len(argv) != 1 or not valid_tag(argv[0]):
+            raise UsageError("TAG is a release tag: letters, digits, . _ + -, not starting with - or .; "
+                             f"add {_ALLOW_DOWNGRADE} to apply one older than the current release.")
         if not self._config.releases_dir:
             await ctx.reply(_UPDATES_OFF)
             return
-        tag = ctx.argv[0]
-        pid = await asyncio.to_thread(spawn_updater, self._app, ["update", tag], by=f"telegram:{ctx.user.id}")
-        log.info("owner %d started the update to %s (updater pid %d)", ctx.user.id, tag, pid)
-        await ctx.reply(f"Updating to {tag}: the updater (pid {pid}) verifies the tag's signature, builds, checks, "
-                        "switches and restarts the bot, and rolls back by itself if the new release is not ready. "
-                        "You will be told how it ended; /releases shows its steps.")
+        tag = argv[0]
+        if not allow_downgrade:
+            store = ReleaseStore(update_settings(self._app, self._config, self._token).releases_dir)
+            current = await asyncio.to_thread(store.current)
+            if current is not None and older_than(tag, current):
+                # Asked here, before anything is fetched: a downgrade is the owner's explicit choice.
+                await ctx.reply(f"{tag} is older than the current release {current}. Downgrade to {tag}?",
+                                keyboard=[[ctx.button(f"Downgrade to {tag}", "ops.downgrade", tag),
+                                           ctx.button("Cancel", "ops.nodowngrade")]])
+                return
+        await self._start_update(ctx.reply, ctx.user.id, tag, allow_downgrade=allow_downgrade)
+
+    async def _start_update(self, reply: Callable[[str], Awaitable[Any]], user_id: int, tag: str, *,
+                            allow_downgrade: bool) -> None:
+        args = ["update", tag, *([_ALLOW_DOWNGRADE] if allow_downgrade else [])]
+        pid = await asyncio.to_thread(spawn_updater, self._app, args, by=f"telegram:{user_id}")
+        log.info("owner %d started the update to %s%s (updater pid %d)", user_id, tag,
+                 " (a downgrade)" if allow_downgrade else "", pid)
+        what = "Downgrading" if allow_downgrade else "Updating"
+        await reply(f"{what} to {tag}: the updater (pid {pid}) verifies the tag's signature, builds, checks, "
+                    "switches and restarts the bot, and rolls back by itself if the new release is not ready. "
+                    "You will be told how it ended; /releases shows its steps.")
+
+    async def confirm_downgrade(self, ctx: CallbackContext) -> None:
+        await ctx.answer()
+        if len(ctx.args) != 1 or not valid_tag(str(ctx.args[0])) or not self._config.releases_dir:
+            return
+        await self._start_update(ctx.edit, ctx.user.id, str(ctx.args[0]), allow_downgrade=True)
+
+    async def cancel_downgrade(self, ctx: CallbackContext) -> None:
+        await ctx.edit("Nothing changed.")
+        await ctx.answer()
 
     async def rollback(self, ctx: CommandContext) -> None:
         if not self._config.releases_dir:

@@ -218,6 +218,14 @@ class ReleaseStore:
         tmp.write_bytes(msgspec.json.encode(history))
         os.replace(tmp, self._history)
 
+    def updater_running(self) -> bool:
+        """Whether an updater holds the lock now (a pending update of a dead one is free to take over)."""
+        try:
+            with self.lock():
+                return False
+        except UpdateBusy:
+            return True
+
     @contextmanager
     def lock(self) -> Iterator[None]:
         """One updater at a time (a second one is refused, not queued)."""
