@@ -66,6 +66,7 @@ class Pending(msgspec.Struct, kw_only=True):
     :param previous: the release it replaced (``None``: the first release).
     :param history: the history before the switch (what an undo restores).
     :param pid: the updater's process id.
+    :param bot_pid: the bot running before the switch (on ``previous``): its readiness says nothing of ``tag``.
     :param by: who asked.
     """
 
@@ -73,6 +74,7 @@ class Pending(msgspec.Struct, kw_only=True):
     previous: str | None
     history: list[str]
     pid: int
+    bot_pid: int | None = None
     by: str = ""
 
 

@@ -193,7 +193,7 @@ class Updater:
                 else [*history, current, tag]
             # Written before the switch: an updater killed from here on leaves it for the next run.
             self.store.set_pending(Pending(tag=tag, previous=current, history=new_history[:-1], pid=os.getpid(),
-                                           by=self._by))
+                                           bot_pid=read_pid(self.settings.pid_file), by=self._by))
             self.store.switch(tag, history=new_history)
             self._note("update", "switch", "ok", tag, f"current -> releases/{tag} (was {current})")
             if self._restart_and_wait("update", tag):
@@ -253,7 +253,7 @@ class Updater:
             summary = f"The interrupted update to {tag} had already gone back to {current}."
             self._note("recover", "done", "ok", current or "", summary)
             return summary
-        if self._wait_ready("recover", tag):
+        if self._wait_ready("recover", tag, not_pid=pending.bot_pid):
             self._prune(tag)
             self.store.clear_pending()
             summary = f"The interrupted update to {tag} is complete: {tag} is live and ready."
@@ -369,12 +369,16 @@ class Updater:
         found = _TAGGER_TIME.search(shown.stdout) if shown.returncode == 0 else None
         return int(found["time"]) if found else None
 
-    def _wait_ready(self, action: str, tag: str) -> bool:
-        """Wait up to ``ready_timeout`` for the bot running now to be ready (no restart)."""
+    def _wait_ready(self, action: str, tag: str, *, not_pid: int | None) -> bool:
+        """Wait up to ``ready_timeout`` for a bot started on ``current`` to be ready (no restart).
+
+        ``not_pid`` is the bot that ran before the switch: if the updater died before
+        restarting it, it still serves the old release, and its readiness does not count.
+        """
         deadline = time.monotonic() + self.settings.ready_timeout
         while time.monotonic() < deadline:
             pid = read_pid(self.settings.pid_file)
-            if _alive(pid) and self._ready():
+            if pid != not_pid and _alive(pid) and self._ready():
                 self._note(action, "ready", "ok", tag, f"pid {pid} ready")
                 return True
             time.sleep(_POLL)
