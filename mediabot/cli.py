@@ -94,8 +94,7 @@ def _subcommand_config(args: list[str]) -> str | None:
             return args[i + 1] if i + 1 < len(args) else None
         if arg.startswith("--config="):
             return arg.partition("=")[2]
-        if arg.startswith("-c") and not arg.startswith("--"):
-            return arg[2:]
+    # Not the glued ``-cFILE``: a plugin's argument such as a message text "-cool" must stay its own.
     return None
 
 

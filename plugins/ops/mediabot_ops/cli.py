@@ -42,7 +42,8 @@ def health_command(config: Any, ops_config: Any, token: str | None) -> click.Com
         """Ask the running bot's /readyz for its health (--offline: check without it);
         exit 0 ok, 1 degraded, 3 down or no bot answering, 2 configuration error.
 
-        -c is applied by the command group (the subcommand is built from that file).
+        \f
+        ``config_path`` is already applied: the command group builds this subcommand from that file.
         """
         if offline:
             source = ("offline check: configuration, Redis, MongoDB and plugins loading; the running bot's own "
