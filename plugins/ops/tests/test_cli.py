@@ -152,6 +152,11 @@ async def test_health_reports_what_a_running_bot_with_every_builtin_plugin_repor
     shown = {line.split()[1] for line in lines[1:-1]}
     assert {"indexer", "search.index", "telegram", "redis", "mongo"} <= shown
     assert lines[-1] == "overall: ok"
+    code, out, err = await _mediabot_async(env, "--config", str(REPOSITORY_CONFIG), "health", "--json")
+    assert code == 0, out + err
+    shown_json = json.loads(out)
+    assert shown_json["status"] == "ok" and shown_json["source"] == lines[0]
+    assert {c["component"] for c in shown_json["components"]} == shown
 
 
 async def test_health_shows_the_running_bots_down_component_and_exits_3(ops_bot, services_env, tmp_path):
