@@ -51,7 +51,7 @@ class MediabotGroup(click.Group):
         group = click.Group("plugins")
         error: MediabotError | None = None
         try:
-            raw = load_raw(ctx.find_root().params.get("config_path"))
+            raw = load_raw(ctx.meta.get("mediabot.subcommand_config") or ctx.find_root().params.get("config_path"))
             comp = compose(raw, discover())
             app = App(comp, require_secrets=False)
             app.host.call_sync("mediabot_cli", cli=group, config=raw)
@@ -60,6 +60,15 @@ class MediabotGroup(click.Group):
         commands = {n: c for n, c in group.commands.items() if n not in self.commands}
         ctx.meta["mediabot.plugin_commands"] = commands, error
         return commands, error
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None,
+                                                                           list[str]]:
+        # `mediabot health -c FILE`: a plugin's subcommand takes -c as the kernel's do, and it
+        # must be built from that file (its plugin may be enabled there only).
+        given = _subcommand_config(args[1:])
+        if given is not None:
+            ctx.meta["mediabot.subcommand_config"] = given
+        return super().resolve_command(ctx, args)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *self._plugin_commands(ctx)[0]})
@@ -74,6 +83,19 @@ class MediabotGroup(click.Group):
         if error is not None:
             return _unavailable(name, error)
         return None
+
+
+def _subcommand_config(args: list[str]) -> str | None:
+    """The value of ``-c``/``--config`` among a subcommand's arguments (``None`` when not given)."""
+    for i, arg in enumerate(args):
+        if arg == "--":
+            return None
+        if arg in ("-c", "--config"):
+            return args[i + 1] if i + 1 < len(args) else None
+        if arg.startswith("--config="):
+            return arg.partition("=")[2]
+    # Not the glued ``-cFILE``: a plugin's argument such as a message text "-cool" must stay its own.
+    return None
 
 
 def _unavailable(name: str, error: MediabotError) -> click.Command:

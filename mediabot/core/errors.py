@@ -7,6 +7,9 @@ prints; a traceback is only shown for bugs.
 
 from __future__ import annotations
 
+import re
+from urllib.parse import unquote
+
 
 class MediabotError(Exception):
     """Base class of every error the kernel raises on purpose."""
@@ -77,13 +80,36 @@ class ResourceError(MediabotError):
     """
 
 
+# Query parameters that carry a credential (redis-py's ``?password=``, MongoDB's
+# ``tlsCertificateKeyFilePassword``, ``authMechanismProperties`` with an AWS session token...).
+_SECRET_PARAM = re.compile(r"pass|pwd|secret|token|authmechanismproperties|credential|^key$|apikey|api_key",
+                           re.IGNORECASE)
+
+
 def mask_url(url: str) -> str:
-    """``url`` without its password (``redis://:***@host:6379/0``), for messages and logs."""
+    """``url`` without its credentials, for messages and logs.
+
+    The password in the userinfo (``redis://:***@host:6379/0``) and the value
+    of every query parameter named like a credential
+    (``redis://host:6379/0?password=***``) are masked; the rest stays, so the
+    operator still sees which server and database were meant.
+    """
     scheme, sep, rest = url.partition("://")
     if not sep:
         return url
-    userinfo, at, hosts = rest.rpartition("@")
-    if not at:
-        return url
-    user = userinfo.partition(":")[0]
-    return f"{scheme}://{user}:***@{hosts}"
+    rest, hash_sign, fragment = rest.partition("#")
+    head, question, query = rest.partition("?")
+    userinfo, at, hosts = head.rpartition("@")
+    if at:
+        user = userinfo.partition(":")[0]
+        head = f"{user}:***@{hosts}"
+    if question:
+        query = "&".join(_mask_param(part) for part in query.split("&"))
+    return f"{scheme}://{head}{question}{query}{hash_sign}{fragment}"
+
+
+def _mask_param(part: str) -> str:
+    name, eq, value = part.partition("=")
+    if eq and value and _SECRET_PARAM.search(unquote(name)):
+        return f"{name}=***"
+    return part

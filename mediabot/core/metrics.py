@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics, generate_latest
 
 M = TypeVar("M", Counter, Gauge, Histogram)
 
@@ -20,6 +20,10 @@ class Metrics:
     """Get-or-create access to one registry's metrics."""
 
     def __init__(self) -> None:
+        # No ``_created`` series next to every counter and histogram: they double the
+        # scrape for a timestamp nobody graphs. The switch is the library's and
+        # process-wide; every app in a process wants the same.
+        disable_created_metrics()
         self.registry = CollectorRegistry(auto_describe=True)
         self._metrics: dict[str, Any] = {}
 

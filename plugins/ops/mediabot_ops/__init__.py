@@ -17,16 +17,18 @@ See docs/ops.md.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from mediabot import App, Callback, Command, HealthReport, PluginContext, PluginMeta, Secret, hookimpl
 from mediabot_ops.announce import Announcer
 from mediabot_ops.commands import AdminCommands
 from mediabot_ops.config import TOKEN_ENV, OpsConfig, require_token
-from mediabot_ops.deploy import audit_path, pid_path, remove_pid, write_pid
+from mediabot_ops.deploy import audit_path, pid_path, remove_pid, spawn_updater, update_settings, write_pid
 from mediabot_ops.health import Snapshot, collect, own_reports
 from mediabot_ops.hooks import OpsHooks
 from mediabot_ops.logring import LogRing, SecretMasker
+from mediabot_ops.releases import ReleaseStore
 from mediabot_ops.server import OpsServer
 
 __all__ = ["OpsConfig", "OpsHooks", "OpsPlugin"]
@@ -81,19 +83,36 @@ class OpsPlugin:
         if self.config.releases_dir:
             # The updater sends SIGTERM to this pid, and knows a restart happened when it changes.
             write_pid(pid_path(app))
+            await self._recover_interrupted_update(app)
             if app.redis is not None:  # one process of the deployment tells the owner how it ended
                 self.announcer = Announcer(app, self.ctx.storage, audit_path(app))
                 self.ctx.spawn_loop(self.announcer.run, name="ops-announce")
         address = self.config.address
         if address is None:
             return
-        server = OpsServer(app, address, token=self._token, check=self.snapshot)
+        server = OpsServer(app, address, token=self._token, check=self.snapshot,
+                           header_timeout=self.config.header_timeout, max_connections=self.config.max_connections)
         try:
             await server.start()
         except BaseException:
             self.ring.detach()
             raise
         self.server = server
+
+    async def _recover_interrupted_update(self, app: App) -> None:
+        """An updater that died after switching ``current`` left pending.json: finish or undo its update.
+
+        The recovering updater is a process of its own, as ``/update`` starts it: it
+        waits for this very process to be ready (then the update is complete) and
+        otherwise switches back. While a live updater holds the lock (the normal
+        restart of an update), there is nothing to do.
+        """
+        store = ReleaseStore(update_settings(app, self.config, self._token).releases_dir)
+        if await asyncio.to_thread(store.pending) is None or await asyncio.to_thread(store.updater_running):
+            return
+        pid = await asyncio.to_thread(spawn_updater, app, ["recover"], by="startup")
+        self.ctx.log.warning("an update was left unconcluded by an updater that stopped; the updater (pid %d) "
+                             "finishes or undoes it", pid)
 
     @hookimpl
     async def mediabot_shutdown(self) -> None:
@@ -123,5 +142,5 @@ class OpsPlugin:
     def mediabot_cli(self, cli: Any, config: Any) -> None:
         from mediabot_ops.cli import health_command, ops_group
 
-        cli.add_command(health_command(config, self.config.probe_timeout * 2))
+        cli.add_command(health_command(config, self.config, self._token))
         cli.add_command(ops_group(config, self.ctx.app, self.config, self._token))

@@ -22,10 +22,10 @@ from mediabot_ops.config import OpsConfig, valid_tag
 from mediabot_ops.deploy import audit_path, spawn_updater, update_settings
 from mediabot_ops.health import Snapshot, render_lines
 from mediabot_ops.logring import LogRing
-from mediabot_ops.releases import AuditLog, ReleaseStore
+from mediabot_ops.releases import AuditLog, ReleaseStore, older_than
 from mediabot_ops.stats import gather_stats
 
-__all__ = ["AdminCommands", "cache_summary", "render_cache_report", "stale_patterns"]
+__all__ = ["AdminCommands", "cache_summary", "keys", "render_cache_report", "stale_patterns"]
 
 log = logging.getLogger("mediabot.plugin.ops")
 
@@ -33,6 +33,7 @@ _PLUGIN_NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,32}$")
 # Namespaces that hold state, not cache: deleting them loses data other processes need.
 _NOT_A_CACHE = {"catalog": "the catalogue's change stream is how other processes learn of new files"}
 _KERNEL_NAMESPACES = {"catalog", SESSIONS, RATE_LIMITS, OTHER}
+_ALLOW_DOWNGRADE = "--allow-downgrade"
 DEFAULT_LOG_LINES = 30
 # A chat message holds 4,096 characters: 200 lines already arrive as several messages.
 MAX_LOG_LINES = 200
@@ -78,14 +79,16 @@ class AdminCommands:
             Command(name="restart", description="Stop gracefully; the supervisor starts the bot again",
                     handler=self.restart, role="owner"),
             Command(name="update", description="Apply a signed release tag (verify, build, switch, restart)",
-                    usage="TAG", handler=self.update, role="owner"),
+                    usage="TAG [--allow-downgrade]", handler=self.update, role="owner"),
             Command(name="rollback", description="Go back to the previous release", handler=self.rollback,
                     role="owner"),
         ]
 
     def callbacks(self) -> list[Callback]:
         return [Callback("ops.clean", self.confirm_cleanup, role="admin"),
-                Callback("ops.keep", self.cancel_cleanup, role="admin")]
+                Callback("ops.keep", self.cancel_cleanup, role="admin"),
+                Callback("ops.downgrade", self.confirm_downgrade, role="owner"),
+                Callback("ops.nodowngrade", self.cancel_downgrade, role="owner")]
 
     # -- health, stats, logs --------------------------------------------------------
     async def health(self, ctx: CommandContext) -> None:
@@ -147,11 +150,12 @@ class AdminCommands:
                 return
             found = await inspector.count([inspector.namespace_pattern(name)])
             if not found:
-                await ctx.reply(f"No keys of {name}.")
+                await ctx.reply(self._no_keys_of(name))
                 return
             warning = (f"\n{name} is running here: it loses what it keeps in Redis."
                        if name in self._app.started else "\nCheck that no other deployment uses it.")
-            await ctx.reply(f"Delete all {found:,} keys of {name}?{warning}",
+            what = f"all {keys(found)}" if found != 1 else "the 1 key"
+            await ctx.reply(f"Delete {what} of {name}?{warning}",
                             keyboard=[[ctx.button("Confirm", "ops.clean", "ns", name),
                                        ctx.button("Cancel", "ops.keep")]])
             return
@@ -161,7 +165,7 @@ class AdminCommands:
             await ctx.reply("Nothing stale found. /cache_cleanup PLUGIN deletes one plugin's keys.")
             return
         owners = ", ".join(sorted({plugin for plugin, _ in patterns}))
-        await ctx.reply(f"{found:,} stale keys (of {owners}). Delete them?",
+        await ctx.reply(f"{keys(found, 'stale')} (of {owners}). Delete {'them' if found != 1 else 'it'}?",
                         keyboard=[[ctx.button("Confirm", "ops.clean", "stale"), ctx.button("Cancel", "ops.keep")]])
 
     async def confirm_cleanup(self, ctx: CallbackContext) -> None:
@@ -170,14 +174,22 @@ class AdminCommands:
             await ctx.answer()
             return
         if ctx.args[0] == "ns" and len(ctx.args) == 2:
-            what, patterns = f"keys of {ctx.args[1]}", [inspector.namespace_pattern(ctx.args[1])]
+            stale, of, patterns = "", f" of {ctx.args[1]}", [inspector.namespace_pattern(ctx.args[1])]
         else:
             # Asked again now: what is stale may have changed since the dry run.
-            what, patterns = "stale keys", [p for _, p in await stale_patterns(self._app)]
+            stale, of, patterns = "stale", "", [p for _, p in await stale_patterns(self._app)]
         deleted = await inspector.delete(patterns)
-        log.info("admin %d deleted %d %s from Redis", ctx.user.id, deleted, what)
-        await ctx.edit(f"Deleted {deleted:,} {what}.")
+        log.info("admin %d deleted %s%s from Redis", ctx.user.id, keys(deleted, stale), of)
+        await ctx.edit(f"Deleted {keys(deleted, stale)}{of}.")
         await ctx.answer()
+
+    def _no_keys_of(self, name: str) -> str:
+        enabled = sorted(self._app.composition.names)
+        if name in enabled:
+            return f"{name} has no keys in Redis: nothing to delete."
+        # A typo, most likely: say which names the command takes.
+        return (f"No plugin {name} in this deployment, and no keys of it in Redis. Plugins here: "
+                f"{', '.join(enabled) or 'none'} (/cache_analyze shows every namespace with keys).")
 
     async def cancel_cleanup(self, ctx: CallbackContext) -> None:
         await ctx.edit("Nothing deleted.")
@@ -202,21 +214,56 @@ class AdminCommands:
         self._app.request_stop()
 
     async def update(self, ctx: CommandContext) -> None:
-        if len(ctx.argv) != 1 or not valid_tag(ctx.argv[0]):
-            raise UsageError("TAG is a release tag: letters, digits, . _ + -, not starting with - or .")
+        argv = list(ctx.argv)
+        allow_downgrade = _ALLOW_DOWNGRADE in argv
+        if allow_downgrade:
+            argv.remove(_ALLOW_DOWNGRADE)
+        if len(argv) != 1 or not valid_tag(argv[0]):
+            raise UsageError("TAG is a release tag: letters, digits, . _ + -, not starting with - or .; "
+                             f"add {_ALLOW_DOWNGRADE} to apply one older than the current release.")
         if not self._config.releases_dir:
             await ctx.reply(_UPDATES_OFF)
             return
-        tag = ctx.argv[0]
-        pid = await asyncio.to_thread(spawn_updater, self._app, ["update", tag], by=f"telegram:{ctx.user.id}")
-        log.info("owner %d started the update to %s (updater pid %d)", ctx.user.id, tag, pid)
-        await ctx.reply(f"Updating to {tag}: the updater (pid {pid}) verifies the tag's signature, builds, checks, "
-                        "switches and restarts the bot, and rolls back by itself if the new release is not ready. "
-                        "You will be told how it ended; /releases shows its steps.")
+        tag = argv[0]
+        if not allow_downgrade:
+            store = ReleaseStore(update_settings(self._app, self._config, self._token).releases_dir)
+            current = await asyncio.to_thread(store.current)
+            if current is not None and older_than(tag, current):
+                # Asked here, before anything is fetched: a downgrade is the owner's explicit choice.
+                await ctx.reply(f"{tag} is older than the current release {current}. Downgrade to {tag}?",
+                                keyboard=[[ctx.button(f"Downgrade to {tag}", "ops.downgrade", tag),
+                                           ctx.button("Cancel", "ops.nodowngrade")]])
+                return
+        await self._start_update(ctx.reply, ctx.user.id, tag, allow_downgrade=allow_downgrade)
+
+    async def _start_update(self, reply: Callable[[str], Awaitable[Any]], user_id: int, tag: str, *,
+                            allow_downgrade: bool) -> None:
+        args = ["update", tag, *([_ALLOW_DOWNGRADE] if allow_downgrade else [])]
+        pid = await asyncio.to_thread(spawn_updater, self._app, args, by=f"telegram:{user_id}")
+        log.info("owner %d started the update to %s%s (updater pid %d)", user_id, tag,
+                 " (a downgrade)" if allow_downgrade else "", pid)
+        what = "Downgrading" if allow_downgrade else "Updating"
+        await reply(f"{what} to {tag}: the updater (pid {pid}) verifies the tag's signature, builds, checks, "
+                    "switches and restarts the bot, and rolls back by itself if the new release is not ready. "
+                    "You will be told how it ended; /releases shows its steps.")
+
+    async def confirm_downgrade(self, ctx: CallbackContext) -> None:
+        await ctx.answer()
+        if len(ctx.args) != 1 or not valid_tag(str(ctx.args[0])) or not self._config.releases_dir:
+            return
+        await self._start_update(ctx.edit, ctx.user.id, str(ctx.args[0]), allow_downgrade=True)
+
+    async def cancel_downgrade(self, ctx: CallbackContext) -> None:
+        await ctx.edit("Nothing changed.")
+        await ctx.answer()
 
     async def rollback(self, ctx: CommandContext) -> None:
         if not self._config.releases_dir:
             await ctx.reply(_UPDATES_OFF)
+            return
+        store = ReleaseStore(update_settings(self._app, self._config, self._token).releases_dir)
+        if await asyncio.to_thread(store.previous) is None:  # said now, not after announcing a rollback (the updater checks again)
+            await ctx.reply(NO_PREVIOUS)
             return
         pid = await asyncio.to_thread(spawn_updater, self._app, ["rollback"], by=f"telegram:{ctx.user.id}")
         log.info("owner %d started a rollback (updater pid %d)", ctx.user.id, pid)
@@ -224,6 +271,7 @@ class AdminCommands:
                         "bot. You will be told how it ended; /releases shows its steps.")
 
 
+NO_PREVIOUS = "There is no previous release to go back to: /releases shows the history."
 _UPDATES_OFF = "Updates are off in this deployment: [plugins.ops] releases_dir is not set."
 # The last audit lines /releases shows: enough for one update (about ten steps).
 _AUDIT_SHOWN = 12
@@ -273,7 +321,7 @@ def render_cache_report(report: CacheReport, *, enabled: set[str], prefix: str) 
         if ns.name not in enabled and ns.name not in _KERNEL_NAMESPACES:
             note = " · not enabled here"
         never = f" · {ns.without_ttl_share:.0%} never expire" if ns.sampled else ""
-        lines.append(f"{ns.name}: {ns.keys:,} keys, ~{_size(ns.estimated_bytes)}{never}{note}")
+        lines.append(f"{ns.name}: {keys(ns.keys)}, ~{_size(ns.estimated_bytes)}{never}{note}")
     return "\n".join(lines)
 
 
@@ -289,6 +337,11 @@ async def stale_patterns(app: Any) -> list[tuple[str, str]]:
                 log.warning("ignoring stale-key pattern %r of plugin %s: it must start with %r",
                             pattern, plugin, own)
     return out
+
+
+def keys(n: int, kind: str = "") -> str:
+    """``1 key``, ``1,200 keys``, ``1 stale key``."""
+    return f"{n:,} {kind + ' ' if kind else ''}key{'' if n == 1 else 's'}"
 
 
 def _size(n: float) -> str:

@@ -71,6 +71,8 @@ class OpsConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Settings of ``[plugins.ops]``.
 
     :param listen: ``HOST:PORT`` of the ``/healthz``, ``/readyz`` and ``/metrics`` HTTP server; each process on a host needs its own port; ``0`` as the port takes any free one; ``""`` turns the server off. Any address other than loopback needs ``MEDIABOT_OPS_TOKEN``.
+    :param header_timeout: seconds a connection to the HTTP server may stay open without a complete request (after it opens, or after the previous response); then it is closed. Bounds what half-sent requests hold.
+    :param max_connections: connections the HTTP server keeps open at once; beyond it a new one is closed as soon as it is accepted. Keep it well under the process's file-descriptor limit (systemd ``LimitNOFILE``).
     :param probe_timeout: seconds a health check (all plugins' reports, the MongoDB ping) may take before it counts as down.
     :param log_lines: log lines kept in memory for ``/logs`` (secrets masked).
     :param scan_batch: keys asked for per ``SCAN`` call by ``/cache_analyze`` and ``/cache_cleanup`` (each call stays short; Redis serves others in between).
@@ -80,13 +82,15 @@ class OpsConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     :param allowed_signers: git's SSH allowed-signers file (``principal namespaces="git" ssh-ed25519 ...``): a tag is applied only when signed by one of these keys; relative to the directory of ``plugins.toml``.
     :param build_command: argument list run in the new release's directory to build it (no shell).
     :param check_command: argument list run in the new release's directory to check the deployment's configuration; ``MEDIABOT_CONFIG`` names this ``plugins.toml``.
-    :param smoke_command: argument list run in the new release's directory as a smoke start: it opens the deployment's Redis, MongoDB and plugins without Telegram, and must exit 0.
+    :param smoke_command: argument list run in the new release's directory as a smoke start, while the old release still runs: the default, ``mediabot health --offline``, opens the deployment's Redis, MongoDB and plugins without Telegram and without starting them, and must exit 0.
     :param step_timeout: seconds each of the fetch, build, check and smoke steps may take before the update is abandoned.
     :param ready_timeout: seconds the restarted process has to answer ``/readyz`` with 200 before the updater rolls back to the previous release by itself.
     :param keep_releases: releases kept under ``releases_dir`` after a successful update: the current one and those before it in the history, which ``/rollback`` goes back through; older ones, and what failed fetches left, are removed.
     """
 
     listen: str = "127.0.0.1:9464"
+    header_timeout: Annotated[float, msgspec.Meta(ge=0.5, le=300)] = 10.0
+    max_connections: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 100
     probe_timeout: Annotated[float, msgspec.Meta(ge=0.1, le=300)] = 3.0
     log_lines: Annotated[int, msgspec.Meta(ge=10, le=100_000)] = 1000
     scan_batch: Annotated[int, msgspec.Meta(ge=10, le=10_000)] = 500
@@ -97,7 +101,8 @@ class OpsConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     build_command: list[str] = msgspec.field(default_factory=lambda: ["uv", "sync", "--frozen"])
     check_command: list[str] = msgspec.field(
         default_factory=lambda: [".venv/bin/mediabot", "config", "check"])
-    smoke_command: list[str] = msgspec.field(default_factory=lambda: [".venv/bin/mediabot", "health"])
+    smoke_command: list[str] = msgspec.field(
+        default_factory=lambda: [".venv/bin/mediabot", "health", "--offline"])
     step_timeout: Annotated[float, msgspec.Meta(ge=1, le=7200)] = 900.0
     ready_timeout: Annotated[float, msgspec.Meta(ge=1, le=3600)] = 120.0
     # 2 at least: the current release and one to roll back to.

@@ -4,7 +4,8 @@ Layout of ``releases_dir``::
 
     releases/<tag>/      # one checked-out, built release per applied tag
     current -> releases/<tag>
-    history.json         # tags made current, oldest first; the last is current
+    history.json         # tags made current, oldest first; the last is current; only installed ones
+    pending.json         # an update switched `current` and has not concluded yet (see Pending)
     .lock                # held by the one updater that may run at a time
 
 ``current`` is switched atomically: a new symlink is made under a temporary
@@ -17,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 import os
+import re
 import secrets
 import shutil
 from collections.abc import Iterator
@@ -25,7 +27,7 @@ from pathlib import Path
 
 import msgspec
 
-__all__ = ["AuditEntry", "AuditLog", "ReleaseStore", "UpdateBusy"]
+__all__ = ["AuditEntry", "AuditLog", "Pending", "ReleaseStore", "UpdateBusy", "older_than"]
 
 
 class UpdateBusy(Exception):
@@ -51,6 +53,44 @@ class AuditEntry(msgspec.Struct, kw_only=True, omit_defaults=True):
     tag: str = ""
     detail: str = ""
     by: str = ""
+
+
+class Pending(msgspec.Struct, kw_only=True):
+    """An update between switching ``current`` and its conclusion (ready, or rolled back).
+
+    Written before the switch, removed when the update concludes: one left
+    behind means the updater died there (killed, the host rebooted), and the
+    next updater run, or the bot's start, finishes or undoes it.
+
+    :param tag: the release ``current`` was switched to.
+    :param previous: the release it replaced (``None``: the first release).
+    :param history: the history before the switch (what an undo restores).
+    :param pid: the updater's process id.
+    :param bot_pid: the bot running before the switch (on ``previous``): its readiness says nothing of ``tag``.
+    :param by: who asked.
+    """
+
+    tag: str
+    previous: str | None
+    history: list[str]
+    pid: int
+    bot_pid: int | None = None
+    by: str = ""
+
+
+_NUMBERS = re.compile(r"\d+")
+
+
+def older_than(tag: str, current: str) -> bool | None:
+    """Whether release ``tag`` comes before ``current``, by the numbers in their names.
+
+    ``v1.9`` < ``v1.10`` < ``v2``; ``None`` when either name has no number
+    (the names alone cannot say; the tags' signed dates decide then).
+    """
+    a, b = [int(n) for n in _NUMBERS.findall(tag)], [int(n) for n in _NUMBERS.findall(current)]
+    if not a or not b:
+        return None
+    return a < b
 
 
 class AuditLog:
@@ -87,6 +127,7 @@ class ReleaseStore:
         self.releases = root / "releases"
         self.current_link = root / "current"
         self._history = root / "history.json"
+        self._pending = root / "pending.json"
 
     def path_of(self, tag: str) -> Path:
         return self.releases / tag
@@ -103,6 +144,13 @@ class ReleaseStore:
         if not self._history.exists():
             return []
         return msgspec.json.decode(self._history.read_bytes(), type=list[str])
+
+    def previous(self) -> str | None:
+        """The release ``rollback`` goes back to (``None``: there is none)."""
+        history = self.history()
+        if len(history) < 2 or history[-1] != self.current():
+            return None
+        return history[-2]
 
     def installed(self) -> list[str]:
         if not self.releases.is_dir():
@@ -146,10 +194,39 @@ class ReleaseStore:
         os.replace(tmp, self.current_link)
         self._write_history(history)
 
+    def trim_history(self, keep: int) -> None:
+        """Keep the last ``keep`` entries: the releases :meth:`prune` keeps, and nothing that is gone."""
+        history = self.history()
+        if len(history) > keep:
+            self._write_history(history[-keep:])
+
+    def pending(self) -> Pending | None:
+        """The update an updater left unconcluded (see :class:`Pending`), if any."""
+        try:
+            return msgspec.json.decode(self._pending.read_bytes(), type=Pending)
+        except FileNotFoundError:
+            return None
+
+    def set_pending(self, pending: Pending) -> None:
+        tmp = self.root / f".pending-{secrets.token_hex(4)}"
+        tmp.write_bytes(msgspec.json.encode(pending))
+        os.replace(tmp, self._pending)
+
+    def clear_pending(self) -> None:
+        self._pending.unlink(missing_ok=True)
+
     def _write_history(self, history: list[str]) -> None:
         tmp = self.root / f".history-{secrets.token_hex(4)}"
         tmp.write_bytes(msgspec.json.encode(history))
         os.replace(tmp, self._history)
+
+    def updater_running(self) -> bool:
+        """Whether an updater holds the lock now (a pending update of a dead one is free to take over)."""
+        try:
+            with self.lock():
+                return False
+        except UpdateBusy:
+            return True
 
     @contextmanager
     def lock(self) -> Iterator[None]:

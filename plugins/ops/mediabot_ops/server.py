@@ -17,6 +17,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from mediabot import App, HealthReport
 from mediabot_ops.config import ListenAddress
+from mediabot_ops.guard import CappedSite
 from mediabot_ops.health import Snapshot
 
 __all__ = ["OpsServer"]
@@ -35,14 +36,21 @@ class OpsServer:
     :param check: returns the current health :class:`Snapshot`.
     """
 
-    def __init__(self, app: App, address: ListenAddress, *, token: str | None, check: Check) -> None:
+    def __init__(self, app: App, address: ListenAddress, *, token: str | None, check: Check,
+                 header_timeout: float = 10.0, max_connections: int = 100) -> None:
         self._app = app
         self._address = address
+        self._header_timeout = header_timeout
+        self._max_connections = max_connections
+        self._site: CappedSite | None = None
         self._token = token.encode() if token else None
         self._check = check
         self._runner: web.AppRunner | None = None
         self._requests = app.metrics.counter("mediabot_ops_http_requests_total",
                                              "Requests to the ops HTTP endpoints", ["path", "code"])
+        self._refused = app.metrics.counter("mediabot_ops_http_refused_connections_total",
+                                            "Connections to the ops HTTP endpoints closed at once: the cap was "
+                                            "reached")
         #: the port actually bound (differs from the configured one when that is 0)
         self.port: int | None = None
 
@@ -52,11 +60,16 @@ class OpsServer:
         web_app.router.add_get("/readyz", self._guarded(self._readyz))
         web_app.router.add_get("/metrics", self._guarded(self._metrics))
         # No access log: a scraper every few seconds would drown the bot's own lines.
-        runner = web.AppRunner(web_app, access_log=None, handle_signals=False)
+        # keepalive_timeout: a connection with no complete request that long is closed
+        # (aiohttp arms it when the connection opens, not only between requests).
+        runner = web.AppRunner(web_app, access_log=None, handle_signals=False,
+                               keepalive_timeout=self._header_timeout)
         await runner.setup()
         try:
-            site = web.TCPSite(runner, self._address.host, self._address.port)
+            site = CappedSite(runner, self._address.host, self._address.port, cap=self._max_connections,
+                              on_refused=self._refused.inc)
             await site.start()
+            self._site = site
         except BaseException:
             await runner.cleanup()
             raise
@@ -68,6 +81,11 @@ class OpsServer:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+
+    @property
+    def open_connections(self) -> int:
+        """Connections open now (at most ``max_connections``)."""
+        return self._site.open_connections if self._site is not None else 0
 
     def _host_label(self) -> str:
         host = self._address.host
@@ -112,7 +130,9 @@ class OpsServer:
         if scheme.lower() != "bearer":
             return False
         # Constant time: the comparison must not tell an attacker how much of a guess was right.
-        return hmac.compare_digest(given.strip().encode(), self._token)
+        # aiohttp decodes header bytes that are not UTF-8 as surrogates; they encode back to
+        # the bytes sent (a wrong token, never an error).
+        return hmac.compare_digest(given.strip().encode("utf-8", "surrogateescape"), self._token)
 
     def _count(self, path: str, response: web.Response) -> web.Response:
         self._requests.labels(path=path, code=str(response.status)).inc()

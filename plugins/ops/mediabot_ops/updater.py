@@ -35,10 +35,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mediabot_ops.config import valid_tag
-from mediabot_ops.releases import AuditEntry, AuditLog, ReleaseStore, UpdateBusy
+from mediabot_ops.releases import AuditEntry, AuditLog, Pending, ReleaseStore, UpdateBusy, older_than
 
 __all__ = ["UpdateError", "UpdateSettings", "Updater", "read_pid"]
 
+_TAGGER_TIME = re.compile(r"^tagger .* (?P<time>\d+) [+-]\d{4}$", re.MULTILINE)
 _GOOD_SIGNATURE = re.compile(r'^Good "git" signature for (?P<principal>\S+) with (?P<key>.+)$', re.MULTILINE)
 # user:password@ in a URL never reaches the audit log or a chat message.
 _URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@\s]*@", re.IGNORECASE)
@@ -133,12 +134,22 @@ class Updater:
         self._echo = echo
 
     # -- the two operations -----------------------------------------------------------
-    def update(self, tag: str) -> str:
+    def update(self, tag: str, *, allow_downgrade: bool = False) -> str:
         """Apply ``tag``; returns the summary line. :raises UpdateError:
 
+        A tag older than the current release is refused unless ``allow_downgrade``
+        (the owner said so explicitly); an allowed downgrade is recorded in the audit log.
         Ends with an audit line ``done`` holding the summary (the bot tells it to whoever asked).
         """
-        return self._concluded("update", lambda: tag, lambda: self._update(tag))
+        return self._concluded("update", lambda: tag, lambda: self._update(tag, allow_downgrade))
+
+    def recover(self) -> str:
+        """Finish or undo an update an updater died in the middle of; returns what was done.
+
+        :raises UpdateError: busy (another updater runs), or the undo was not ready either.
+        """
+        with self._locked("recover", ""):
+            return self._recover_interrupted() or "No interrupted update: nothing to do."
 
     def rollback(self) -> str:
         """Go back one release; returns the summary line. :raises UpdateError:"""
@@ -153,12 +164,13 @@ class Updater:
         self._note(action, "done", "ok", tag(), summary)
         return summary
 
-    def _update(self, tag: str) -> str:
+    def _update(self, tag: str, allow_downgrade: bool = False) -> str:
         if not valid_tag(tag):
             self._note("update", "validate", "refused", tag, "not a valid tag name")
             raise UpdateError(f"{tag!r} is not a release tag (letters, digits, . _ + -, not starting with - or .)",
                               refused=True)
         with self._locked("update", tag):
+            self._recover_interrupted()
             current = self.store.current()
             if tag == current:
                 self._note("update", "validate", "refused", tag, "already current")
@@ -169,7 +181,7 @@ class Updater:
                 raise UpdateError(f"{tag} is an earlier release still in the history; use rollback to go back.",
                                   refused=True)
             self._note("update", "start", "started", tag, f"from {redact(self.settings.remote)}; current {current}")
-            release = self._fetch_and_verify(tag)
+            release = self._fetch_and_verify(tag, current, allow_downgrade)
             try:
                 for step, argv in (("build", self.settings.build), ("check", self.settings.check),
                                    ("smoke", self.settings.smoke)):
@@ -179,29 +191,38 @@ class Updater:
                 raise
             new_history = [*history, tag] if current is None or (history and history[-1] == current) \
                 else [*history, current, tag]
+            # Written before the switch: an updater killed from here on leaves it for the next run.
+            self.store.set_pending(Pending(tag=tag, previous=current, history=new_history[:-1], pid=os.getpid(),
+                                           bot_pid=read_pid(self.settings.pid_file), by=self._by))
             self.store.switch(tag, history=new_history)
             self._note("update", "switch", "ok", tag, f"current -> releases/{tag} (was {current})")
             if self._restart_and_wait("update", tag):
                 self._prune(tag)
+                self.store.clear_pending()
                 return f"{tag} is live and ready (was {current})."
             if current is None:
+                self.store.clear_pending()
                 self._note("auto-rollback", "rollback", "failed", tag, "no previous release")
                 raise UpdateError(f"{tag} was not ready within {self.settings.ready_timeout:g}s and there is "
                                   "no previous release to go back to.")
             self.store.switch(current, history=new_history[:-1])
             self._note("auto-rollback", "switch", "ok", current, f"current -> releases/{current} ({tag} not ready)")
+            self.store.clear_pending()
             back = self._restart_and_wait("auto-rollback", current)
             raise UpdateError(f"{tag} was not ready within {self.settings.ready_timeout:g}s: rolled back to "
                               f"{current}" + (" (ready)." if back else ", which is not ready either."))
 
     def _rollback(self) -> str:
         with self._locked("rollback", ""):
+            recovered = self._recover_interrupted()
+            if recovered is not None:  # that conclusion is news enough: the owner decides again
+                return f"{recovered} Nothing else changed; roll back again to go back one release."
             history = self.store.history()
             current = self.store.current()
-            if len(history) < 2 or history[-1] != current:
+            previous = self.store.previous()
+            if previous is None:
                 self._note("rollback", "validate", "refused", current or "", "no previous release")
                 raise UpdateError("There is no previous release to go back to.", refused=True)
-            previous = history[-2]
             if not self.store.path_of(previous).is_dir():
                 self._note("rollback", "validate", "refused", previous, "release directory missing")
                 raise UpdateError(f"releases/{previous} is missing; nothing changed.", refused=True)
@@ -213,19 +234,65 @@ class Updater:
             raise UpdateError(f"Rolled back to {previous}, but it was not ready within "
                               f"{self.settings.ready_timeout:g}s.")
 
+    def _recover_interrupted(self) -> str | None:
+        """Under the lock: conclude the update a dead updater left (see :class:`Pending`).
+
+        ``current`` still on its release: ready now (within ``ready_timeout``)
+        means the update did finish; otherwise ``current`` goes back to the
+        release before it. :returns: what was done, ``None`` when nothing was pending.
+        """
+        pending = self.store.pending()
+        if pending is None:
+            return None
+        tag, previous = pending.tag, pending.previous
+        current = self.store.current()
+        self._note("recover", "start", "started", tag,
+                   f"the updater (pid {pending.pid}) of {tag} stopped before it concluded; current is {current}")
+        if current != tag:  # it died after switching back: nothing left to undo
+            self.store.clear_pending()
+            summary = f"The interrupted update to {tag} had already gone back to {current}."
+            self._note("recover", "done", "ok", current or "", summary)
+            return summary
+        if self._wait_ready("recover", tag, not_pid=pending.bot_pid):
+            self._prune(tag)
+            self.store.clear_pending()
+            summary = f"The interrupted update to {tag} is complete: {tag} is live and ready."
+            self._note("recover", "done", "ok", tag, summary)
+            return summary
+        if previous is None or not self.store.path_of(previous).is_dir():
+            self.store.clear_pending()
+            summary = f"{tag} is not ready and there is no previous release to go back to."
+            self._note("recover", "done", "failed", tag, summary)
+            raise UpdateError(summary)
+        self.store.switch(previous, history=pending.history)
+        self.store.clear_pending()
+        self._note("recover", "switch", "ok", previous, f"current -> releases/{previous} ({tag} never got ready)")
+        if not self._restart_and_wait("recover", previous):
+            summary = f"{tag} never got ready: rolled back to {previous}, which is not ready either."
+            self._note("recover", "done", "failed", previous, summary)
+            raise UpdateError(summary)
+        summary = f"{tag} never got ready after an interrupted update: rolled back to {previous} (ready)."
+        self._note("recover", "done", "ok", previous, summary)
+        return summary
+
     # -- steps ------------------------------------------------------------------------
     def _prune(self, tag: str) -> None:
-        """Keep the current release and the ones before it that rollback can reach, ``keep`` in all."""
+        """Keep the current release and the ones before it that rollback can reach, ``keep`` in all.
+
+        The history is cut to the same releases: what it names, rollback can reach,
+        and what was removed is a new update again (not "an earlier release").
+        """
         keep = set(self.store.history()[-self.settings.keep:]) | {tag}
         try:
             removed = self.store.prune(keep)
         except OSError as exc:  # the update itself succeeded: say so, and what is left on disk
             self._note("update", "prune", "failed", tag, f"{type(exc).__name__}: {exc}")
             return
+        self.store.trim_history(self.settings.keep)
         if removed:
             self._note("update", "prune", "ok", tag, "removed " + ", ".join(removed))
 
-    def _fetch_and_verify(self, tag: str) -> Path:
+    def _fetch_and_verify(self, tag: str, current: str | None, allow_downgrade: bool) -> Path:
         incoming = self.store.incoming(tag)
         try:
             self._git(["init", "--quiet", "--", str(incoming)], step="fetch", tag=tag)
@@ -238,6 +305,8 @@ class Updater:
                                    _last_line(fetched.stderr))
             self._note("update", "fetch", "ok", tag)
             self._verify(incoming, tag)
+            if current is not None:
+                self._check_order(incoming, tag, current, allow_downgrade)
             self._git(["-C", str(incoming), "-c", "advice.detachedHead=false", "checkout", "--quiet", "--detach",
                        f"refs/tags/{tag}^{{commit}}", "--"], step="checkout", tag=tag)
             return self.store.install(incoming, tag)
@@ -270,6 +339,51 @@ class Updater:
                 reason = f"the signature of {tag} does not verify"
             raise self._refuse("verify", tag, reason, _last_line(checked.stderr))
         self._note("update", "verify", "ok", tag, f"signed by {good['principal']} ({good['key']})")
+
+    def _check_order(self, repo: Path, tag: str, current: str, allow_downgrade: bool) -> None:
+        """Refuse a release older than ``current`` unless the owner allowed a downgrade (then record it).
+
+        Older by the numbers in the names (``v1.9`` < ``v1.10``); for names without
+        numbers, by the signed tags' dates.
+        """
+        older = older_than(tag, current)
+        how = "by version"
+        if older is None:
+            new_time = self._tagger_time(repo, tag)
+            old_time = self._tagger_time(self.store.path_of(current), current)
+            older = new_time is not None and old_time is not None and new_time < old_time
+            how = "by tag date"
+        if not older:
+            return
+        if not allow_downgrade:
+            raise self._refuse("order", tag, f"{tag} is older than the current release {current} ({how}); "
+                                             "a downgrade needs --allow-downgrade")
+        self._note("update", "downgrade", "ok", tag, f"downgrade from {current} to {tag} ({how}), "
+                                                      f"confirmed by {self._by}")
+
+    def _tagger_time(self, repo: Path, tag: str) -> int | None:
+        if not (repo / ".git").exists():
+            return None
+        shown = self._git(["-C", str(repo), "cat-file", "tag", f"refs/tags/{tag}"], step="order", tag=tag,
+                          check=False)
+        found = _TAGGER_TIME.search(shown.stdout) if shown.returncode == 0 else None
+        return int(found["time"]) if found else None
+
+    def _wait_ready(self, action: str, tag: str, *, not_pid: int | None) -> bool:
+        """Wait up to ``ready_timeout`` for a bot started on ``current`` to be ready (no restart).
+
+        ``not_pid`` is the bot that ran before the switch: if the updater died before
+        restarting it, it still serves the old release, and its readiness does not count.
+        """
+        deadline = time.monotonic() + self.settings.ready_timeout
+        while time.monotonic() < deadline:
+            pid = read_pid(self.settings.pid_file)
+            if pid != not_pid and _alive(pid) and self._ready():
+                self._note(action, "ready", "ok", tag, f"pid {pid} ready")
+                return True
+            time.sleep(_POLL)
+        self._note(action, "ready", "failed", tag, f"not ready within {self.settings.ready_timeout:g}s")
+        return False
 
     def _run_step(self, step: str, tag: str, argv: Sequence[str], *, cwd: Path) -> None:
         program = argv[0]

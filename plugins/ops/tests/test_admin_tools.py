@@ -128,3 +128,81 @@ async def test_the_owner_hears_how_an_update_ended_from_one_process_of_the_deplo
 
     assert sorted(told()) == ["/rollback: Rolled back to v1 (was v2); ready.",
                               "/update v2: v2 is live and ready (was v1)."]
+
+
+async def test_rollback_with_no_history_says_so_without_announcing_a_rollback(ops_bot, tmp_path: Path):
+    dep = make_deployment(tmp_path)
+    table = dep.config.read_text().split("[plugins.ops]\n", 1)[1]
+    bot = await ops_bot("[plugins.ops]\n" + table.replace(f'listen = "127.0.0.1:{dep.port}"', 'listen = ""'),
+                        env={"PATH": os.environ["PATH"], "HOME": dep.env["HOME"]})
+    replies = await bot.send("/rollback", user=OWNER)
+    assert replies.texts == ["There is no previous release to go back to: /releases shows the history."]
+    assert not (bot.app.data_dir / "plugins" / "ops" / "updater.log").exists()  # no updater was started
+
+
+def _as_bot_config(dep, *, build: str | None = None) -> str:
+    table = dep.config.read_text().split("[plugins.ops]\n", 1)[1]
+    table = table.replace(f'listen = "127.0.0.1:{dep.port}"', 'listen = ""')
+    if build is not None:
+        table = table.replace("build_command = ", f"build_command = {build}\n# was: ", 1)
+    return "[plugins.ops]\n" + table
+
+
+def _installed(dep, *tags: str, current: str) -> None:
+    """What earlier updates left: release directories, `current`, the history."""
+    for tag in tags:
+        (dep.releases / "releases" / tag).mkdir(parents=True, exist_ok=True)
+    os.symlink(Path("releases") / current, dep.releases / "current")
+    (dep.releases / "history.json").write_text('["' + '", "'.join(tags) + '"]')
+
+
+async def test_update_to_an_older_tag_asks_the_owner_to_confirm_the_downgrade(ops_bot, tmp_path: Path):
+    dep = make_deployment(tmp_path)
+    _installed(dep, "v2", "v4", current="v4")
+    # A build that fails: the updater stops after verifying and recording the downgrade (no restart here).
+    bot = await ops_bot(_as_bot_config(dep, build='["false"]'),
+                        env={"PATH": os.environ["PATH"], "HOME": dep.env["HOME"]})
+    asked = (await bot.send("/update v1", user=OWNER)).last
+    assert asked.text == "v1 is older than the current release v4. Downgrade to v1?"
+    assert not (bot.app.data_dir / "plugins" / "ops" / "updater.log").exists()  # nothing started yet
+    assert (await bot.press(asked, "Cancel", user=OWNER)).texts == ["Nothing changed."]
+
+    asked = (await bot.send("/update v1", user=OWNER)).last
+    reply = (await bot.press(asked, "Downgrade to v1", user=OWNER)).last.text
+    assert reply.startswith("Downgrading to v1: the updater (pid ")
+    _reap(int(re.search(r"updater \(pid (\d+)\)", reply)[1]))
+    audit = (bot.app.data_dir / "plugins" / "ops" / "audit.jsonl").read_text()
+    assert (f'"step":"downgrade","outcome":"ok","tag":"v1","detail":"downgrade from v4 to v1 (by version), '
+            f'confirmed by telegram:{OWNER}"') in audit
+    assert os.readlink(dep.releases / "current") == "releases/v4"
+
+
+async def test_update_with_allow_downgrade_starts_the_downgrade_at_once(ops_bot, tmp_path: Path):
+    dep = make_deployment(tmp_path)
+    _installed(dep, "v2", "v4", current="v4")
+    bot = await ops_bot(_as_bot_config(dep, build='["false"]'),
+                        env={"PATH": os.environ["PATH"], "HOME": dep.env["HOME"]})
+    reply = (await bot.send("/update v1 --allow-downgrade", user=OWNER)).last.text
+    assert reply.startswith("Downgrading to v1: the updater (pid ")
+    _reap(int(re.search(r"updater \(pid (\d+)\)", reply)[1]))
+    audit = (bot.app.data_dir / "plugins" / "ops" / "audit.jsonl").read_text()
+    assert '"step":"downgrade","outcome":"ok","tag":"v1"' in audit
+
+
+async def test_a_bot_starting_on_the_release_of_an_interrupted_update_has_it_finished(ops_bot, tmp_path: Path):
+    from mediabot_ops.releases import Pending, ReleaseStore
+
+    from mediabot.testing import eventually
+
+    dep = make_deployment(tmp_path)
+    _installed(dep, "v1", "v2", current="v2")
+    # What an updater killed while waiting for v2 to get ready leaves.
+    ReleaseStore(dep.releases).set_pending(Pending(tag="v2", previous="v1", history=["v1"], pid=999999, by="cli"))
+    bot = await ops_bot(_as_bot_config(dep), env={"PATH": os.environ["PATH"], "HOME": dep.env["HOME"]})
+    line = next(line for line in bot.plugin("ops").ring.tail(50) if "an update was left unconcluded" in line)
+    _reap(int(re.search(r"the updater \(pid (\d+)\)", line)[1]))
+    audit = bot.app.data_dir / "plugins" / "ops" / "audit.jsonl"
+    await eventually(lambda: audit.exists() and "recover" in audit.read_text(), what="the recovery's steps")
+    assert '"action":"recover","step":"done","outcome":"ok","tag":"v2","detail":"The interrupted update to v2 ' \
+           'is complete: v2 is live and ready."' in audit.read_text()
+    assert ReleaseStore(dep.releases).pending() is None

@@ -186,3 +186,50 @@ async def test_cache_analyze_on_100000_keys_counts_every_namespace_and_never_blo
     assert await redis.slowlog_get() == []  # not one command took 5 ms
     used = await redis.info("commandstats")
     assert "cmdstat_scan" in used and "cmdstat_memory" in used and "cmdstat_keys" not in used
+
+
+async def test_cache_cleanup_of_an_unknown_plugin_names_the_plugins_of_the_deployment(ops_bot):
+    bot = await ops_bot()
+    reply = (await bot.send("/cache_cleanup nosuch", user=ADMIN)).last.text
+    assert reply == ("No plugin nosuch in this deployment, and no keys of it in Redis. Plugins here: films, ops "
+                     "(/cache_analyze shows every namespace with keys).")
+    assert (await bot.send("/cache_cleanup films", user=ADMIN)).last.text == \
+        "films has no keys in Redis: nothing to delete."
+
+
+async def test_cache_cleanup_counts_one_key_in_the_singular(ops_bot):
+    bot = await ops_bot()
+    redis, films, search = bot.app.redis, bot.app.storage("films"), bot.app.storage("search")
+    await redis.set(films.key("cache", "v1", 0), "old")
+    await redis.set(search.key("page", 0), "p")
+    asked = (await bot.send("/cache_cleanup", user=ADMIN)).last
+    assert asked.text == "1 stale key (of films). Delete it?"
+    assert (await bot.press(asked, "Confirm", user=ADMIN)).texts == ["Deleted 1 stale key."]
+    asked = (await bot.send("/cache_cleanup search", user=ADMIN)).last
+    assert asked.text.startswith("Delete the 1 key of search?")
+    assert (await bot.press(asked, "Confirm", user=ADMIN)).texts == ["Deleted 1 key of search."]
+
+
+async def test_logs_mask_every_form_of_a_secret_and_any_url_credentials(ops_bot):
+    import logging
+    from urllib.parse import quote
+
+    token = "s3cr3t/t0ken+v4lue"
+    backup = "mongodb://backup:Pa%24%24word99@db.example.org/?tlsCertificateKeyFilePassword=k3yfil3pw&w=1"
+    bot = await ops_bot(env={"MEDIABOT_OPS_TOKEN": token, "MEDIABOT_MONGO_URI_BACKUP": backup})
+    log = logging.getLogger("mediabot.plugin.films")
+    log.warning("upper %s", token.upper())
+    log.warning("encoded %s and %s", quote(token, safe=""), quote(token))
+    log.warning("parsed password %s, encoded %s; key file %s", "Pa$$word99", "Pa%24%24word99", "k3yfil3pw")
+    log.warning("unknown url redis://cache.example.org:6379/0?Password=n0tInEnv1&db=0")
+    log.warning("unknown url REDIS://user:n0tInEnv2@cache.example.org/0")
+    log.warning("unknown url https://api.example.org/hook?access_token=n0tInEnv3")
+    sent = (await bot.send("/logs 6", user=ADMIN)).last
+    _, data = bot.fake.uploaded(sent.chat.id, sent.id)
+    text = data.decode()
+    for secret in (token, "Pa$$word99", "Pa%24%24word99", "k3yfil3pw", "n0tInEnv1", "n0tInEnv2", "n0tInEnv3"):
+        assert secret.lower() not in text.lower(), secret
+        assert quote(secret, safe="").lower() not in text.lower(), secret
+    assert "redis://cache.example.org:6379/0?Password=***&db=0" in text  # what is not a credential stays
+    assert "REDIS://user:***@cache.example.org/0" in text
+    assert "https://api.example.org/hook?access_token=***" in text

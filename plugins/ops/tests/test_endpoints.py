@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 from ops_kit import USER, url
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -92,3 +95,64 @@ async def test_listening_beyond_loopback_with_a_token_serves_with_the_token(ops_
     bot = await ops_bot('[plugins.ops]\nlisten = "0.0.0.0:0"\n', env={"MEDIABOT_OPS_TOKEN": TOKEN})
     async with http.get(url(bot, "/metrics"), headers={"Authorization": f"Bearer {TOKEN}"}) as response:
         assert response.status == 200
+
+
+async def _half_sent(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A connection that sends the start of a request and then nothing more."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+    await writer.drain()
+    return reader, writer
+
+
+async def test_half_sent_requests_are_closed_after_the_header_timeout_and_healthz_still_answers(ops_bot, http):
+    bot = await ops_bot('[plugins.ops]\nlisten = "127.0.0.1:0"\nheader_timeout = 1.0\nmax_connections = 50\n')
+    port = bot.plugin("ops").port
+    opened = time.monotonic()
+    held = [await _half_sent(port) for _ in range(30)]
+    async with http.get(url(bot, "/healthz")) as response:  # the descriptors they hold are not the bot's last
+        assert response.status == 200
+    for reader, _writer in held:  # each one is closed by the server: EOF, within the deadline
+        assert await asyncio.wait_for(reader.read(), timeout=10) is not None
+    assert 1.0 <= time.monotonic() - opened < 10
+    await eventually(lambda: bot.plugin("ops").server.open_connections == 0, what="every connection closed")
+    for _reader, writer in held:
+        writer.close()
+    async with http.get(url(bot, "/healthz")) as response:
+        assert response.status == 200
+
+
+async def test_connections_beyond_the_cap_are_closed_at_once_and_counted(ops_bot, http):
+    bot = await ops_bot('[plugins.ops]\nlisten = "127.0.0.1:0"\nheader_timeout = 30\nmax_connections = 5\n')
+    port = bot.plugin("ops").port
+    held = [await _half_sent(port) for _ in range(5)]
+    await eventually(lambda: bot.plugin("ops").server.open_connections == 5, what="five connections admitted")
+    reader, writer = await _half_sent(port)
+    assert await asyncio.wait_for(reader.read(), timeout=5) == b""  # refused long before the header timeout
+    writer.close()
+    assert bot.app.metrics.value("mediabot_ops_http_refused_connections_total") == 1
+    for _reader, held_writer in held:
+        held_writer.close()
+    await eventually(lambda: bot.plugin("ops").server.open_connections == 0, what="the held ones closed")
+    async with http.get(url(bot, "/healthz")) as response:
+        assert response.status == 200
+
+
+async def test_a_non_utf8_authorization_header_gets_401_not_500(ops_bot):
+    bot = await ops_bot(env={"MEDIABOT_OPS_TOKEN": TOKEN})
+    reader, writer = await asyncio.open_connection("127.0.0.1", bot.plugin("ops").port)
+    writer.write(b"GET /metrics HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \xff\xfe\xe9t\xe9\r\n"
+                 b"Connection: close\r\n\r\n")
+    await writer.drain()
+    answer = await asyncio.wait_for(reader.read(), timeout=10)
+    writer.close()
+    assert answer.startswith(b"HTTP/1.1 401 "), answer[:200]
+
+
+async def test_metrics_has_no_created_series(ops_bot, http):
+    bot = await ops_bot()
+    await bot.send("/film Alien", user=USER)
+    async with http.get(url(bot, "/metrics")) as response:
+        text = await response.text()
+    assert "films_lookups_total 1.0" in text
+    assert [line for line in text.splitlines() if "_created" in line] == []

@@ -176,6 +176,11 @@ def make_deployment(root: Path) -> Deployment:
     def tag(name: str, *, key: str | None, broken: bool = False, annotated: bool = True) -> None:
         (work / "app.py").write_text(APP.format(broken=broken))
         (work / "VERSION").write_text(name)
+        # The release's own `mediabot` (what `uv sync` makes): this venv's, for the default smoke command.
+        venv_bin = work / ".venv" / "bin"
+        venv_bin.mkdir(parents=True, exist_ok=True)
+        if not (venv_bin / "mediabot").is_symlink():
+            (venv_bin / "mediabot").symlink_to(Path(sys.prefix) / "bin" / "mediabot")
         _git("add", ".", cwd=work, env=env)
         _git("commit", "--quiet", "-m", f"release {name}", cwd=work, env=env)
         if key is not None:
