@@ -173,7 +173,7 @@ def dev(ctx: click.Context, config_path: str | None, demo: bool, script: str | N
 @config_option
 @click.pass_context
 def plugins_cmd(ctx: click.Context, config_path: str | None) -> None:
-    """List installed plugins: enabled or not, builtin or third-party, commands and hooks."""
+    """List installed plugins: enabled or not, builtin or third-party, commands, routes and hooks."""
     try:
         raw = load_raw(_config_path(ctx, config_path))
     except ConfigError as exc:
@@ -206,6 +206,10 @@ def plugins_cmd(ctx: click.Context, config_path: str | None) -> None:
                 hooks = ", ".join(h.removeprefix("mediabot_") for h in app.host.hooks_of(name))
                 got = asyncio.run(app.host.collect("mediabot_commands", only=[name], app=app))
                 commands = " ".join(f"/{c.name}" for _, cmds in got for c in cmds or ())
+                # Routes ([routing] order names them) after the commands, in brackets.
+                routed = asyncio.run(app.host.collect("mediabot_handlers", only=[name], app=app))
+                routes = " ".join(f"[{name}.{h.name}]" for _, hs in routed for h in hs or ())
+                commands = " ".join(part for part in (commands, routes) if part)
         except (MediabotError, msgspec.ValidationError) as exc:
             note = note or f"error: {exc}"
         rows.append(_row(cand, enabled, commands or "-", hooks or "-", note))

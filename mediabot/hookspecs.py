@@ -67,7 +67,9 @@ def mediabot_commands(app: App) -> list[Command]:
         same name or alias is a startup error naming both.
 
     Called once, after ``mediabot_startup`` of every plugin has finished and
-    before the Telegram gateway starts taking updates.
+    before the Telegram gateway starts taking updates. Also called on an
+    unstarted plugin by ``mediabot plugins`` to list the commands: do not
+    depend on what startup creates (resolve it when a handler runs).
     """
 
 
@@ -104,8 +106,9 @@ def mediabot_handlers(app: App) -> list[Handler]:
         of a plugin with one name is a startup error.
 
     Called once, right after ``mediabot_callbacks`` and before the Telegram
-    gateway starts taking updates. Use ``mediabot_update`` to watch updates
-    without answering them.
+    gateway starts taking updates; also on an unstarted plugin by ``mediabot
+    plugins`` to list the routes (do not depend on what startup creates).
+    Use ``mediabot_update`` to watch updates without answering them.
     """
 
 

@@ -33,6 +33,8 @@ def test_plugins_with_the_repositorys_config_lists_every_command_without_a_trace
     assert "Traceback" not in result.stderr and "failed in" not in result.stderr, result.stderr
     rows = {line.split()[0]: line for line in result.stdout.splitlines()[1:]}
     assert " /channels /channel_add /channel_remove /index /index_status /index_cancel " in rows["indexer"]
+    # Routes, as [routing] order names them, after the commands.
+    assert " [search.text] [search.inline] " in rows["search"]
 
 
 def test_plugins_shows_a_broken_plugin_without_failing(run_cli, make_dist):
