@@ -39,6 +39,8 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+import msgspec
+
 from mediabot.core.app import App
 from mediabot.core.factory import create_app
 from mediabot.core.telegram.clock import MonotonicClock
@@ -242,6 +244,10 @@ class DevConsole:
         stored = await self.fake.chats.add(self.chat, from_id=self.identity, out=False,
                                            text=result.caption if media is not None else result.text, media=media)
         message = message_from_pyrogram(stored.parsed)
+        if message is not None and message.media is not None and result.title:
+            # The fake knows a cached file by its id only; show it by the title you chose it by.
+            message = msgspec.structs.replace(message, media=msgspec.structs.replace(message.media,
+                                                                                    file_name=result.title))
         if message is not None:
             self.transcript.bot(message, tag=f"{self.who} (via @{self.fake.world.bot_username})", keyboard=False)
         await self.settle()
