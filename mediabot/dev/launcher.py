@@ -72,7 +72,7 @@ def _run(config: str | None, demo: bool, script: str | None, root: Path, base_en
     try:
         with ThreadPoolExecutor(1) as pool:
             started = pool.submit(services.start)
-            from mediabot.dev.console import run_console  # heavy: overlaps the servers' start
+            from mediabot.dev.session import run_console  # heavy: overlaps the servers' start
 
             services_env = started.result()
             env.update(services_env)
