@@ -12,6 +12,10 @@ Input syntax (interactive and ``--script``), one line each:
 ``:channel CHAT [@NAME] [TITLE]``  channel CHAT (e.g. -1001234567890) exists, the bot an admin of it
 ``:post CHAT FILE [CAPTION]``  a post with file FILE appears in channel CHAT (made on first use)
 ``:inline QUERY``      type ``@bot QUERY`` and show the inline results
+``:pick N``            choose inline result N: its message appears in the chat, as Telegram sends it
+``:open N``            write document N the bot sent (``[document N: …]``) to a file; prints its path
+``:wait SECONDS``      let the bot work for SECONDS (what it says meanwhile is shown)
+``:wait-for TEXT``     wait (10 s, or ``--timeout S``) for the bot to say TEXT; a miss fails the script
 ``:reply TEXT``        send TEXT as a reply to your previous message (e.g. ``:reply /broadcast``)
 ``:group [CHAT]``      talk in group CHAT (default -1001000000002, made on first use) instead
 ``:private``           back to your private chat with the bot
@@ -21,24 +25,23 @@ Input syntax (interactive and ``--script``), one line each:
 =====================  ==========================================================
 
 Every line waits until the bot has finished reacting before the next one,
-so a script's transcript is deterministic.
+so a script's transcript is deterministic; what the bot does later (a job,
+a broadcast) is waited for with ``:wait-for``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import shlex
-import sys
-import threading
-from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import TextIO
 
+import msgspec
+
 from mediabot.core.app import App
-from mediabot.core.factory import create_app
-from mediabot.core.telegram.clock import MonotonicClock
 from mediabot.core.telegram.convert import message_from_pyrogram
-from mediabot.core.telegram.gateway import Gateway
-from mediabot.core.types import Message
+from mediabot.core.types import InlineResult
+from mediabot.dev.transcript import Transcript
 from mediabot.testing.fake import FakeTelegram
 from mediabot.testing.records import Call
 from mediabot.testing.tl import FakeFile
@@ -46,10 +49,11 @@ from mediabot.testing.tl import FakeFile
 USER_ID = 1001
 ADMIN_ID = 1000
 MAX_USER_ID = 2**63  # ids are positive signed 64-bit integers
-DEMO_CHANNEL = -1001000000001  # a well-formed channel id (-100 + 10 digits)
 DEMO_GROUP = -1001000000002
 _SENDS = ("send_message", "send_cached_media", "send_document", "copy_message")
 _EDITS = ("edit_message_text", "edit_message_reply_markup")
+WAIT_FOR_TIMEOUT = 10.0  # seconds; long enough for a job's report, short enough to notice a miss
+MAX_WAIT = 3600.0
 
 def _help_table(doc: str) -> str:
     """The module docstring's input table, without its reStructuredText markup."""
@@ -66,49 +70,18 @@ def _help_table(doc: str) -> str:
 HELP = _help_table(__doc__ or "")
 
 
-class Transcript:
-    """Renders what the bot does in the console's chats."""
-
-    def __init__(self, out: TextIO) -> None:
-        self.out = out
-        self.keyboard_message: Message | None = None
-
-    def said(self, who: str, text: str) -> None:
-        self.out.write(f"{who} › {text}\n")
-        self.out.flush()
-
-    def bot(self, message: Message, *, edited: bool = False) -> None:
-        body = message.text if message.text is not None else (message.caption or "")
-        if message.media is not None:
-            name = message.media.file_name or message.media.kind
-            body = f"[{message.media.kind}: {name}]" + (f" {body}" if body else "")
-        lines = body.splitlines() or [""]
-        tag = "bot (edited)" if edited else "bot"
-        self.out.write(f"{tag} › {lines[0]}\n")
-        for line in lines[1:]:
-            self.out.write(f"{' ' * len(tag)}   {line}\n" if line else "\n")
-        buttons = [b for row in message.keyboard or [] for b in row]
-        if buttons:
-            self.keyboard_message = message
-            n = 0
-            for row in message.keyboard or []:
-                cells = []
-                for b in row:
-                    n += 1
-                    target = f" → {b.url}" if b.url else (f" → @bot {b.switch_inline}" if b.switch_inline is not None else "")
-                    cells.append(f"[{n}] {b.text}{target}")
-                self.out.write(f"{' ' * len(tag)}   " + "   ".join(cells) + "\n")
-        self.out.flush()
-
-
 class DevConsole:
     """The chat: reads lines, drives the fake Telegram, prints the bot's side."""
 
-    def __init__(self, app: App, fake: FakeTelegram, out: TextIO, *, echo: bool = True) -> None:
+    def __init__(self, app: App, fake: FakeTelegram, out: TextIO, *, downloads: Path) -> None:
         self.app = app
-        self.echo = echo  # a transcript shows the input; a terminal already shows what was typed
         self.fake = fake
         self.transcript = Transcript(out)
+        self.downloads = downloads  # where :open writes documents
+        self.documents: list[tuple[int, int]] = []  # (chat, message) of each uploaded document, for :open N
+        self.inline_results: list[InlineResult] = []  # of the latest :inline, for :pick N
+        self.failed = False  # a :wait-for timed out: a script ends with exit code 1
+        self._mark = 0  # :wait-for looks at what the bot said from here on (since the last action)
         self.identity = USER_ID
         self._last_sent: dict[tuple[int, int], int] = {}  # (identity, chat) -> its latest message, for :reply
         self.group: int | None = None  # the group the console talks in; None: the private chat
@@ -140,7 +113,11 @@ class DevConsole:
         if call.method in _SENDS and call.result is not None:
             message = message_from_pyrogram(call.result)
             if message is not None:
-                self.transcript.bot(message)
+                number = None
+                if call.method == "send_document":  # an upload: its bytes exist, :open can write them
+                    self.documents.append((message.chat.id, message.id))
+                    number = len(self.documents)
+                self.transcript.bot(message, document=number)
         elif call.method in _EDITS:
             current = self.fake.message(self.chat, call.params["message_id"])
             if current is not None:
@@ -156,14 +133,16 @@ class DevConsole:
             return True
         if line.startswith("#") and line[1:].isdigit():
             line = f":press {line[1:]}"
+        if not line.startswith((":wait ", ":wait-for ")):
+            self._mark = len(self.transcript.heard)
         if line.startswith(":"):
             return await self._directive(line)
         await self._send(line)
         return True
 
     async def _send(self, text: str, reply_to: int | None = None) -> None:
-        if self.echo:
-            self.transcript.said(self.who if reply_to is None else f"{self.who} (reply)", text)
+        # Shown when handled, at a terminal too (the prompt erases the typed line): lines typed ahead stay in order.
+        self.transcript.said(self.who if reply_to is None else f"{self.who} (reply)", text)
         sent = await self.fake.user_message(self.identity, text, chat_id=self.group, reply_to=reply_to)
         self._last_sent[self.identity, self.chat] = sent.id
         await self.settle()
@@ -232,9 +211,98 @@ class DevConsole:
             else:
                 for i, r in enumerate(answer.results, 1):
                     self.transcript.said("bot (inline)", f"{i}. {r.title}")
+            self.inline_results = list(answer.results) if answer is not None else []
+        elif name == "pick":
+            await self._pick(args)
+        elif name == "open":
+            self._open(args)
+        elif name == "wait":
+            await self._wait(args)
+        elif name == "wait-for":
+            await self._wait_for(line.strip()[len(":wait-for"):].strip())
         else:
             self.transcript.said("console", f"unknown directive {line!r}; type :help")
         return True
+
+    async def _pick(self, args: list[str]) -> None:
+        """Choose inline result N: Telegram sends its message in the chat, from you, "via @bot"."""
+        results = self.inline_results
+        if len(args) != 1 or not args[0].isdigit() or not 1 <= int(args[0]) <= len(results):
+            self.transcript.said("console", f"usage: :pick N, N a result of the latest :inline (1–{len(results)})"
+                                 if results else "usage: :pick N after :inline QUERY showed results")
+            return
+        result = results[int(args[0]) - 1]
+        media = self.fake.world.media_for_file_id(result.file_id) if result.file_id else None
+        stored = await self.fake.chats.add(self.chat, from_id=self.identity, out=False,
+                                           text=result.caption if media is not None else result.text, media=media)
+        message = message_from_pyrogram(stored.parsed)
+        if message is not None and message.media is not None and result.title:
+            # The fake knows a cached file by its id only; show it by the title you chose it by.
+            message = msgspec.structs.replace(message, media=msgspec.structs.replace(message.media,
+                                                                                    file_name=result.title))
+        if message is not None:
+            self.transcript.bot(message, tag=f"{self.who} (via @{self.fake.world.bot_username})", keyboard=False)
+        await self.settle()
+
+    def _open(self, args: list[str]) -> None:
+        """Write document N (an upload, e.g. ``/logs``) to the downloads folder and say where."""
+        if len(args) != 1 or not args[0].isdigit() or not 1 <= int(args[0]) <= len(self.documents):
+            have = f"1–{len(self.documents)}" if self.documents else "none yet"
+            self.transcript.said("console", f"usage: :open N, N a document the bot sent ({have})")
+            return
+        n = int(args[0])
+        name, data = self.fake.uploaded(*self.documents[n - 1])
+        # The name comes from the bot: keep only its last part, so it cannot point outside the folder.
+        safe = Path(name.replace("\\", "/")).name.lstrip(".") or "document"
+        self.downloads.mkdir(parents=True, exist_ok=True)
+        path = self.downloads / f"{n}-{safe}"
+        path.write_bytes(data)
+        self.transcript.said("console", f"document {n} ({len(data)} bytes) written to {path}")
+
+    async def _wait(self, args: list[str]) -> None:
+        try:
+            seconds = float(args[0]) if len(args) == 1 else -1.0
+        except ValueError:
+            seconds = -1.0
+        if not 0 <= seconds <= MAX_WAIT:  # also refuses nan and inf
+            self.transcript.said("console", f"usage: :wait SECONDS (0 to {MAX_WAIT:.0f})")
+            return
+        await asyncio.sleep(seconds)  # the point of :wait: the bot's jobs run meanwhile
+        await self.settle()
+
+    async def _wait_for(self, rest: str) -> None:
+        """Wait until the bot says ``TEXT`` (since the last action), up to the timeout."""
+        timeout = WAIT_FOR_TIMEOUT
+        if rest.startswith("--timeout"):
+            _, _, after = rest.partition(" ")
+            value, _, rest = after.strip().partition(" ")
+            try:
+                timeout = float(value)
+            except ValueError:
+                timeout = -1.0
+            if not 0 < timeout <= MAX_WAIT:
+                rest = ""
+        text = rest.strip()
+        if not text:
+            self.transcript.said("console", f"usage: :wait-for [--timeout S] TEXT (S up to {MAX_WAIT:.0f}, "
+                                            f"default {WAIT_FOR_TIMEOUT:.0f})")
+            return
+        heard, wanted = self.transcript.heard, text.casefold()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            self.transcript.grew.clear()
+            found = next((i for i in range(self._mark, len(heard)) if wanted in heard[i].casefold()), None)
+            if found is not None:
+                self._mark = found + 1  # the next :wait-for waits for a later line
+                await self.settle()
+                return
+            try:
+                await asyncio.wait_for(self.transcript.grew.wait(), max(deadline - loop.time(), 0))
+            except TimeoutError:
+                self.failed = True
+                self.transcript.said("console", f"timed out: the bot did not say “{text}” within {timeout:g} s")
+                return
 
     async def _until_catalogued(self, chat_id: int, message_id: int, wait: float = 2.0) -> None:
         """Wait (up to ``wait`` s) for a post to reach the catalogue, so the next line's search finds it.
@@ -316,111 +384,3 @@ class DevConsole:
         self.transcript.said(self.who, f"[presses {button.text}]")
         await self.fake.user_press(self.identity, message.chat.id, message.id, button.callback)
         await self.settle()
-
-
-async def _stdin_lines(prompt: Callable[[], str] | None) -> AsyncIterator[str]:
-    """Lines from stdin without blocking the loop; a daemon thread never holds up exit."""
-    loop = asyncio.get_running_loop()
-    queue: asyncio.Queue[str | None] = asyncio.Queue()
-    ready = threading.Event()
-
-    def reader() -> None:
-        try:
-            while True:
-                ready.wait()
-                ready.clear()
-                line = input(prompt()) if prompt else sys.stdin.readline()
-                if not prompt and line == "":
-                    break
-                loop.call_soon_threadsafe(queue.put_nowait, line.rstrip("\n"))
-        except (EOFError, KeyboardInterrupt, ValueError):
-            pass
-        loop.call_soon_threadsafe(queue.put_nowait, None)
-
-    threading.Thread(target=reader, name="dev-console-input", daemon=True).start()
-    while True:
-        ready.set()
-        line = await queue.get()
-        if line is None:
-            return
-        yield line
-
-
-async def seed_demo(app: App, out: TextIO) -> None:
-    """Put the demo catalogue in the database (idempotent: duplicates are counted, not added)."""
-    from mediabot.catalog.models import MediaFile
-    from mediabot.core.types import Chat
-    from mediabot.dev.demo import demo_catalogue
-
-    files = getattr(app, "files", None)
-    if files is None:
-        out.write("console › --demo needs MongoDB; the catalogue was not seeded\n")
-        return
-    items = list(demo_catalogue())
-    already = await files.count({"chat_id": DEMO_CHANNEL})
-    if already >= len(items):
-        out.write(f"console › demo catalogue: {await files.count()} files in the catalogue\n")
-        return
-    channel = Chat(id=DEMO_CHANNEL, type="channel", title="Demo Library")
-    batch = [MediaFile.from_message(Message(id=i, chat=channel, date=1_700_000_000 + i, media=media,
-                                            caption=caption))
-             for i, (media, caption) in enumerate(items, 1)]
-    report = await files.insert_batch(batch)
-    total = await files.count()
-    out.write(f"console › demo catalogue: {report.inserted} files added, {report.duplicates} already there, "
-              f"{total} in the catalogue\n")
-
-
-async def run_console(*, config: str | None, demo: bool, script: TextIO | None, env: dict[str, str],
-                      out: TextIO = sys.stdout) -> int:
-    """Run the app (on the services ``env`` points at) and the chat until the input ends; shut down."""
-    clock = MonotonicClock()
-    fake = FakeTelegram(clock)
-    app = create_app(config, env=env, gateway=Gateway(fake, clock=clock), clock=clock)
-    await app.start()
-    interactive = script is None and sys.stdin.isatty()
-    console = DevConsole(app, fake, out, echo=not interactive)
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    for sig_name in ("SIGINT", "SIGTERM"):
-        import signal
-
-        loop.add_signal_handler(getattr(signal, sig_name), stop.set)
-    try:
-        out.write(f"console › {app.section('bot').name} is running with plugins: "
-                  f"{', '.join(app.started) or 'none'}; you are the user (id {USER_ID}); "
-                  f"type :help for the console's commands\n")
-        if demo:
-            await seed_demo(app, out)
-        lines = _stdin_lines((lambda: f"{console.who}> ") if interactive else None) if script is None \
-            else _aiter_lines(script)
-        async for line in _until(lines, stop):
-            if not await console.handle(line):
-                break
-        return 0
-    finally:
-        out.write("console › shutting down\n")
-        out.flush()
-        await app.stop("console closed")
-
-
-async def _aiter_lines(stream: TextIO) -> AsyncIterator[str]:
-    for line in stream:
-        yield line.rstrip("\n")
-
-
-async def _until(lines: AsyncIterator[str], stop: asyncio.Event) -> AsyncIterator[str]:
-    """Yield lines until ``stop`` is set (Ctrl-C) or the input ends."""
-    iterator = aiter(lines)
-    while not stop.is_set():
-        nxt = asyncio.ensure_future(anext(iterator))
-        stopper = asyncio.ensure_future(stop.wait())
-        done, _ = await asyncio.wait({nxt, stopper}, return_when=asyncio.FIRST_COMPLETED)
-        stopper.cancel()
-        if nxt not in done:
-            nxt.cancel()
-            return
-        try:
-            yield nxt.result()
-        except StopAsyncIteration:
-            return

@@ -18,6 +18,7 @@ from typing import TextIO
 
 from mediabot.core.config import load_raw
 from mediabot.core.logs import setup_logging
+from mediabot.dev.lock import DataDirBusy, DevLock, shown_dir
 from mediabot.dev.services import EmbeddedServices
 
 ADMIN_ID = 1000  # the console's admin identity (mediabot.dev.console.ADMIN_ID)
@@ -48,6 +49,20 @@ def main_dev(config: str | None, demo: bool, script: str | None, data_dir: str,
     """
     root = Path(data_dir).resolve()
     root.mkdir(parents=True, exist_ok=True)
+    lock = DevLock(root, shown_dir(data_dir))
+    try:
+        lock.acquire()  # before any server opens the database files another console has open
+    except DataDirBusy as exc:
+        print(f"mediabot dev: {exc}", file=sys.stderr)
+        return 1
+    try:
+        return _run(config, demo, script, root, base_env, mongo_envs)
+    finally:
+        lock.release()
+
+
+def _run(config: str | None, demo: bool, script: str | None, root: Path, base_env: dict[str, str],
+         mongo_envs: tuple[str, ...]) -> int:
     # The terminal is the chat: logs go to a file next to the dev data.
     setup_logging("INFO", "text", stream=open(root / "dev.log", "a", encoding="utf-8"))
     logging.getLogger("mediabot").propagate = False
@@ -57,14 +72,16 @@ def main_dev(config: str | None, demo: bool, script: str | None, data_dir: str,
     try:
         with ThreadPoolExecutor(1) as pool:
             started = pool.submit(services.start)
-            from mediabot.dev.console import run_console  # heavy: overlaps the servers' start
+            from mediabot.dev.session import run_console  # heavy: overlaps the servers' start
 
-            env.update(started.result())
+            services_env = started.result()
+            env.update(services_env)
         if script == "-":
             stream = sys.stdin
         elif script:
             stream = open(script, encoding="utf-8")
-        return asyncio.run(run_console(config=config, demo=demo, script=stream, env=env))
+        return asyncio.run(run_console(config=config, demo=demo, script=stream, env=env,
+                                       services_env=services_env, downloads=root / "downloads"))
     finally:
         services.stop()
         if stream is not None and stream is not sys.stdin:

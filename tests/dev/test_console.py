@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -74,10 +75,10 @@ def test_a_script_produces_the_expected_transcript(tmp_path, hello_installed):
 def test_demo_seeds_the_catalogue_once_and_data_survives_a_restart(tmp_path, hello_installed):
     first = run_dev(tmp_path, hello_installed, ":as admin\n/users\n", "--demo")
     assert first.returncode == 0, first.stderr
-    assert "console › demo catalogue: 2400 files added, 0 already there, 2400 in the catalogue" in first.stdout
+    assert "console › demo catalogue: 2412 files added, 0 already there, 2412 in the catalogue" in first.stdout
     second = run_dev(tmp_path, hello_installed, ":as admin\n/users\n", "--demo")
     assert second.returncode == 0, second.stderr
-    assert "console › demo catalogue: 2400 files in the catalogue" in second.stdout
+    assert "console › demo catalogue: 2412 files in the catalogue" in second.stdout
     # The admin recorded as a user in the first run is still known after the restart.
     assert "active 1" in second.stdout
 
@@ -172,3 +173,75 @@ def test_button_answers_show_and_help_is_a_readable_table(tmp_path, hello_instal
     assert out[help_start + 1].split() == ["text", "or", "/cmd", "send", "it", "as", "the", "current", "identity",
                                            "in", "a", "private", "chat"]
     assert not any("``" in line or line.startswith("====") for line in out)
+
+
+SEARCH_ONLY = '[bot]\nname = "Demo Bot"\n[plugins.search]\nenabled = true\n'
+
+
+def suggested_titles() -> list[str]:
+    """Every title the bot's hint and docs/search.md tell a newcomer to type, and `matrix` (issue 23)."""
+    from mediabot_search.render import hint_text
+
+    titles = re.findall(r"“([^”]+)”", hint_text(3))
+    guide = (ROOT / "docs" / "search.md").read_text()
+    first_sentence = guide.split("**Type a title**", 1)[1].split(". ", 1)[0]
+    titles += re.findall(r"`([^`]+)`", first_sentence)
+    titles += re.findall(r"`@bot ([^`]+)`", guide)
+    return [*dict.fromkeys(titles), "matrix"]
+
+
+def test_every_title_the_hint_and_the_docs_suggest_finds_results_in_the_demo(tmp_path, hello_installed):
+    titles = suggested_titles()
+    assert {"dune 2021", "the office s02e05", "interstellar 1080p", "dune"} <= set(titles), titles
+    (tmp_path / "search.toml").write_text(SEARCH_ONLY)
+    result = run_dev(tmp_path, hello_installed, "".join(f"{t}\n" for t in titles), "--demo",
+                     config=tmp_path / "search.toml")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout.splitlines()
+    for title in titles:
+        answer = out[out.index(f"user › {title}") + 1]
+        assert answer.startswith("bot › Results for "), (title, answer)
+
+
+def test_a_picked_inline_result_is_sent_in_the_chat_as_telegram_does(tmp_path, hello_installed):
+    (tmp_path / "search.toml").write_text(SEARCH_ONLY)
+    script = ":pick 1\n:inline interstellar\n:pick 3\n:pick 1\n"
+    result = run_dev(tmp_path, hello_installed, script, "--demo", config=tmp_path / "search.toml")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout.splitlines()
+    assert "console › usage: :pick N after :inline QUERY showed results" in out
+    assert "bot (inline) › 2. Interstellar 2014 2160p UHD BluRay x265-PSA.mkv" in out
+    assert "console › usage: :pick N, N a result of the latest :inline (1–2)" in out
+    # The chosen result's message, in your chat, from you via the bot.
+    assert out[-2].startswith("user (via @mediabot_test_bot) › [video: Interstellar"), out
+
+
+def test_open_writes_the_document_the_bot_sent_to_a_file(tmp_path, hello_installed):
+    (tmp_path / "ops.toml").write_text('[bot]\nname = "Demo Bot"\n[plugins.ops]\nenabled = true\n'
+                                       'listen = "127.0.0.1:0"\n')
+    result = run_dev(tmp_path, hello_installed, ":open 1\n:as admin\n/logs 3\n:open 1\n:open 2\n",
+                     config=tmp_path / "ops.toml")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout.splitlines()
+    assert "console › usage: :open N, N a document the bot sent (none yet)" in out
+    assert "bot › [document 1: mediabot-logs.txt] The last 3 log lines (secrets masked)." in out
+    written = next(line for line in out if line.startswith("console › document 1 "))
+    path = Path(written.rsplit(" written to ", 1)[1])
+    assert path == tmp_path / "dev" / "downloads" / "1-mediabot-logs.txt"
+    assert len(path.read_text().splitlines()) == 3
+    assert f"({path.stat().st_size} bytes)" in written
+    assert "console › usage: :open N, N a document the bot sent (1–1)" in out
+
+
+def test_wait_for_waits_for_a_late_reply_and_a_miss_fails_the_script(tmp_path, hello_installed):
+    (tmp_path / "bc.toml").write_text('[bot]\nname = "Demo Bot"\n[plugins.broadcast]\nenabled = true\n')
+    script = (":as admin\nNews: 50 new films!\n:reply /broadcast\n#1\n:wait-for finished\n:as user\n"
+              ":wait-for --timeout 0.3 never said\n:wait 0.1\n:wait soon\n:wait-for\n")
+    result = run_dev(tmp_path, hello_installed, script, config=tmp_path / "bc.toml")
+    out = result.stdout.splitlines()
+    finished = next(i for i, line in enumerate(out) if line.startswith("bot › Broadcast ") and "finished" in line)
+    assert finished < out.index("console › now talking as user (id 1001, role user)"), out
+    assert "console › timed out: the bot did not say “never said” within 0.3 s" in out
+    assert "console › usage: :wait SECONDS (0 to 3600)" in out
+    assert "console › usage: :wait-for [--timeout S] TEXT (S up to 3600, default 10)" in out
+    assert result.returncode == 1  # a script whose expected reply never came fails
