@@ -146,7 +146,7 @@ def _env_names(_ctx: click.Context, _param: click.Parameter, names: tuple[str, .
 
 @cli.command()
 @config_option
-@click.option("--demo", is_flag=True, help="Seed a demo catalogue of 2,400 media files.")
+@click.option("--demo", is_flag=True, help="Seed a demo catalogue of 2,412 media files.")
 @click.option("--script", type=str, default=None, metavar="FILE|-",
               help="Read console input from FILE (or - for stdin) and print a plain transcript.")
 @click.option("--data-dir", default=".mediabot-dev", show_default=True,
