@@ -574,10 +574,9 @@ def kernel_plugin_factories() -> list[Callable[[App], KernelPlugin]]:
     """
     from mediabot.catalog.plugin import CatalogPlugin
     from mediabot.core.builtin_commands import BuiltinCommands
-    from mediabot.core.chat_events import ChatEvents
     from mediabot.core.services import Services
 
-    return [Services, BuiltinCommands, CatalogPlugin, ChatEvents]
+    return [Services, BuiltinCommands, CatalogPlugin]
 
 
 def _reason(exc: BaseException) -> str:

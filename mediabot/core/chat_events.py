@@ -1,10 +1,12 @@
-"""Kernel plugin ``kernel.chats``: the bot added to or removed from a group or channel, told to the log channel.
+"""The bot added to or removed from a group or channel, told to the log channel.
 
 With ``[bot] log_channel`` set and ``groups`` in ``[bot] log_events`` (the
 default), every change of the bot's own membership becomes a notice there:
 "Added to group Film club (-100…) by Ann (@ann, 5)", "Removed from channel
-Films (-100…) by …". It only watches (``mediabot_update``): plugins that keep
-a directory of chats watch the same updates.
+Films (-100…) by …". The dispatcher calls :func:`tell_membership` beside the
+observers (``mediabot_update``), which see the same update: a plugin keeping a
+directory of chats watches it there. (Not a hook implementation of its own: a
+second ``mediabot_update`` implementation would cost every update a gather.)
 """
 
 from __future__ import annotations
@@ -12,8 +14,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from mediabot.core.plugin import hookimpl
-from mediabot.core.types import Chat, ChatMemberUpdated, Update, User
+from mediabot.core.types import Chat, ChatMemberUpdated, User
 
 if TYPE_CHECKING:
     from mediabot.core.app import App
@@ -32,26 +33,16 @@ def where(chat: Chat) -> str:
     return f"{kind} {title} ({chat.id})" if title else f"{kind} {chat.id}"
 
 
-class ChatEvents:
-    """Posts the bot's joins and leaves to the log channel."""
-
-    name = "chats"
-
-    def __init__(self, app: App) -> None:
-        self.app = app
-
-    @hookimpl
-    async def mediabot_update(self, update: Update) -> None:
-        if type(update) is not ChatMemberUpdated or not update.is_bot:
-            return
-        notices = self.app.notices
-        if not notices.logs("groups"):
-            return
-        if update.joined:
-            text = f"Added to {where(update.chat)} by {who(update.actor)}"
-        elif update.left:
-            text = f"Removed from {where(update.chat)} by {who(update.actor)}"
-        else:
-            text = f"Now {update.new_status} in {where(update.chat)} (was {update.old_status})"
-        await notices.tell(f"chats:{update.chat.id}:{update.date}", text, interval=0, level=logging.INFO,
-                           private=False)
+async def tell_membership(app: App, update: ChatMemberUpdated) -> None:
+    """Post a change of the bot's own membership to the log channel, when ``log_events`` asks for it."""
+    notices = app.notices
+    if not update.is_bot or not notices.logs("groups"):
+        return
+    if update.joined:
+        text = f"Added to {where(update.chat)} by {who(update.actor)}"
+    elif update.left:
+        text = f"Removed from {where(update.chat)} by {who(update.actor)}"
+    else:
+        text = f"Now {update.new_status} in {where(update.chat)} (was {update.old_status})"
+    await notices.tell(f"chats:{update.chat.id}:{update.date}", text, interval=0, level=logging.INFO,
+                       private=False)

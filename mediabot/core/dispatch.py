@@ -49,6 +49,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mediabot.core.callbacks import CallbackSigner, InvalidCallback
+from mediabot.core.chat_events import tell_membership
 from mediabot.core.commands import Role, parse_command
 from mediabot.core.context import CallbackContext, CommandContext, UsageError
 from mediabot.core.failures import APOLOGY
@@ -56,7 +57,7 @@ from mediabot.core.middleware import Middleware, MiddlewareChain
 from mediabot.core.redis.ratelimit import Decision, Rate
 from mediabot.core.registry import Registry, may_use
 from mediabot.core.routing import Handler, Route, Routes, sender_of
-from mediabot.core.types import CallbackQuery, InlineQuery, Keyboard, Message, Update, User
+from mediabot.core.types import CallbackQuery, ChatMemberUpdated, InlineQuery, Keyboard, Message, Update, User
 
 if TYPE_CHECKING:
     from mediabot.core.app import App
@@ -212,6 +213,8 @@ class Dispatcher:
             if parsed is not None:
                 await self._command(update, *parsed)
                 return
+        if type(update) is ChatMemberUpdated and update.is_bot:
+            await tell_membership(self.app, update)
         if not self.routes.routes:
             await self.app.host.notify("mediabot_update", app=self.app, update=update)
             return

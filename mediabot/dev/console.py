@@ -354,8 +354,19 @@ class DevConsole:
             self.transcript.said("console", f"{chat_id} is not a group")
             return
         self.group = chat_id
-        self.transcript.said("console", f"now talking in group {chat_id}; the bot answers there when "
-                                        f"mentioned (@{self.fake.world.bot_username}); :private goes back")
+        self.transcript.said("console", f"now talking in group {chat_id}; {self._group_hint()}; "
+                                        ":private goes back")
+
+    def _group_hint(self) -> str:
+        """When the bot answers in a group, as the deployment's ``[plugins.search] groups`` says."""
+        search = self.app.config.plugin_tables().get("search", {})
+        mode = search.get("groups", "mention") if search.get("enabled") else "off"
+        mention = f"@{self.fake.world.bot_username}"
+        if mode == "all":
+            return f"the bot answers searches there (chit-chat is left alone; mention {mention} to insist)"
+        if mode == "off":
+            return "search does not answer in groups here ([plugins.search] groups = \"off\")"
+        return f"the bot answers there when mentioned ({mention})"
 
     async def _open_link(self, url: str) -> bool:
         """Open a ``t.me/<bot>?start=...`` link as Telegram does: the private chat, then ``/start``."""

@@ -45,7 +45,8 @@ def test_a_script_produces_the_expected_transcript(tmp_path, hello_installed):
         "console › Demo Bot is running with plugins: hello; you are the user (id 1001); "
         "type :help for the console's commands",
         "user › /start",
-        "bot › Hi! I am Demo Bot. Send /help to see what I can do.",
+        "bot › Hi Dev! I am Demo Bot.",
+        "      Send /help to see the commands.",
         "user › /help",
         "bot › Demo Bot commands:",
         "      /hello [NAME] - Say hello",
@@ -68,6 +69,7 @@ def test_a_script_produces_the_expected_transcript(tmp_path, hello_installed):
         "      /ban USER_ID [reason] - Ignore a user's messages",
         "      /unban USER_ID - Lift a ban",
         "      /users - User counts by status",
+        "      /banned - The banned users, latest first",
         "console › shutting down",
     ]
 
@@ -144,6 +146,18 @@ def test_a_search_in_a_group_gives_a_link_that_delivers_in_the_private_chat(tmp_
     assert out[start + 6].startswith("user › /start ")
     assert out[start + 7] == "bot › [video: Northern.Lights.2019.1080p.mkv] Northern.Lights.2019.1080p.mkv"
     assert out[-2] == "console › now in the private chat of user with the bot"
+    assert ("console › now talking in group -1001000000002; the bot answers there when mentioned "
+            "(@mediabot_test_bot); :private goes back") in out
+
+
+def test_the_group_hint_follows_the_deployments_groups_setting(tmp_path, hello_installed):
+    config = tmp_path / "all.toml"
+    config.write_text((ROOT / "plugins.toml").read_text().replace(
+        "[plugins.search]\nenabled = true\n", '[plugins.search]\nenabled = true\ngroups = "all"\n'))
+    result = run_dev(tmp_path, hello_installed, ":group\n", config=config)
+    assert result.returncode == 0, result.stderr
+    assert ("console › now talking in group -1001000000002; the bot answers searches there (chit-chat is "
+            "left alone; mention @mediabot_test_bot to insist); :private goes back") in result.stdout.splitlines()
 
 
 def test_extra_databases_for_the_dbrouter_example(tmp_path, hello_installed):

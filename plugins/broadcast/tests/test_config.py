@@ -11,25 +11,26 @@ from mediabot import ConfigError
 from mediabot.core.config import RawConfig, validate_table
 
 
-@pytest.mark.parametrize("key, value, fix", [
-    ("rate", 0.0, "make rate > 0"),
-    ("rate", 50_000.0, "make rate <= 10000"),
-    ("min_rate", -1.0, "make min_rate > 0"),
-    ("step_down", 1.0, "make step_down < 1"),
-    ("recover_every", 0.5, "make recover_every >= 1"),
-    ("concurrency", 0, "make concurrency >= 1"),
-    ("concurrency", 65, "make concurrency <= 64"),
-    ("window", 1001, "make window <= 1000"),
-    ("lease", 1.0, "make lease >= 3"),
-    ("progress_every", 0.0, "make progress_every >= 1"),
-    ("draft_ttl", 8 * 86_400.0, "make draft_ttl <= 604800"),
+@pytest.mark.parametrize("key, value, must", [
+    ("rate", 0.0, "must be more than 0 (got 0)"),
+    ("rate", 50_000.0, "must be at most 10000 (got 50000)"),
+    ("min_rate", -1.0, "must be more than 0 (got -1)"),
+    ("step_down", 1.0, "must be less than 1 (got 1)"),
+    ("recover_every", 0.5, "must be at least 1 (got 0.5)"),
+    ("concurrency", 0, "must be at least 1 (got 0)"),
+    ("concurrency", 65, "must be at most 64 (got 65)"),
+    ("window", 1001, "must be at most 1000 (got 1001)"),
+    ("lease", 1.0, "must be at least 3 (got 1)"),
+    ("progress_every", 0.0, "must be at least 1 (got 0)"),
+    ("draft_ttl", 8 * 86_400.0, "must be at most 604800 (got 691200)"),
 ])
-def test_an_out_of_range_setting_fails_the_config_check_naming_file_key_and_fix(key, value, fix) -> None:
+def test_an_out_of_range_setting_fails_the_config_check_naming_file_key_and_fix(key, value, must) -> None:
     raw = RawConfig(path=Path("plugins.toml"), data={})
     with pytest.raises(ConfigError) as caught:
         validate_table(raw, {key: value}, BroadcastConfig, "plugins.broadcast")
     assert (caught.value.file, caught.value.key) == ("plugins.toml", f"plugins.broadcast.{key}")
-    assert caught.value.fix.startswith(fix), caught.value.fix
+    assert caught.value.message == must
+    assert caught.value.fix.startswith(f"set {key} to a value "), caught.value.fix  # the accepted range
 
 
 @pytest.mark.parametrize("table, key", [
