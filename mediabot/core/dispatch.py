@@ -215,12 +215,13 @@ class Dispatcher:
                 return
         if type(update) is ChatMemberUpdated and update.is_bot:
             await tell_membership(self.app, update)
-        if not self.routes.routes:
+        candidates = self.routes.candidates(update) if self.routes.routes else []
+        if not candidates:  # a channel post, an edit, chat nobody answers: the observers only
             await self.app.host.notify("mediabot_update", app=self.app, update=update)
             return
         # Observers watch every such update; they run beside the handler, never delaying its answer.
         await asyncio.gather(self.app.host.notify("mediabot_update", app=self.app, update=update),
-                             self._handle(update))
+                             self._handle(update, candidates))
 
     async def _tell_banned(self, update: Update, uid: int) -> None:
         """A banned user is told so once a day, in a private chat or on a press; never in a group."""
@@ -359,11 +360,8 @@ class Dispatcher:
             log.warning("could not answer in chat %d: %s: %s", msg.chat.id, type(exc).__name__, exc)
 
     # -- handlers ------------------------------------------------------------------
-    async def _handle(self, update: Update) -> None:
-        """The first matching handler that claims ``update`` (see :mod:`mediabot.core.routing`)."""
-        candidates = self.routes.candidates(update)
-        if not candidates:
-            return
+    async def _handle(self, update: Update, candidates: list[Route]) -> None:
+        """The first of ``candidates`` (the routes whose filters match) that claims ``update``."""
         user = sender_of(update)
         if user is None or user.is_bot:
             return  # handlers answer people; channel posts and bots' messages are for observers
