@@ -17,6 +17,7 @@ from mediabot.catalog.changes import CatalogChange, ChangeFeed
 from mediabot.catalog.files import FileRepository
 from mediabot.catalog.models import BotUser, MediaFile, utcnow
 from mediabot.catalog.placement import DatabaseUnavailable, InsertReport, Placement
+from mediabot.catalog.releases import Reading, Release, parse_release, read_release
 from mediabot.catalog.tokens import search_tokens, tokenize
 from mediabot.catalog.users import UserDirectory
 from mediabot.core.app import App
@@ -111,6 +112,8 @@ __all__ = [
     "PluginStorage",
     "Rate",
     "RateLimits",
+    "Reading",
+    "Release",
     "Reservation",
     "Secret",
     "Sessions",
@@ -131,6 +134,8 @@ __all__ = [
     "human_size",
     "mongo_listeners",
     "open_app",
+    "parse_release",
+    "read_release",
     "search_tokens",
     "tokenize",
     "utcnow",
