@@ -42,6 +42,12 @@ _FOLD_EXTRA = str.maketrans({"ø": "o", "đ": "d", "ł": "l", "ħ": "h", "ı": "
 # hiragana and katakana (halfwidth katakana is folded to these by NFKD).
 _NO_SPACE_RANGES = ((0x3005, 0x3007), (0x3040, 0x30FF), (0x31F0, 0x31FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF),
                     (0xF900, 0xFAFF), (0x20000, 0x2FFFF))
+# A dotted acronym: single letters joined by dots ("s.h.i.e.l.d"), or by
+# underscores where a release name uses them for dots, not inside a longer word.
+_DOTTED_ACRONYM = re.compile(r"(?<![^\W_])[^\W\d_](?:([._])[^\W\d_](?:\1[^\W\d_])*)(?![^\W_])")
+# An apostrophe inside a word: "ocean's" is also indexed as "oceans".
+_APOSTROPHE_WORD = re.compile(r"(?<![^\W_])[^\W_]+(?:['\u2019][^\W_]+)+")
+_APOSTROPHE = re.compile("['\u2019]")
 _ASCII_WORD = re.compile(r"[a-z0-9]+")
 _OPEN, _CLOSE = "[({", "])}"
 _BRACKET = re.compile(r"[\[\](){}]")
@@ -166,6 +172,9 @@ class Release(msgspec.Struct, frozen=True, kw_only=True):
     :param languages: ISO 639-1 codes in order, without repeats (``Hindi``/``Hin`` -> ``hi``).
     :param dual_audio: "Dual Audio" (or a bracketed/marked ``Dual``) is named.
     :param multi_audio: "Multi" (multi-language audio) is named.
+    :param tokens: the search tokens of the text(s), as the catalogue stores them
+        (``mediabot.search_tokens``): normalised words, markers canonical
+        (``1x02`` -> ``s01e02``, ``s01``), dotted acronyms and words split by an apostrophe also joined.
     """
 
     title: tuple[str, ...] = ()
@@ -181,6 +190,7 @@ class Release(msgspec.Struct, frozen=True, kw_only=True):
     languages: tuple[str, ...] = ()
     dual_audio: bool = False
     multi_audio: bool = False
+    tokens: tuple[str, ...] = ()
 
 
 def normalize(text: str) -> str:
@@ -202,6 +212,18 @@ def is_no_space_script(ch: str) -> bool:
     return any(low <= code <= high for low, high in _NO_SPACE_RANGES)
 
 
+def _joined_words(normalized: str) -> list[str]:
+    """Words also indexed joined: dotted acronyms (``s.h.i.e.l.d`` -> ``shield``) and words split by an
+    apostrophe (``ocean's`` -> ``oceans``), as people type both."""
+    out: list[str] = []
+    if "." in normalized or "_" in normalized:
+        joined = (m.group().replace(m.group(1), "") for m in _DOTTED_ACRONYM.finditer(normalized))
+        out.extend(word for word in joined if not any(is_no_space_script(ch) for ch in word))
+    if "'" in normalized or "\u2019" in normalized:
+        out.extend(_APOSTROPHE.sub("", m.group()) for m in _APOSTROPHE_WORD.finditer(normalized))
+    return out
+
+
 def _depth(depth: int, sep: str) -> int:
     for ch in sep:
         if ch in _OPEN:
@@ -219,18 +241,23 @@ def scan(text: str | None) -> list[Word]:
     (``abc千尋`` is ``abc`` and ``千尋``) and, longer than two characters, is
     split into overlapping character pairs.
     """
-    if not text:
-        return []
-    normalized = normalize(text)
+    return _scan_normalized(normalize(text)) if text else []
+
+
+def _scan_normalized(normalized: str) -> list[Word]:
     out: list[Word] = []
     depth = 0
     if normalized.isascii():
+        # Words are found, separators are what lies between: a pattern that
+        # matched "separator, then word" would retry every position of a long
+        # run of separators with no word after it (quadratic).
         end = 0
+        brackets = bool(_BRACKET.search(normalized))
         for m in _ASCII_WORD.finditer(normalized):
-            sep = normalized[end:m.start()]
-            if _BRACKET.search(sep):
-                depth = _depth(depth, sep)
-            out.append(Word(m.group(), sep[-_SEP_CHARS:], depth > 0))
+            before = normalized[max(end, m.start() - _SEP_CHARS):m.start()]
+            if brackets:
+                depth = _depth(depth, normalized[end:m.start()])
+            out.append(Word(m.group(), before, depth > 0))
             end = m.end()
         return out
     current: list[str] = []
@@ -284,7 +311,7 @@ def _episode_tokens(season: int, first: int, last: int | None) -> tuple[str, ...
 
 
 def _texts(words: list[Word]) -> tuple[str, ...]:
-    return tuple(w.text for w in words)
+    return tuple([w.text for w in words])
 
 
 def _episode_at(words: list[Word], i: int) -> tuple[int, int] | None:
@@ -331,6 +358,8 @@ def _read_episode(words: list[Word], i: int, season_before: int | None) -> tuple
     Token order is chosen so that tokenizing the tokens again gives them back.
     """
     text = words[i].text
+    if text[0] not in "se0123456789":
+        return None  # every marker starts with one of these: most words are done here
     if season_before is not None and (m := _EPISODE.match(text)):
         marker = f"s{season_before:02d}e{int(m.group(1)):02d}"
         return Reading(kind="episode", words=(text,), tokens=(marker, f"s{season_before:02d}"), markers=(marker,),
@@ -342,8 +371,9 @@ def _read_episode(words: list[Word], i: int, season_before: int | None) -> tuple
         used = 1 + (last is not None)
         markers = _episode_tokens(season, episode, last)
         return Reading(kind="episode", words=_texts(words[i:i + used]),
-                       tokens=markers[:1] + (f"s{season:02d}",) + markers[1:], markers=markers, season=season,
+                       tokens=(*markers[:1], f"s{season:02d}", *markers[1:]), markers=markers, season=season,
                        episode=episode, episode_last=last), used
+    raw: tuple[str, ...]
     if m := _SEASON.match(text):  # "S01"
         season, raw = int(m.group(1)), (text,)
     elif text == "season" and i + 1 < len(words) and _NUMBER.match(words[i + 1].text) and \
@@ -377,7 +407,8 @@ def _read_episode(words: list[Word], i: int, season_before: int | None) -> tuple
 
 
 def _tag(kind: ReadingKind, words: list[Word], value: str) -> tuple[Reading, int]:
-    return Reading(kind=kind, words=_texts(words), tokens=_texts(words), value=value), len(words)
+    texts = _texts(words)
+    return Reading(kind=kind, words=texts, tokens=texts, value=value, bracketed=words[0].bracketed), len(words)
 
 
 def _read_audio(words: list[Word], i: int, tagged: bool) -> tuple[Reading, int] | None:
@@ -453,14 +484,24 @@ def read_release(text: str | None) -> list[Reading]:
     >>> [(r.kind, r.value) for r in read_release("Dune.2021.1080p.Hindi.WEB-DL")]
     [('word', None), ('year', '2021'), ('resolution', '1080p'), ('language', 'hi'), ('source', 'WEB-DL')]
     """
-    words = scan(text)
+    return _read_words(scan(text))
+
+
+def _read_words(words: list[Word]) -> list[Reading]:
     out: list[Reading] = []
     marked = False
     i = 0
+    season_before: int | None = None  # the season of an episode marker just read
     while i < len(words):
-        last = out[-1] if out else None
-        season_before = last.season if last is not None and last.episode is not None else None
+        word = words[i]
+        if word.text.isalpha() and word.text not in _SPECIAL_WORDS:  # most title words: nothing more to read
+            plain = (word.text,)
+            out.append(Reading(words=plain, tokens=plain, bracketed=word.bracketed))
+            season_before = None
+            i += 1
+            continue
         reading, used = _read_at(words, i, marked, season_before)
+        season_before = reading.season if reading.episode is not None else None
         if words[i].bracketed and not reading.bracketed:
             reading = msgspec.structs.replace(reading, bracketed=True)
         out.append(reading)
@@ -498,8 +539,11 @@ def _title(readings: list[Reading]) -> tuple[str, ...]:
     return tuple(title)
 
 
-def release_of(readings: list[Reading]) -> Release:
-    """The :class:`Release` the readings of one text say (see :func:`parse_release`)."""
+def release_of(readings: list[Reading], tokens: tuple[str, ...] | None = None) -> Release:
+    """The :class:`Release` the readings of one text say (see :func:`parse_release`).
+
+    :param tokens: the text's search tokens; by default the readings' tokens.
+    """
     season = season_last = episode = episode_last = year = None
     resolution = source = codec = None
     audio: dict[str, None] = {}
@@ -530,19 +574,55 @@ def release_of(readings: list[Reading]) -> Release:
         multi = multi or r.kind == "multi"
     return Release(title=_title(readings), year=year, season=season, season_last=season_last, episode=episode,
                    episode_last=episode_last, resolution=resolution, source=source, codec=codec,
-                   audio=tuple(audio), languages=tuple(languages), dual_audio=dual, multi_audio=multi)
+                   audio=tuple(audio), languages=tuple(languages), dual_audio=dual, multi_audio=multi,
+                   tokens=tokens if tokens is not None else tuple(dict.fromkeys(
+                       token for reading in readings for token in reading.tokens)))
 
 
-def parse_release(name: str | None) -> Release:
+def _text_release(text: str) -> Release:
+    """One text's release, with its search tokens: the readings' and the joined words' (see :func:`_joined_words`)."""
+    normalized = normalize(text)
+    readings = _read_words(_scan_normalized(normalized))
+    tokens = dict.fromkeys(token for reading in readings for token in reading.tokens)
+    for word in _joined_words(normalized):
+        for reading in _read_words(_scan_normalized(word)):
+            tokens.update(dict.fromkeys(reading.tokens))
+    return release_of(readings, tuple(tokens))
+
+
+def parse_release(*texts: str | None) -> Release:
     """Read a release name: title words, year, season/episode, resolution, source, codec, audio, languages.
 
-    The catalogue reads every file name with it when indexing, and search
-    reads every query with it, so both agree on what a name says.
+    The catalogue reads every file name (and caption) with it when indexing,
+    and search reads every query with it, so both agree on what a name says.
 
     >>> r = parse_release("Money.Heist.S02E05.720p.NF.WEBRip.Dual.Audio.[Hin-Eng].mkv")
     >>> r.title, r.season, r.episode, r.resolution, r.source, r.languages, r.dual_audio
     (('money', 'heist'), 2, 5, '720p', 'WEBRip', ('hi', 'en'), True)
 
-    Work is linear in the length of ``name``; no pattern is built from it.
+    :param texts: the file name first, then other texts about the same file
+        (its caption): a later text fills in only what the earlier ones did not
+        say; languages and audio tags are collected from all.
+
+    Work is linear in the length of the texts; no pattern is built from them.
     """
-    return release_of(read_release(name))
+    releases = [_text_release(text) for text in texts if text]
+    if len(releases) <= 1:
+        return releases[0] if releases else Release()
+    first, *others = releases
+    merged = msgspec.structs.asdict(first)
+    for other in others:
+        if merged["season"] is None and other.season is not None:
+            merged.update(season=other.season, season_last=other.season_last)
+            if merged["episode"] is None:
+                merged.update(episode=other.episode, episode_last=other.episode_last)
+        elif merged["episode"] is None and other.episode is not None and other.season in (None, merged["season"]):
+            merged.update(episode=other.episode, episode_last=other.episode_last)
+        for field in ("title", "year", "resolution", "source", "codec"):
+            merged[field] = merged[field] or getattr(other, field)
+        merged["audio"] = tuple(dict.fromkeys((*merged["audio"], *other.audio)))
+        merged["languages"] = tuple(dict.fromkeys((*merged["languages"], *other.languages)))
+        merged["tokens"] = tuple(dict.fromkeys((*merged["tokens"], *other.tokens)))
+        merged["dual_audio"] = merged["dual_audio"] or other.dual_audio
+        merged["multi_audio"] = merged["multi_audio"] or other.multi_audio
+    return Release(**merged)

@@ -33,21 +33,12 @@ and display.
 
 from __future__ import annotations
 
-import re
-
 import msgspec
 
-from mediabot.catalog.releases import is_no_space_script, normalize, read_release, release_of
+from mediabot.catalog.releases import normalize, read_release
+from mediabot.catalog.releases import parse_release as read_texts
 
 __all__ = ["ReleaseInfo", "normalize", "parse_release", "search_tokens", "tokenize"]
-
-# A dotted acronym: single letters joined by dots ("s.h.i.e.l.d"), or by
-# underscores where a release name uses them for dots, not inside a longer word.
-_DOTTED_ACRONYM = re.compile(r"(?<![^\W_])[^\W\d_](?:([._])[^\W\d_](?:\1[^\W\d_])*)(?![^\W_])")
-# An apostrophe inside a word: "ocean's" is also indexed as "oceans".
-_APOSTROPHE_WORD = re.compile(r"(?<![^\W_])[^\W_]+(?:['\u2019][^\W_]+)+")
-_APOSTROPHE = re.compile("['\u2019]")
-
 
 class ReleaseInfo(msgspec.Struct, frozen=True, kw_only=True):
     """The release details the catalogue keeps as fields of a file (for filtering and display).
@@ -62,21 +53,6 @@ class ReleaseInfo(msgspec.Struct, frozen=True, kw_only=True):
     episode: int | None = None
     resolution: str | None = None
     year: int | None = None
-
-
-def _dotted_acronyms(normalized: str) -> list[str]:
-    """``s.h.i.e.l.d`` -> ``shield``: the letters of each dotted acronym, joined."""
-    if "." not in normalized and "_" not in normalized:
-        return []
-    joined = (m.group().replace(m.group(1), "") for m in _DOTTED_ACRONYM.finditer(normalized))
-    return [word for word in joined if not any(is_no_space_script(ch) for ch in word)]
-
-
-def _apostrophe_words(normalized: str) -> list[str]:
-    """``ocean's`` -> ``oceans``: words split by an apostrophe, joined (people type both)."""
-    if "'" not in normalized and "\u2019" not in normalized:
-        return []
-    return [_APOSTROPHE.sub("", m.group()) for m in _APOSTROPHE_WORD.finditer(normalized)]
 
 
 def tokenize(text: str | None) -> list[str]:
@@ -96,38 +72,19 @@ def search_tokens(*texts: str | None) -> list[str]:
 
     This is the index side: each text's dotted acronyms, and words split by
     an apostrophe, are also added joined (``ocean's`` gives ``ocean``, ``s``
-    and ``oceans``).
+    and ``oceans``). The same as ``parse_release(*texts).tokens``.
 
     >>> search_tokens("Agents.of.S.H.I.E.L.D.S01")
     ['agents', 'of', 's', 'h', 'i', 'e', 'l', 'd', 's01', 'shield']
     """
-    out: dict[str, None] = {}
-    for text in texts:
-        for token in tokenize(text):
-            out.setdefault(token, None)
-        if text:
-            normalized = normalize(text)
-            for word in _dotted_acronyms(normalized) + _apostrophe_words(normalized):
-                for token in tokenize(word):
-                    out.setdefault(token, None)
-    return list(out)
+    return list(read_texts(*texts).tokens)
 
 
 def parse_release(*texts: str | None) -> ReleaseInfo:
     """Season, episode, resolution and year named in the texts (file name, caption: the first text wins a tie).
 
-    Each text is read by :func:`mediabot.catalog.releases.parse_release`.
+    What :func:`mediabot.catalog.releases.parse_release` reads, as the catalogue keeps it.
     """
-    season = episode = year = None
-    resolution = None
-    for text in texts:
-        release = release_of(read_release(text))
-        if release.season is not None and (season is None or (season == release.season and episode is None)):
-            if season is None:
-                season = release.season
-            episode = release.episode if episode is None else episode
-        elif release.season is None and season is None and episode is None:
-            episode = release.episode
-        resolution = resolution or release.resolution
-        year = year if year is not None else release.year
-    return ReleaseInfo(season=season, episode=episode, resolution=resolution, year=year)
+    release = read_texts(*texts)
+    return ReleaseInfo(season=release.season, episode=release.episode, resolution=release.resolution,
+                       year=release.year)
