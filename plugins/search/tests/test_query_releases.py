@@ -109,3 +109,13 @@ def test_a_season_named_in_words_in_a_caption_is_found_by_the_season(engine):
 
 def test_an_interlaced_resolution_is_found_by_its_height(engine):
     assert found(engine, "dune 1080i") == found(engine, "dune 1080p") == ["Dune.2021.1080i.HDTV.mkv"]
+
+
+def test_a_file_stored_before_the_parser_read_ep5_is_found_once_reindexed(tmp_path: Path):
+    # What the catalogue stored for it before: tokens of the old tokenizer, no episode.
+    stored = MediaFile(file_unique_id="u", file_id="f", kind="video", file_name="Naruto.ep5.720p.mkv",
+                       caption="Season 1", resolution="720p", tokens=["naruto", "ep5", "720p", "mkv", "season", "1"])
+    with TantivyEngine(tmp_path / "search") as engine:
+        engine.index([stored])
+        engine.commit()
+        assert engine.search("naruto ep5").ids == engine.search("naruto season 1").ids == [stored.id]
