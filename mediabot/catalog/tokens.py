@@ -35,8 +35,9 @@ from __future__ import annotations
 
 import msgspec
 
-from mediabot.catalog.releases import normalize, read_release
 from mediabot.catalog.releases import parse_release as read_texts
+from mediabot.catalog.releases import read_release
+from mediabot.catalog.words import normalize
 
 __all__ = ["ReleaseInfo", "normalize", "parse_release", "search_tokens", "tokenize"]
 
