@@ -6,10 +6,11 @@ disagree about what ``1080i``, ``ep5`` or ``S01-S03`` is.
 
 A text is cut into normalised words (:func:`mediabot.catalog.words.scan`:
 case folded, accents removed, anything that is not a letter or digit
-separates words, scripts written without spaces split into character pairs). :func:`read_release` then groups
-the words into readings: a title word, or a marker (season/episode, year,
-resolution) or a tag (source, codec, audio, language, "Dual Audio",
-"Multi"). :func:`parse_release` sums the readings up as a :class:`Release`.
+separates words, scripts written without spaces split into character
+pairs). :func:`read_release` then groups the words into readings: a title
+word, or a marker (season/episode, year, resolution) or a tag (source,
+codec, audio, language, "Dual Audio", "Multi"). :func:`parse_release` sums
+the readings up as a :class:`Release`.
 
 Only fixed, precompiled patterns are used, each matched against one word,
 and every word is looked at a bounded number of times: the work is linear in
@@ -303,8 +304,6 @@ def _read_at(words: list[Word], i: int, marked: bool, season_before: int | None)
     """The reading that starts at ``words[i]`` and how many words it takes."""
     word = words[i]
     text = word.text
-    if text.isalpha() and text not in _SPECIAL_WORDS:
-        return Reading(words=(text,), tokens=(text,), bracketed=word.bracketed), 1  # most title words
     nxt = words[i + 1].text if i + 1 < len(words) else ""
     # After a marker or inside brackets a short, ambiguous tag is a tag.
     tagged = marked or word.bracketed
@@ -327,7 +326,8 @@ def _read_at(words: list[Word], i: int, marked: bool, season_before: int | None)
     if text in ("dual", "multi") and nxt == "audio":
         return _tag("dual" if text == "dual" else "multi", words[i:i + 2], text)
     if text in ("dualaudio", "multiaudio") or (tagged and text in ("dual", "multi")):
-        return _tag("dual" if text.startswith("dual") else "multi", words[i:i + 1], text[:5].rstrip("a"))
+        kind: ReadingKind = "dual" if text.startswith("dual") else "multi"
+        return _tag(kind, words[i:i + 1], kind)
     if text in _LANGUAGE_NAMES:
         return _tag("language", words[i:i + 1], _LANGUAGE_NAMES[text])
     if tagged and text in _LANGUAGE_TAGS:

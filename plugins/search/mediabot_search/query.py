@@ -30,6 +30,9 @@ __all__ = ["MAX_QUERY_CHARS", "MAX_QUERY_TOKENS", "ParsedQuery", "SearchFilters"
 
 MAX_QUERY_CHARS = 256
 MAX_QUERY_TOKENS = 12
+# A range names every season or episode in it ("s01e01-e99"); a query requires
+# at most this many of them (each is one term clause).
+MAX_EPISODE_TOKENS = 30
 # Longer tokens are cut: a Levenshtein automaton grows with the word, and no
 # title word is this long.
 MAX_TOKEN_CHARS = 40
@@ -152,7 +155,9 @@ def parse_query(text: str, filters: SearchFilters | None = None) -> ParsedQuery:
         tokens = [t for t in (reading.markers if kind == "episode" else reading.tokens) if t not in seen]
         seen.update(tokens)
         if kind == "episode":
-            episode_tokens.extend(tokens)
+            room = MAX_EPISODE_TOKENS - len(episode_tokens)
+            truncated = truncated or len(tokens) > room
+            episode_tokens.extend(tokens[:max(0, room)])
         elif kind == "resolution":
             resolutions.extend(tokens)
         elif kind == "year":

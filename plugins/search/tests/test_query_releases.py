@@ -119,3 +119,9 @@ def test_a_file_stored_before_the_parser_read_ep5_is_found_once_reindexed(tmp_pa
         engine.index([stored])
         engine.commit()
         assert engine.search("naruto ep5").ids == engine.search("naruto season 1").ids == [stored.id]
+
+
+def test_a_query_of_long_ranges_requires_a_bounded_number_of_markers():
+    parsed = parse_query(" ".join(f"s{n:02d}e01-e99" for n in range(1, 13)))
+    assert len(parsed.episode_tokens) <= 30 and parsed.truncated
+    assert parse_query("show s01e01-e10").episode_tokens == [f"s01e{n:02d}" for n in range(1, 11)]
