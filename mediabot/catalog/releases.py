@@ -99,6 +99,20 @@ _SPECIAL_WORDS = frozenset(
      *_EXTENSIONS, "season", "episode", "ep", "dual", "multi", "dualaudio", "multiaudio"})
 
 
+# One word that is a tag on its own, never the start of a longer one:
+# word -> (kind, value, only after a marker or in brackets).
+_SINGLE_TAGS: dict[str, tuple[ReadingKind, str, bool]] = {
+    **{w: ("language", code, False) for w, code in _LANGUAGE_NAMES.items()},
+    **{w: ("language", code, True) for w, code in _LANGUAGE_TAGS.items()},
+    **{w: ("source", value, False) for w, value in _SOURCES.items() if w.isalpha()},
+    **{w: ("source", value, True) for w, value in _MARKED_SOURCES.items()
+       if not any(first == w for first, _ in _SOURCE_PAIRS)},
+    **{w: ("codec", value, False) for w, value in _CODECS.items() if w.isalpha()},
+    **{w: ("audio", _AUDIO_NAMES[w], w in _MARKED_AUDIO) for w in ("aac", "dts", "truehd", "atmos", "ddp", "opus",
+                                                                      "flac", "mp3")},
+}
+
+
 class Reading(msgspec.Struct, frozen=True, kw_only=True):
     """Words of a text read as one thing.
 
@@ -300,6 +314,23 @@ def _read_audio(words: list[Word], i: int, tagged: bool) -> tuple[Reading, int] 
     return _tag("audio", words[i:i + used], name + (channels or ""))
 
 
+def _read_number(words: list[Word], i: int, season_before: int | None) -> tuple[Reading, int]:
+    """A word that starts with a digit: a year, a resolution, ``1x02``, or a plain word (``10``, ``10bit``)."""
+    word = words[i]
+    text = word.text
+    if _YEAR.match(text):
+        return Reading(kind="year", words=(text,), tokens=(text,), value=text, bracketed=word.bracketed), 1
+    if (m := _RESOLUTION.match(text)) and str(int(m.group(1))) in _KNOWN_HEIGHTS:
+        value = f"{int(m.group(1))}p"  # 1080i is in the 1080p class: one filter finds both
+        return Reading(kind="resolution", words=(text,), tokens=(value,), value=value, bracketed=word.bracketed), 1
+    if text in _RESOLUTION_ALIASES:  # 4k, 8k
+        value = _RESOLUTION_ALIASES[text]
+        return Reading(kind="resolution", words=(text,), tokens=(value,), value=value, bracketed=word.bracketed), 1
+    if found := _read_episode(words, i, season_before):  # "1x02"
+        return found
+    return Reading(words=(text,), tokens=(text,), bracketed=word.bracketed), 1
+
+
 def _read_at(words: list[Word], i: int, marked: bool, season_before: int | None) -> tuple[Reading, int]:
     """The reading that starts at ``words[i]`` and how many words it takes."""
     word = words[i]
@@ -309,16 +340,13 @@ def _read_at(words: list[Word], i: int, marked: bool, season_before: int | None)
     tagged = marked or word.bracketed
     if i == len(words) - 1 and "." in word.sep and text in _EXTENSIONS:
         return Reading(words=(text,), tokens=(text,), bracketed=word.bracketed), 1  # "movie.ts": a file, not a telesync
+    if text[0].isdigit():
+        return _read_number(words, i, season_before)
     if found := _read_episode(words, i, season_before):
         return found
     if text in _RESOLUTION_ALIASES:
         value = _RESOLUTION_ALIASES[text]
         return Reading(kind="resolution", words=(text,), tokens=(value,), value=value), 1
-    if (m := _RESOLUTION.match(text)) and str(int(m.group(1))) in _KNOWN_HEIGHTS:
-        value = f"{int(m.group(1))}p"  # 1080i is in the 1080p class: one filter finds both
-        return Reading(kind="resolution", words=(text,), tokens=(value,), value=value), 1
-    if _YEAR.match(text):
-        return Reading(kind="year", words=(text,), tokens=(text,), value=text), 1
     if (text, nxt) in _SOURCE_PAIRS:
         return _tag("source", words[i:i + 2], _SOURCE_PAIRS[text, nxt])
     if (text, nxt) in _CODEC_PAIRS:
@@ -357,14 +385,23 @@ def _read_words(words: list[Word]) -> list[Reading]:
     marked = False
     i = 0
     season_before: int | None = None  # the season of an episode marker just read
+    last = len(words) - 1
     while i < len(words):
         word = words[i]
-        if word.text.isalpha() and word.text not in _SPECIAL_WORDS:  # most title words: nothing more to read
-            plain = (word.text,)
-            out.append(Reading(words=plain, tokens=plain, bracketed=word.bracketed))
-            season_before = None
-            i += 1
-            continue
+        text = word.text
+        # Fast paths, same readings as _read_at: most words are title words or one-word tags.
+        if text.isalpha():
+            tag = _SINGLE_TAGS.get(text) if text in _SPECIAL_WORDS else None
+            if text not in _SPECIAL_WORDS or (tag is not None and not (tag[2] and not (marked or word.bracketed))
+                                              and not (i == last and text in _EXTENSIONS and "." in word.sep)):
+                plain = (text,)
+                if tag is None:
+                    out.append(Reading(words=plain, tokens=plain, bracketed=word.bracketed))
+                else:
+                    out.append(Reading(kind=tag[0], words=plain, tokens=plain, value=tag[1], bracketed=word.bracketed))
+                season_before = None
+                i += 1
+                continue
         reading, used = _read_at(words, i, marked, season_before)
         season_before = reading.season if reading.episode is not None else None
         if words[i].bracketed and not reading.bracketed:

@@ -30,7 +30,7 @@ _DOTTED_ACRONYM = re.compile(r"(?<![^\W_])[^\W\d_](?:([._])[^\W\d_](?:\1[^\W\d_]
 # An apostrophe inside a word: "ocean's" is also indexed as "oceans".
 _APOSTROPHE_WORD = re.compile(r"(?<![^\W_])[^\W_]+(?:['\u2019][^\W_]+)+")
 _APOSTROPHE = re.compile("['\u2019]")
-_ASCII_WORD = re.compile(r"[a-z0-9]+")
+_ASCII_SPLIT = re.compile(r"([a-z0-9]+)")
 _OPEN, _CLOSE = "[({", "])}"
 _BRACKET = re.compile(r"[\[\](){}]")
 # A separator is kept only this long: enough to see "-", "." or "+" before a word.
@@ -104,17 +104,15 @@ def scan_normalized(normalized: str) -> list[Word]:
     out: list[Word] = []
     depth = 0
     if normalized.isascii():
-        # Words are found, separators are what lies between: a pattern that
-        # matched "separator, then word" would retry every position of a long
-        # run of separators with no word after it (quadratic).
-        end = 0
-        brackets = bool(_BRACKET.search(normalized))
-        for m in _ASCII_WORD.finditer(normalized):
-            before = normalized[max(end, m.start() - _SEP_CHARS):m.start()]
-            if brackets:
-                depth = _depth(depth, normalized[end:m.start()])
-            out.append(Word(m.group(), before, depth > 0))
-            end = m.end()
+        # Split on words (one linear pass): separator, word, separator, word, ...
+        # (a pattern matching "separator, then word" would retry every position
+        # of a long run of separators with no word after it: quadratic).
+        parts = _ASCII_SPLIT.split(normalized)
+        if not _BRACKET.search(normalized):
+            return [Word(parts[k + 1], parts[k][-_SEP_CHARS:]) for k in range(0, len(parts) - 1, 2)]
+        for k in range(0, len(parts) - 1, 2):
+            depth = _depth(depth, parts[k])
+            out.append(Word(parts[k + 1], parts[k][-_SEP_CHARS:], depth > 0))
         return out
     current: list[str] = []
     sep: list[str] = []
