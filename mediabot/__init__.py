@@ -17,6 +17,7 @@ from mediabot.catalog.changes import CatalogChange, ChangeFeed
 from mediabot.catalog.files import FileRepository
 from mediabot.catalog.models import BotUser, MediaFile, utcnow
 from mediabot.catalog.placement import DatabaseUnavailable, InsertReport, Placement
+from mediabot.catalog.releases import Reading, Release, parse_release, read_release
 from mediabot.catalog.tokens import search_tokens, tokenize
 from mediabot.catalog.users import UserDirectory
 from mediabot.core.app import App
@@ -141,6 +142,8 @@ __all__ = [
     "PreCheckoutQuery",
     "Rate",
     "RateLimits",
+    "Reading",
+    "Release",
     "Reservation",
     "Secret",
     "Sessions",
@@ -164,7 +167,9 @@ __all__ = [
     "open_app",
     "parse_duration",
     "parse_int",
+    "parse_release",
     "parse_user_id",
+    "read_release",
     "safe_text",
     "search_tokens",
     "tokenize",

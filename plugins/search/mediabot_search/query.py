@@ -1,9 +1,10 @@
 """From what a user typed to a tantivy query, through tokens only.
 
 User text never reaches a query parser: it is cut to a bounded length,
-tokenized by the catalogue's tokenizer (``mediabot.tokenize``), sorted into
-kinds of words, and every query is built from those tokens with term, fuzzy
-and prefix queries. Quotes, colons, brackets, ``*`` or ``~`` are separators
+read by the catalogue's release parser (``mediabot.read_release``, the one
+that reads file names when they are indexed), sorted into kinds of words,
+and every query is built from their tokens with term, fuzzy and prefix
+queries. Quotes, colons, brackets, ``*`` or ``~`` are separators
 like any other, never syntax.
 
 Per word (:func:`word_query`): an exact match in the title scores BM25; an
@@ -20,7 +21,7 @@ import re
 import msgspec
 import tantivy
 
-from mediabot import tokenize
+from mediabot import Reading, parse_release, read_release
 from mediabot_search import schema as f
 from mediabot_search.schema import STOP_WORDS
 
@@ -29,6 +30,9 @@ __all__ = ["MAX_QUERY_CHARS", "MAX_QUERY_TOKENS", "ParsedQuery", "SearchFilters"
 
 MAX_QUERY_CHARS = 256
 MAX_QUERY_TOKENS = 12
+# A range names every season or episode in it ("s01e01-e99"); a query requires
+# at most this many of them (each is one term clause).
+MAX_EPISODE_TOKENS = 30
 # Longer tokens are cut: a Levenshtein automaton grows with the word, and no
 # title word is this long.
 MAX_TOKEN_CHARS = 40
@@ -49,12 +53,7 @@ STOP_WORD_SCORE = 0.3
 MARKER_SCORE = 0.5
 
 
-_SEASON = re.compile(r"^s(\d{1,3})$")
-_EPISODE = re.compile(r"^(?:e|ep)(\d{1,4})$")
-_SEASON_EPISODE = re.compile(r"^s(\d{1,3})e(\d{1,4})$")
-_RESOLUTION = re.compile(r"^\d{3,4}p$")
-_YEAR = re.compile(r"^(?:19|20)\d\d$")
-_NUMBER = re.compile(r"^\d{1,4}$")
+# "s03e1" at the end of what is being typed: on its way to s03e10...s03e19 (or s03e1 itself).
 _TYPED_EPISODE = re.compile(r"s(\d{1,3})e(\d)$")
 
 
@@ -87,6 +86,8 @@ class ParsedQuery(msgspec.Struct, frozen=True, kw_only=True):
     :param resolution_words: resolution tokens from the text (``1080p``): dropped first when nothing matches.
     :param year_words: year tokens from the text (``2019``): dropped next.
     :param filters: the filters given plus those read from the text.
+    :param languages: language codes named in the text (``hindi`` -> ``hi``), read as in a file name;
+        the words themselves are still matched as title words.
     :param truncated: the text or its words were cut to the query limits.
     """
 
@@ -98,6 +99,7 @@ class ParsedQuery(msgspec.Struct, frozen=True, kw_only=True):
     resolution_words: list[str] = []
     year_words: list[str] = []
     filters: SearchFilters = SearchFilters()
+    languages: list[str] = []
     truncated: bool = False
 
     @property
@@ -115,72 +117,59 @@ def typo_budget(word: str) -> int:
     return 1 if len(word) >= 4 else 0
 
 
+def _cut(reading: Reading) -> Reading:
+    return msgspec.structs.replace(reading, words=tuple(w[:MAX_TOKEN_CHARS] for w in reading.words),
+                                   tokens=tuple(t[:MAX_TOKEN_CHARS] for t in reading.tokens))
+
+
 def parse_query(text: str, filters: SearchFilters | None = None) -> ParsedQuery:
-    """Read a query text: title words, stop words, and the filters written in it."""
+    """Read a query text: title words, stop words, and the filters written in it.
+
+    Markers are read exactly as in a file name (``mediabot.read_release``):
+    ``s02e05``, ``2x05``, ``S2 E5``, ``season 2 episode 5``; ``season 2``;
+    ``ep5``/``episode 5``; ``1080p``/``1080i``/``4k``; a year.
+    """
     filters = filters or SearchFilters()
     truncated = len(text) > MAX_QUERY_CHARS
     text = text[:MAX_QUERY_CHARS]
-    tokens = tokenize(text)
-    if len(tokens) > MAX_QUERY_TOKENS:
-        tokens, truncated = tokens[:MAX_QUERY_TOKENS], True
-    tokens = [t[:MAX_TOKEN_CHARS] for t in tokens]
+    readings = read_release(text)
+    if len(readings) > MAX_QUERY_TOKENS:
+        readings, truncated = readings[:MAX_QUERY_TOKENS], True
+    readings = [_cut(r) for r in readings]
+    # Facets as the catalogue reads them from a file name: the same text gives the same facets.
+    release = parse_release(text)
     # A word still being typed ends the text; a trailing space or dot means it is finished.
     typing = bool(text) and text[-1].isalnum()
 
-    season, episode = filters.season, filters.episode
+    season = release.season if release.season is not None else filters.season
+    episode = release.episode if release.episode is not None else filters.episode
     words: list[str] = []
     optional: list[str] = []
     episode_tokens: list[str] = []
     resolutions: list[str] = []
     years: list[str] = []
-    last_kind = ""
-    i = 0
-    while i < len(tokens):
-        token = tokens[i]
-        nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
-        kind = "word"
-        if m := _SEASON_EPISODE.match(token):
-            season, episode = int(m.group(1)), int(m.group(2))
-            episode_tokens.append(token)
-            kind = "episode"
-            if nxt == f"s{season:02d}":  # tokenize's companion "whole season" token
-                i += 1
-        elif (m := _SEASON.match(token)) or (token == "season" and _NUMBER.match(nxt)):
-            number = int(m.group(1)) if m else int(nxt)
-            i += 0 if m else 1
-            after = tokens[i + 1] if i + 1 < len(tokens) else ""
-            after2 = tokens[i + 2] if i + 2 < len(tokens) else ""
-            if me := _EPISODE.match(after):  # "S2 E5"
-                episode_number, skip = int(me.group(1)), 1
-            elif after in ("episode", "ep") and _NUMBER.match(after2):  # "season 2 episode 5"
-                episode_number, skip = int(after2), 2
-            else:
-                episode_number, skip = None, 0
-            i += skip
-            season = number
-            if episode_number is not None:
-                episode = episode_number
-                episode_tokens.append(f"s{number:02d}e{episode_number:02d}")
-            else:
-                episode_tokens.append(f"s{number:02d}")
-            kind = "episode"
-        elif (m := _EPISODE.match(token)) or (token in ("episode", "ep") and _NUMBER.match(nxt)):
-            episode = int(m.group(1)) if m else int(nxt)
-            i += 0 if m else 1
-            kind = "episode"
-        elif _RESOLUTION.match(token):
-            resolutions.append(token)
-            kind = "resolution"
-        elif _YEAR.match(token):
-            years.append(token)
-            kind = "year"
-        elif token in STOP_WORDS:
-            optional.append(token)
-            kind = "stop"
+    seen: set[str] = set()
+    last_kind = last = ""
+    for reading in readings:
+        kind = reading.kind
+        tokens = [t for t in (reading.markers if kind == "episode" else reading.tokens) if t not in seen]
+        seen.update(tokens)
+        if kind == "episode":
+            room = MAX_EPISODE_TOKENS - len(episode_tokens)
+            truncated = truncated or len(tokens) > room
+            episode_tokens.extend(tokens[:max(0, room)])
+        elif kind == "resolution":
+            resolutions.extend(tokens)
+        elif kind == "year":
+            years.extend(tokens)
+        elif tokens:
+            # Tags (source, codec, language...) are words a file must have, like a title word.
+            for token in tokens:
+                (optional if token in STOP_WORDS else words).append(token)
+            kind = "stop" if tokens[-1] in STOP_WORDS else "word"
         else:
-            words.append(token)
-        last_kind = kind
-        i += 1
+            continue  # a repeated word: already counted
+        last_kind, last = kind, (tokens[-1] if tokens else last)
 
     episode_prefix = None
     if typing and last_kind == "episode" and (m := _TYPED_EPISODE.search(text.lower())):
@@ -193,16 +182,15 @@ def parse_query(text: str, filters: SearchFilters | None = None) -> ParsedQuery:
         # "it", "up", "a" ... as a whole title are): they are the title.
         words, optional = optional, []
         last_kind = "word"
-    last = tokens[-1] if tokens else ""
     # A lone digit is a finished number ("toy story 3"), not the start of "2160p".
     prefix = last if typing and last_kind == "word" and words and words[-1] == last and (
         last[0].isalpha() or len(last) >= 3) else None
     return ParsedQuery(
         words=words, optional=optional, prefix=prefix, episode_tokens=episode_tokens, episode_prefix=episode_prefix,
-        resolution_words=resolutions, year_words=years, truncated=truncated,
+        resolution_words=resolutions, year_words=years, truncated=truncated, languages=list(release.languages),
         filters=SearchFilters(kind=filters.kind, season=season, episode=episode,
-                              resolution=filters.resolution or (resolutions[0] if resolutions else None),
-                              year=filters.year or (int(years[0]) if years else None)),
+                              resolution=filters.resolution or release.resolution,
+                              year=filters.year or release.year),
     )
 
 

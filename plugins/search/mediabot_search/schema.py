@@ -4,7 +4,7 @@ The index is derived from the catalogue and rebuilt whenever this layout or
 the tokenizer changes meaning: bump :data:`INDEX_VERSION` then, and every
 process finds its checkpoint stale on the next start and rebuilds.
 
-Text fields hold catalogue tokens (``mediabot.search_tokens``) joined by
+Text fields hold catalogue tokens (``mediabot.search_tokens``, ``parse_release(...).tokens``) joined by
 spaces and split again on whitespace only, so tantivy's own analysis never
 changes a word: a term in a query is exactly a token of the catalogue's
 tokenizer, on both sides.
@@ -17,13 +17,15 @@ from collections.abc import Mapping
 
 import tantivy
 
-from mediabot import MediaFile, search_tokens, tokenize
+from mediabot import MediaFile, parse_release, tokenize
 
 __all__ = ["INDEX_VERSION", "STOP_WORDS", "aliases", "build_schema", "document_for", "title_tokens", "title_words"]
 
 # Bump when a field, the tokenizer or what a document holds changes meaning.
 # 2: the title field keeps word positions (the phrase boost: words in the order typed).
-INDEX_VERSION = 2
+# 3: one release parser for index and query ("Season 2" gives s02, ranges give
+# every season or episode in them, "ep5" is episode 5).
+INDEX_VERSION = 3
 
 ID = "id"
 # Tokens of the title part of the file name, stop words left out (see
@@ -143,10 +145,12 @@ def document_for(file: MediaFile, popularity: Mapping[str, int] | None = None) -
     Tokens are computed again from the name and caption with the current
     tokenizer (the catalogue's stored ``tokens`` may predate a tokenizer
     improvement) and merged with the stored ones, so nothing findable before
-    stops being findable.
+    stops being findable. Season, episode, resolution and year likewise: the
+    current parser's reading of the name (then the caption), else the stored field.
     """
     title = title_tokens(file.file_name)
-    words = dict.fromkeys(search_tokens(file.file_name, file.caption))
+    read = parse_release(file.file_name, file.caption)
+    words = dict.fromkeys(read.tokens)
     words.update(dict.fromkeys(file.tokens))
     words.update(dict.fromkeys(aliases(title)))
     if popularity is not None:
@@ -158,11 +162,13 @@ def document_for(file: MediaFile, popularity: Mapping[str, int] | None = None) -
     doc.add_text(NAME, " ".join(title_words(title)))
     doc.add_text(WORDS, " ".join(words))
     doc.add_text(KIND, file.kind)
-    if file.resolution:
-        doc.add_text(RESOLUTION, file.resolution)
+    if read.resolution or file.resolution:
+        doc.add_text(RESOLUTION, read.resolution or file.resolution or "")
     # add_integer, never Document(**kwargs): a field's column type is fixed and
     # a wrong one panics inside tantivy's indexing thread.
-    for field, value in ((SEASON, file.season), (EPISODE, file.episode), (YEAR, file.year)):
+    for field, value in ((SEASON, read.season if read.season is not None else file.season),
+                         (EPISODE, read.episode if read.episode is not None else file.episode),
+                         (YEAR, read.year if read.year is not None else file.year)):
         if value is not None:
             doc.add_integer(field, int(value))
     doc.add_integer(TITLE_WORDS, len(title_words(title)))
