@@ -57,7 +57,16 @@ from mediabot.core.middleware import Middleware, MiddlewareChain
 from mediabot.core.redis.ratelimit import Decision, Rate
 from mediabot.core.registry import Registry, may_use
 from mediabot.core.routing import Handler, Route, Routes, sender_of
-from mediabot.core.types import CallbackQuery, ChatMemberUpdated, InlineQuery, Keyboard, Message, Update, User
+from mediabot.core.types import (
+    CallbackQuery,
+    ChatMemberUpdated,
+    InlineQuery,
+    Keyboard,
+    Message,
+    PreCheckoutQuery,
+    Update,
+    User,
+)
 
 if TYPE_CHECKING:
     from mediabot.core.app import App
@@ -80,6 +89,11 @@ _SCOPE_REFUSAL: dict[str, str] = {"private": "This command works in a private ch
 REFUSAL_RATE = Rate(count=6, period=60.0, burst=3)
 #: How often a banned user is told so: once a day at most.
 BANNED_RATE = Rate(count=1, period=86_400.0)
+
+
+def _paid(update: Update) -> bool:
+    """A successful payment's message (Telegram sends it once: never dropped by a rate or a middleware)."""
+    return type(update) is Message and update.payment is not None
 
 
 def retry_text(seconds: float) -> str:
@@ -193,14 +207,14 @@ class Dispatcher:
             sender = found.id if found is not None else None
         users = getattr(self.app, "users", None)
         if users is not None and sender is not None:
-            if users.is_banned(sender):
+            if users.is_banned(sender) and not _paid(update):
                 await self._tell_banned(update, sender)
                 return
             if type(update) is Message and update.from_user is not None and update.chat.is_private:
                 await self._touch(users, update.from_user)
-        if self._chain:
+        if self._chain and not _paid(update):
             await self._chain.run(update)
-        else:
+        else:  # a payment is delivered once: no middleware may drop it (its plugin decides)
             await self._route(update)
 
     async def _route(self, update: Update) -> None:
@@ -369,8 +383,9 @@ class Dispatcher:
         candidates = [r for r in candidates if may_use(role, r.handler.role)]
         if not candidates:
             return
-        inline = type(update) is InlineQuery
-        if not inline:  # inline queries come as the user types: only the handler's own rate applies
+        # Inline queries come as the user types; a pre-checkout must be answered within 10 s and a
+        # payment is delivered once: only the handler's own rate applies to them.
+        if not (type(update) is InlineQuery or type(update) is PreCheckoutQuery or _paid(update)):
             limited = await self._limited(f"u:{user.id}", self._user_rate)
             if limited is not None:
                 self._refused.labels(command=f"route:{candidates[0].name}", reason="rate").inc()

@@ -274,3 +274,37 @@ async def test_start_with_an_expired_link_of_ours_says_so(make_bot, monkeypatch)
 def test_a_handler_declaration_with_a_bad_filter_fails_with_its_name():
     with pytest.raises(ValueError, match="handler text: chats may be"):
         Handler(name="text", handler=Echo.on_text, chats=("channel",))  # type: ignore[arg-type]
+
+
+class Shop:
+    """Records payments: they must reach it whatever the sender's rate, ban or a middleware say."""
+
+    meta = PluginMeta(name="shop", description="Takes payments.")
+
+    def __init__(self, ctx):
+        self.paid: list[str] = []
+
+    async def on_payment(self, ctx):
+        self.paid.append(ctx.message.payment.telegram_payment_charge_id)
+
+    @hookimpl
+    def mediabot_handlers(self):
+        return [Handler(name="payment", handler=self.on_payment, content="any",
+                        when=lambda m: m.payment is not None)]
+
+
+def payment_message(user: int, charge: str):
+    from mediabot import Chat, Message, Payment, User
+
+    return Message(id=900, chat=Chat(id=user, type="private"), date=0, from_user=User(id=user, first_name="P"),
+                   payment=Payment(currency="XTR", total_amount=100, invoice_payload="premium",
+                                   telegram_payment_charge_id=charge))
+
+
+async def test_a_payment_reaches_its_handler_past_the_rate_a_ban_and_a_middleware(make_bot):
+    bot = await make_bot(plugins=[Shop, Echo, Maintenance], admins=[100],
+                         config='[services]\nuser_rate = "1/min"\n')
+    await bot.send("dune", user=5)  # uses the user's one message a minute (and meets maintenance)
+    await bot.app.users.ban(5)
+    await bot.app.dispatch(payment_message(5, "charge-1"))
+    assert bot.plugin("shop").paid == ["charge-1"]
