@@ -85,6 +85,6 @@ def plugin_context(app: App, plugin: str) -> PluginContext[Any]:
             return PluginContext(name=plugin, config=selected.config, app=app,
                                  log=logging.getLogger(f"mediabot.plugin.{plugin}"),
                                  secrets={s.env: app.env[s.env] for s in selected.meta.secrets if s.env in app.env})
-    where = str(app.config.path) if app.config.path is not None else "the configuration"
-    raise ConfigError(f"plugin {plugin!r} is not enabled in {where}", key=f"plugins.{plugin}.enabled",
-                      fix="set enabled = true")
+    raise ConfigError(f"this command needs plugin {plugin!r}, which is not enabled",
+                      file=str(app.config.path) if app.config.path is not None else None,
+                      key=f"plugins.{plugin}.enabled", fix="set enabled = true")

@@ -24,8 +24,10 @@ async def test_watch_page_and_get_told_when_the_title_arrives(make_bot):
     await bot.plugin("watchlist").check_once()  # what the loop does every check_interval
     assert bot.replies_to(1)[-1].text == "“Arrival” is here: search for it!"
     assert (await bot.send("/watchstats", user=1)).texts == ["This command is for admins only."]
-    health = {r.component: r.detail for r in await bot.app.health()}
-    assert health["watchlist"] == "2 titles awaited"
+    health = {r.component: r for r in await bot.app.health()}
+    assert health["watchlist"].detail == "2 titles awaited"
+    assert health["watchlist.check"].status == "ok"  # the periodic job's own report, from the kernel
+    assert health["watchlist.check"].detail.startswith("every 600s; ")
 
 
 async def test_the_loop_runs_on_the_app_clock(make_bot):
