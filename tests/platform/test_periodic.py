@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from itertools import pairwise
 
-from mediabot import PluginMeta, hookimpl, open_app
+from mediabot import Command, PluginMeta, hookimpl, open_app
 from mediabot.testing import FakeClock, eventually
 
 
@@ -175,3 +175,25 @@ async def test_an_app_opened_for_a_cli_command_runs_no_job(make_bot, tmp_path):
         job = app.plugin("poller").job
         assert not job.started
         assert not [r for r in await app.health() if r.component == "poller.feed"]
+
+
+async def test_a_job_added_while_the_app_runs_starts_at_once(make_bot):
+    class OnDemand(Poller):
+        def __init__(self, ctx):
+            self.ctx = ctx
+            self.runs, self.durations, self.fail, self.running, self.overlapped = [], [], None, 0, False
+
+        @hookimpl
+        def mediabot_commands(self):
+            return [Command(name="poll", description="Start polling", handler=self.begin)]
+
+        async def begin(self, ctx):
+            self.started_at = self.ctx.clock.now()
+            self.job = self.ctx.every(45, self.poll, name="feed")
+            await ctx.reply("polling")
+
+    bot = await make_bot(plugins=[OnDemand], clock=FakeClock())
+    on_demand = bot.plugin("poller")
+    assert (await bot.send("/poll", user=1)).texts == ["polling"]
+    await eventually(lambda: len(on_demand.runs) >= 2, what="two runs")
+    assert [s - on_demand.started_at for s in starts(on_demand)[:2]] == [45.0, 90.0]
