@@ -165,7 +165,7 @@ class Periodic:
                 job.last_success, job.last_success_at = clock.wall(), clock.now()
             finally:
                 job._running_since = None
-                job.runs += 1
+            job.runs += 1  # not for a run cut short by the shutdown (CancelledError)
             self._advance(job, clock.now())
 
     def _advance(self, job: PeriodicJob, end: float) -> None:
