@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from itertools import pairwise
 
+from pymongo.errors import PyMongoError
+
 from mediabot import Command, PluginMeta, hookimpl, open_app
 from mediabot.testing import FakeClock, eventually
 
@@ -197,3 +199,36 @@ async def test_a_job_added_while_the_app_runs_starts_at_once(make_bot):
     assert (await bot.send("/poll", user=1)).texts == ["polling"]
     await eventually(lambda: len(on_demand.runs) >= 2, what="two runs")
     assert [s - on_demand.started_at for s in starts(on_demand)[:2]] == [45.0, 90.0]
+
+
+async def test_a_job_survives_a_database_crash_and_its_health_says_so_meanwhile(mongo_factory, make_bot):
+    class Counter(Poller):  # counts documents in MongoDB every minute
+        def __init__(self, ctx):
+            self.ctx, self.seen = ctx, []
+            self.notes = ctx.storage.collection("notes")
+            self.job = ctx.every(60, self.count, name="feed")
+
+        async def count(self):
+            self.seen.append(await self.notes.count_documents({}))
+
+    server = mongo_factory()  # first: the bot stops before its server does
+    bot = await make_bot(plugins=[Counter], clock=FakeClock(), config="[mongo]\ntimeout_ms = 500\n",
+                         env={"MEDIABOT_MONGO_URI": server.uri})
+    counter = bot.plugin("poller")
+    await eventually(lambda: counter.seen, what="a run that reached MongoDB")
+    server.kill()
+    await eventually(lambda: counter.job.consecutive_failures >= 2, deadline=30, what="runs failing")
+    down = report(await bot.app.health())
+    assert down.status == "degraded" and "last error " in down.detail and "last ok " in down.detail
+    server.restart()
+
+    async def write_one():  # idempotent: the client may still be reconnecting
+        try:
+            await counter.notes.update_one({"_id": 1}, {"$set": {"after": "restart"}}, upsert=True)
+        except PyMongoError:
+            return False
+        return True
+
+    await eventually(write_one, deadline=30, what="a write after the restart")
+    await eventually(lambda: counter.seen[-1] == 1, deadline=30, what="a run after the restart")
+    assert report(await bot.app.health()).status == "ok"
