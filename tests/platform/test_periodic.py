@@ -117,7 +117,7 @@ async def test_a_failing_run_is_reported_in_health_without_code_in_the_plugin_an
     failing = report(await bot.app.health())
     assert failing.status == "degraded"
     assert "never succeeded; last error " in failing.detail
-    assert failing.detail.split("; ")[2].endswith("ago: RuntimeError: feed unreachable")
+    assert " ago: RuntimeError: feed unreachable; lag " in failing.detail
     assert bot.app.metrics.value("mediabot_periodic_failures_total", {"owner": "poller", "job": "feed"}) >= 2
     poller.fail = None
     await eventually(lambda: poller.job.last_success is not None, what="a run succeeds again")
