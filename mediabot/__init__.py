@@ -24,6 +24,7 @@ from mediabot.core.app import App
 from mediabot.core.args import MAX_TELEGRAM_ID, parse_duration, parse_int, parse_user_id
 from mediabot.core.callbacks import Callback, CallbackDataTooLong
 from mediabot.core.cancellation import honour_cancellation
+from mediabot.core.clihelp import app_command
 from mediabot.core.commands import Command
 from mediabot.core.config import Directory
 from mediabot.core.context import CallbackContext, CommandContext, UpdateContext, UsageError
@@ -38,6 +39,7 @@ from mediabot.core.labels import safe_text
 from mediabot.core.metrics import Metrics
 from mediabot.core.middleware import Incoming, Middleware
 from mediabot.core.notices import Notices
+from mediabot.core.periodic import PeriodicJob
 from mediabot.core.plugin import EmptyConfig, PluginContext, PluginMeta, Secret, hookimpl, hookspec
 from mediabot.core.plugin_storage import PluginStorage, StorageUnavailable
 from mediabot.core.redis.ratelimit import Decision, Rate
@@ -132,6 +134,7 @@ __all__ = [
     "Middleware",
     "Notices",
     "Payment",
+    "PeriodicJob",
     "PermanentTelegramError",
     "Placement",
     "PluginContext",
@@ -157,6 +160,7 @@ __all__ = [
     "UsageError",
     "User",
     "UserDirectory",
+    "app_command",
     "check_mongo_uri",
     "create_app",
     "honour_cancellation",

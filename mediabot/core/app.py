@@ -45,6 +45,7 @@ from mediabot.core.iohold import mongo_listeners
 from mediabot.core.local_services import LocalRateLimiter, LocalSessionStore
 from mediabot.core.metrics import Metrics
 from mediabot.core.notices import Notices
+from mediabot.core.periodic import Periodic
 from mediabot.core.plugin import PluginContext, PluginMeta
 from mediabot.core.plugin_storage import PluginStorage
 from mediabot.core.storage import DatabaseProvider, SingleDatabase
@@ -109,6 +110,8 @@ class App:
         self.delivery: Delivery = Delivery(self)
         #: rate-limited messages to the operators (``app.notices.notify(key, text)``)
         self.notices: Notices = Notices(self)
+        #: the plugins' periodic jobs (``ctx.every``), started with the app, reported in :meth:`health`
+        self.periodic: Periodic = Periodic(self.clock, self.metrics)
         # Set at startup by kernel.catalog (mediabot/catalog/plugin.py) when the app has a database.
         #: the catalogue's files; ``None`` without a database
         self.files: FileRepository | None = None
@@ -281,6 +284,7 @@ class App:
             self.started = [n for n in self.started if n not in self.kernel_plugins]
             self.commands = self._collect_commands(await self.host.collect("mediabot_commands", app=self))
             await self.dispatcher.prepare()
+            self.periodic.start(self.supervisor, self.started)
             # Running before the gateway starts: updates Telegram delivers as soon as
             # the client connects are handled, not dropped.
             self.state = "running"
@@ -557,6 +561,7 @@ class App:
             if plugin not in answered:
                 reports.append(HealthReport(component=f"plugin:{plugin}", status="down",
                                             detail="health check raised"))
+        reports.extend(self.periodic.reports())
         return reports
 
 

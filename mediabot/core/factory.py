@@ -43,18 +43,13 @@ async def open_app(config: str | os.PathLike[str] | RawConfig | None = None, *,
     (``app.redis``), MongoDB (``app.mongo``, ``app.database``), catalogue
     (``app.files``, ``app.users``) and plugin storage (``app.storage(name)``)
     are open; no plugin's startup hook runs and nothing connects to
-    Telegram. Everything is closed on exit. In a ``mediabot_cli`` subcommand,
-    pass the ``config`` the hook received::
+    Telegram. Everything is closed on exit. For scripts; a plugin's
+    ``mediabot_cli`` subcommand gets the same with its own context through
+    :func:`mediabot.app_command` (``@self.ctx.app_command``)::
 
-        @hookimpl
-        def mediabot_cli(self, cli, config):
-            @cli.command("watchlist-export")
-            def export():
-                async def run():
-                    async with open_app(config) as app:
-                        async for doc in app.storage("watchlist").collection("items").find():
-                            click.echo(doc["title"])
-                asyncio.run(run())
+        async with open_app("plugins.toml") as app:
+            async for doc in app.storage("watchlist").collection("items").find():
+                print(doc["title"])
 
     Arguments as for :func:`create_app`.
     """

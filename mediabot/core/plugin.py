@@ -34,6 +34,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from mediabot.core.app import App
+    from mediabot.core.periodic import PeriodicJob
     from mediabot.core.plugin_storage import PluginStorage
     from mediabot.core.telegram.clock import Clock
 
@@ -158,3 +159,34 @@ class PluginContext(Generic[ConfigT]):
         """
         return self.app.supervisor.spawn_loop(factory, name=name, owner=self.name, restart=restart,
                                               max_backoff=max_backoff)
+
+    def every(self, interval: float, fn: Callable[[], Awaitable[object]], *, name: str, jitter: float = 0.0,
+              max_backoff: float = 30.0) -> PeriodicJob:
+        """Run ``await fn()`` every ``interval`` seconds of the app's clock while the app runs.
+
+        Call it from ``__init__`` or ``mediabot_startup``: jobs start once
+        every plugin has started (the first run one interval later) and stop
+        just before this plugin's ``mediabot_shutdown``. A run that outlasts
+        the interval delays the next to the following tick (runs never
+        overlap or pile up); ``jitter`` delays each run by up to that many
+        seconds, at random. A run that raises is logged and counted, and the
+        next waits for its tick (and a backoff of 0.5 s doubling up to
+        ``max_backoff`` while failures continue). The job's last success,
+        last error and lag appear in ``app.health()`` as component
+        ``<plugin>.<name>`` with no code in the plugin. In an app opened
+        for a CLI subcommand (:func:`mediabot.open_app`) jobs never run.
+
+        :returns: the job's :class:`mediabot.PeriodicJob` (its counts and last outcome).
+        :raises ValueError: a non-positive interval, a jitter over the interval, a name used twice.
+        """
+        return self.app.periodic.add(self.name, interval, fn, name=name, jitter=jitter, max_backoff=max_backoff)
+
+    def app_command(self, fn: Callable[..., Awaitable[object]]) -> Callable[..., None]:
+        """Make ``async def fn(ctx, **options)`` a click callback run with this plugin's context on an opened app.
+
+        For ``mediabot_cli``; see :func:`mediabot.app_command`, which this is for this plugin
+        and the configuration this app was built from.
+        """
+        from mediabot.core.clihelp import app_command
+
+        return app_command(self.app.config, plugin=self.name)(fn)

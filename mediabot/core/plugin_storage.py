@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from mediabot.catalog.placement import placement_of
 
@@ -31,6 +31,10 @@ if TYPE_CHECKING:
     Document = dict[str, Any]
 
 __all__ = ["IndexSpec", "PluginStorage", "StorageUnavailable"]
+
+_NOT_OPEN = ("used before the app opened its resources: take handles in __init__ (ctx.storage.collection(...)) "
+             "and use them from hooks, handlers, periodic jobs and CLI subcommands (through the ctx a "
+             "subcommand receives from app_command)")
 
 
 class StorageUnavailable(RuntimeError):
@@ -50,8 +54,8 @@ class IndexSpec:
 class PluginStorage:
     """Durable data of one plugin.
 
-    :param app: the application (its resources are opened at startup: use the
-        handle from hooks, handlers, loops and CLI subcommands, not from ``__init__``).
+    :param app: the application (its resources are opened at startup; handles
+        taken in the plugin's ``__init__`` resolve on first use).
     :param plugin: the plugin's name.
     """
 
@@ -71,14 +75,24 @@ class PluginStorage:
         """The home ``AsyncDatabase`` (where users, bans and plugin collections live)."""
         provider = self._app.database
         if provider is None:
+            if self._app.state == "created":
+                raise StorageUnavailable(f"plugin {self.plugin!r}: MongoDB {_NOT_OPEN}")
             raise StorageUnavailable(f"plugin {self.plugin!r} asked for MongoDB, but this deployment has no "
                                      "database (set MEDIABOT_MONGO_URI, or enable dbrouter)")
         home: AsyncDatabase[Document] = placement_of(provider).home_database()
         return home
 
     def collection(self, name: str) -> AsyncCollection[Document]:
-        """The ``AsyncCollection`` ``<plugin>.<name>`` on the home database."""
-        return self.database()[self.collection_name(name)]
+        """The ``AsyncCollection`` ``<plugin>.<name>`` on the home database.
+
+        The handle resolves on each use, so take it once in the plugin's
+        ``__init__`` (``self.items = ctx.storage.collection("items")``), before
+        the app has opened MongoDB; using it before then raises
+        :class:`StorageUnavailable` saying so. It forwards every attribute to
+        the real ``AsyncCollection`` (``find``, ``insert_one``, ``name``...), but
+        is not an instance of it: ``handle.resolve()`` gives the real one.
+        """
+        return cast("AsyncCollection[Document]", _CollectionHandle(self, self.collection_name(name)))
 
     def declare_index(self, collection: str, keys: list[tuple[str, int]], *, name: str, **options: Any) -> None:
         """Ask for an index on one of the plugin's collections.
@@ -108,6 +122,8 @@ class PluginStorage:
     def redis(self) -> Redis:
         """The app's ``redis.asyncio.Redis`` client."""
         if self._app.redis is None:
+            if self._app.state == "created":
+                raise StorageUnavailable(f"plugin {self.plugin!r}: Redis {_NOT_OPEN}")
             raise StorageUnavailable(f"plugin {self.plugin!r} asked for Redis, but this deployment has none "
                                      "(set MEDIABOT_REDIS_URL)")
         return self._app.redis
@@ -136,3 +152,33 @@ class PluginStorage:
             path.mkdir(parents=True, exist_ok=True, mode=0o700)
             os.chmod(path, 0o700)  # mkdir's mode is masked by the umask
         return path
+
+
+class _CollectionHandle:
+    """A collection of a plugin, looked up on the home database each time it is used.
+
+    Each use asks the database provider again (as the eager call did), so a
+    handle follows the app it was taken from and never outlives its client.
+    """
+
+    __slots__ = ("_name", "_storage")
+
+    def __init__(self, storage: PluginStorage, name: str) -> None:
+        self._storage = storage
+        self._name = name
+
+    def resolve(self) -> AsyncCollection[Document]:
+        """The real ``AsyncCollection`` now."""
+        return self._storage.database()[self._name]
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(self.resolve(), attr)
+
+    def __getitem__(self, sub: str) -> AsyncCollection[Document]:
+        return self.resolve()[sub]
+
+    def __bool__(self) -> bool:
+        return bool(self.resolve())  # pymongo refuses truth testing: so does the handle
+
+    def __repr__(self) -> str:
+        return f"<collection {self._name} of plugin {self._storage.plugin!r}>"

@@ -1,16 +1,17 @@
 """mediabot-watchlist: users keep a list of titles; the bot tells them when one reaches the catalogue.
 
 Shows per-user data in MongoDB and Redis, paging buttons, an admin command,
-a background loop on the app's clock, a health report, a CLI export and a
-hook of its own (``watchlist_added``) that other plugins implement.
+a periodic job on the app's clock (its health reported by the kernel), a
+health report of its own, a CLI export and a hook of its own
+(``watchlist_added``) that other plugins implement.
 """
 
-import asyncio
+from typing import Annotated
 
 import click
 import msgspec
 
-from mediabot import Callback, Command, HealthReport, PluginMeta, hookimpl, hookspec, open_app, search_tokens, tokenize
+from mediabot import Callback, Command, HealthReport, PluginMeta, hookimpl, hookspec, search_tokens, tokenize
 
 
 class WatchlistConfig(msgspec.Struct, forbid_unknown_fields=True):
@@ -20,8 +21,8 @@ class WatchlistConfig(msgspec.Struct, forbid_unknown_fields=True):
     :param check_interval: seconds between two looks for watched titles in the catalogue.
     """
 
-    page_size: int = 5
-    check_interval: float = 600.0
+    page_size: Annotated[int, msgspec.Meta(ge=1, le=50)] = 5
+    check_interval: Annotated[float, msgspec.Meta(ge=10, le=86_400)] = 600.0
 
 
 class WatchlistHooks:
@@ -35,17 +36,11 @@ class Watchlist:
                       config=WatchlistConfig, needs=("redis", "mongo"), hookspecs=WatchlistHooks)
 
     def __init__(self, ctx):
-        self.ctx, self.config = ctx, ctx.config
+        self.ctx, self.config, self.storage = ctx, ctx.config, ctx.storage
+        self.items = ctx.storage.collection("items")  # resolved on first use, once the app has opened MongoDB
         ctx.storage.declare_index("items", [("user", 1), ("_id", 1)], name="user_id")
         ctx.storage.declare_index("items", [("found", 1)], name="found")
-
-    @property
-    def items(self):
-        return self.ctx.storage.collection("items")
-
-    @hookimpl
-    def mediabot_startup(self):
-        self.ctx.spawn_loop(self.check_forever, name="watchlist.check")
+        ctx.every(self.config.check_interval, self.check_once, name="check")
 
     @hookimpl
     def mediabot_commands(self):
@@ -63,39 +58,31 @@ class Watchlist:
             await ctx.reply("Give a title with letters or digits.")
             return
         await self.items.insert_one({"user": ctx.user.id, "title": title, "found": False})
-        storage = self.ctx.storage
-        await storage.redis.incr(storage.key("added", ctx.user.id))
+        await self.storage.redis.incr(self.storage.key("added", ctx.user.id))
         await ctx.app.hooks.notify("watchlist_added", app=ctx.app, user_id=ctx.user.id, title=title)
         await ctx.reply(f"Watching “{title}”. I will tell you when it arrives.")
 
     async def show(self, ctx):
-        text, keyboard = await self._page(ctx, 0)
-        await ctx.reply(text, keyboard=keyboard)
+        await ctx.reply(**await self._page(ctx, 0))
 
     async def page(self, ctx):
-        text, keyboard = await self._page(ctx, int(ctx.args[0]))
-        await ctx.edit(text, keyboard=keyboard)
+        await ctx.edit(**await self._page(ctx, int(ctx.args[0])))
 
-    async def _page(self, ctx, number):
+    async def _page(self, ctx, number):  # what reply() and edit() take
         size = self.config.page_size
         docs = await self.items.find({"user": ctx.user.id}).sort("_id", 1).skip(number * size) \
             .limit(size + 1).to_list(None)
         if not docs:
-            return "You watch nothing yet: /watch TITLE", None
+            return {"text": "You watch nothing yet: /watch TITLE"}
         lines = [("✅ " if d["found"] else "⏳ ") + d["title"] for d in docs[:size]]
         nav = ([ctx.button("◀", "wl.page", number - 1)] if number else []) + \
               ([ctx.button("▶", "wl.page", number + 1)] if len(docs) > size else [])
-        return f"Your watchlist, page {number + 1}:\n" + "\n".join(lines), [nav] if nav else None
+        return {"text": f"Your watchlist, page {number + 1}:\n" + "\n".join(lines), "keyboard": [nav] if nav else None}
 
     async def stats(self, ctx):
         total = await self.items.count_documents({})
         found = await self.items.count_documents({"found": True})
         await ctx.reply(f"{total} watched titles, {found} found.")
-
-    async def check_forever(self):
-        while True:
-            await self.ctx.clock.sleep(self.config.check_interval)
-            await self.check_once()
 
     async def check_once(self):
         """Tell users about watched titles that are in the catalogue now (tokens: equality, never a regex)."""
@@ -112,12 +99,10 @@ class Watchlist:
         return [HealthReport(component="watchlist", status="ok", detail=f"{waiting} titles awaited")]
 
     @hookimpl
-    def mediabot_cli(self, cli, config):
+    def mediabot_cli(self, cli):
         @cli.command("watchlist-export")
-        def export():
+        @self.ctx.app_command
+        async def export(ctx):
             """Print every watched title as USER<TAB>TITLE."""
-            async def run():
-                async with open_app(config) as app:
-                    async for d in app.storage("watchlist").collection("items").find().sort("_id", 1):
-                        click.echo(f"{d['user']}\t{d['title']}")
-            asyncio.run(run())
+            async for d in ctx.storage.collection("items").find().sort("_id", 1):
+                click.echo(f"{d['user']}\t{d['title']}")

@@ -3,10 +3,11 @@ import subprocess
 import sys
 import time
 
+import pytest
 from mediabot_trending import Trending
 from mediabot_watchlist import Watchlist
 
-from mediabot import MediaFile
+from mediabot import ConfigError, MediaFile
 from mediabot.testing import FakeClock
 
 
@@ -24,8 +25,10 @@ async def test_watch_page_and_get_told_when_the_title_arrives(make_bot):
     await bot.plugin("watchlist").check_once()  # what the loop does every check_interval
     assert bot.replies_to(1)[-1].text == "“Arrival” is here: search for it!"
     assert (await bot.send("/watchstats", user=1)).texts == ["This command is for admins only."]
-    health = {r.component: r.detail for r in await bot.app.health()}
-    assert health["watchlist"] == "2 titles awaited"
+    health = {r.component: r for r in await bot.app.health()}
+    assert health["watchlist"].detail == "2 titles awaited"
+    assert health["watchlist.check"].status == "ok"  # the periodic job's own report, from the kernel
+    assert health["watchlist.check"].detail.startswith("every 600s; ")
 
 
 async def test_the_loop_runs_on_the_app_clock(make_bot):
@@ -58,3 +61,9 @@ async def test_the_cli_exports_what_users_watch(make_bot, tmp_path):
                             capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout == "1\tHeat\n2\tArrival\n"
+
+
+async def test_a_page_size_out_of_range_is_refused_with_the_range_and_the_default(make_bot):
+    with pytest.raises(ConfigError, match=r"\[plugins.watchlist\] page_size = 0: must be at least 1 \(got 0\) "
+                                          r"\(set page_size to a value from 1 to 50; the default is 5\)"):
+        await make_bot(plugins=[Watchlist], config="[plugins.watchlist]\npage_size = 0")
