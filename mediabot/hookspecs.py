@@ -228,8 +228,11 @@ def mediabot_cli(cli: click.Group, config: RawConfig) -> None:
 
     Called for enabled plugins only, when the command line looks up a
     command that is not the kernel's (or lists them for ``--help``), after
-    the configuration is validated. Synchronous: a subcommand opens the
-    deployment's resources with ``async with mediabot.open_app(config)``.
+    the configuration is validated. Synchronous: an ``async`` subcommand
+    that needs the deployment's resources is wrapped with
+    ``ctx.app_command`` (or ``mediabot.app_command(config, plugin=...)``),
+    which opens the app, hands it the plugin's own context and closes it;
+    ``async with mediabot.open_app(config)`` does the same by hand.
     """
 
 
