@@ -278,13 +278,15 @@ class QuotaLedger:
         self.plans.require(plan)
         if until is not None and until.tzinfo is None:
             raise ValueError("until must be timezone-aware")
-        await self._call("granting a plan", self._collection.update_one(
-            {"_id": user_id}, {"$set": {"plan": plan, "plan_until": until}}, upsert=True))
+        # plan_notice: the plan-end pass owes the user a notice a day before, then one at the end.
+        update: dict[str, Any] = {"$set": {"plan": plan, "plan_until": until, "plan_notice": "warn"}} \
+            if until is not None else {"$set": {"plan": plan, "plan_until": None}, "$unset": {"plan_notice": ""}}
+        await self._call("granting a plan", self._collection.update_one({"_id": user_id}, update, upsert=True))
 
     async def revoke(self, user_id: int) -> bool:
         """End ``user_id``'s grant now; False if there was none."""
         result = await self._call("revoking a plan", self._collection.update_one(
-            {"_id": user_id, "plan": {"$exists": True}}, {"$unset": {"plan": "", "plan_until": ""}}))
+            {"_id": user_id, "plan": {"$exists": True}}, {"$unset": {"plan": "", "plan_until": "", "plan_notice": ""}}))
         return bool(result.modified_count)
 
     async def status(self, user_id: int) -> QuotaStatus:
