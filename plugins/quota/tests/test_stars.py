@@ -12,6 +12,7 @@ from mediabot_quota.offers import Offer
 
 from mediabot import Message
 from mediabot.testing import FakeClock, eventually
+from mediabot.testing.payments import FakeCharge
 
 ANN, BOB, OWNER = 5001, 5002, 1
 
@@ -322,3 +323,32 @@ async def test_paysupport_and_terms_answer_with_the_configured_texts(make_bot):
     bot = await shop_bot(make_bot, config=config)
     assert (await bot.send("/paysupport", user=ANN)).texts == ["Write to @shop_help."]
     assert (await bot.send("/terms", user=ANN)).texts == ["No refunds after 7 days."]
+
+
+async def test_a_payment_for_another_plan_that_raced_past_checkout_is_given_back(make_bot):
+    bot = await shop_bot(make_bot)
+    charge = await buy(bot, ANN)
+    until = await plan_until(bot, ANN)
+    # Two invoices paid at the same moment: both checkouts passed, the gold payment lands second.
+    paid = payment_message(bot, ANN, charge)
+    payload = "q1:gold:250:30"
+    bot.fake.charges["stxrace0001"] = FakeCharge(ANN, "XTR", 250, payload)
+    raced = msgspec.structs.replace(paid, payment=msgspec.structs.replace(
+        paid.payment, total_amount=250, invoice_payload=payload, telegram_payment_charge_id="stxrace0001"))
+    bot.app.submit(raced)
+    await bot.settle()
+    assert bot.fake.charges["stxrace0001"].refunded
+    assert await plan_until(bot, ANN) == until
+    record = await payments(bot).find_one({"_id": "stxrace0001"})
+    assert (record["state"], record["refunded"]) == ("refused", True)
+    assert bot.replies_to(ANN)[-1].text.startswith(
+        "Your 250 Stars for the gold plan were given back: you already have the premium plan, which ends ")
+
+
+async def test_a_plan_given_with_grant_gets_the_end_notice_too(make_bot):
+    bot = await shop_bot(make_bot, config=CONFIG + "plan_check_interval = 600.0\n")
+    await bot.send(f"/grant {ANN} 2h premium", user=OWNER)
+    await eventually(lambda: [m.text for m in bot.replies_to(ANN) if m.text and "plan has ended" in m.text],
+                     deadline=30, what="the end notice of a granted plan")
+    assert [m.text.split(" in ")[0] for m in bot.replies_to(ANN) if m.text.startswith("Your premium plan ends")] == [
+        "Your premium plan ends"]
