@@ -15,6 +15,7 @@ day, then that it ended.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -47,6 +48,8 @@ BUY = "quota.buy"
 # Telegram waits 10 s for a pre-checkout answer; the plan lookup must leave time to send it.
 CHECKOUT_LOOKUP_TIMEOUT = 4.0
 MAX_CHARGE_ID = 256
+# Recording a payment is retried for about 12 minutes (1, 2, 4 ... 60 s) while the database is away.
+RECORD_ATTEMPTS = 16
 
 
 def is_payment(message: Any) -> bool:
@@ -216,14 +219,50 @@ class StarsShop:
         payer = message.from_user.id if message.from_user is not None else ctx.user.id
         record = PaymentRecord(charge_id=paid.telegram_payment_charge_id, user_id=payer, offer=terms.plan,
                                stars=paid.total_amount, days=terms.days, paid_at=self.ctx.clock.wall())
-        if await self.book.record(record):
-            self.ctx.log.info("payment %s: %d paid %d Stars for %s", record.charge_id, payer, record.stars,
-                              record.offer)
-        else:
-            stored = await self.book.get(record.charge_id)
-            record = stored if stored is not None else record
-        await self.finish(record)
+        if not await self._record(record):
+            return None
+        try:
+            await self.finish(record)
+        except QuotaUnavailable as exc:  # recorded: the next pass grants it
+            self.ctx.log.warning("payment %s recorded, grant postponed: %s", record.charge_id, exc)
+            await self._tell(payer, self._received(record))
         return None
+
+    def _received(self, record: PaymentRecord) -> str:
+        return (f"Your payment of {record.stars} Stars for the {record.offer} plan arrived (charge "
+                f"{record.charge_id}). The plan is applied in a few minutes; your receipt follows.")
+
+    async def _record(self, record: PaymentRecord) -> bool:
+        """Record a payment, retrying while the database is away: Telegram delivers it only once.
+
+        :returns: True when the caller should go on to grant it (recorded now, or recorded earlier and
+            not finished); False when it was finished already or could not be recorded.
+        """
+        told = False
+        for attempt in range(RECORD_ATTEMPTS):
+            try:
+                if await self.book.record(record):
+                    self.ctx.log.info("payment %s: %d paid %d Stars for %s", record.charge_id, record.user_id,
+                                      record.stars, record.offer)
+                    return True
+                stored = await self.book.get(record.charge_id)
+                return stored is not None and stored.state == "recorded"
+            except QuotaUnavailable as exc:
+                self.ctx.log.warning("payment %s not recorded yet (attempt %d): %s", record.charge_id,
+                                     attempt + 1, exc)
+                if not told:
+                    told = True
+                    await self._tell(record.user_id, self._received(record))
+                await self.ctx.clock.sleep(min(60.0, 2.0 ** attempt))
+        # Nothing else knows of this payment: the owner must grant or refund it by hand.
+        self.ctx.log.error("payment %s of user %d (%d Stars, %s) could not be recorded", record.charge_id,
+                           record.user_id, record.stars, record.offer)
+        await self.ctx.app.notices.tell(
+            f"quota:payment:{record.charge_id}", f"A payment could not be recorded (database unavailable): user "
+            f"{record.user_id} paid {record.stars} Stars for {record.offer}, charge {record.charge_id}. Give "
+            f"the plan with /grant {record.user_id} {record.days}d {record.offer}.",
+            interval=0, level=logging.ERROR, source="quota")
+        return False
 
     async def finish(self, record: PaymentRecord) -> None:
         """Grant a recorded payment and send its receipt; nothing for one finished already."""
