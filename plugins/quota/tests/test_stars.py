@@ -352,3 +352,11 @@ async def test_a_plan_given_with_grant_gets_the_end_notice_too(make_bot):
                      deadline=30, what="the end notice of a granted plan")
     assert [m.text.split(" in ")[0] for m in bot.replies_to(ANN) if m.text.startswith("Your premium plan ends")] == [
         "Your premium plan ends"]
+
+
+async def test_without_offers_plans_lists_the_plans_and_sells_nothing(make_bot):
+    bot = await make_bot(plugins=[QuotaPlugin], config="[plugins.quota]\nplans = { free = 3, premium = 10 }\n")
+    shown = (await bot.send("/plans", user=ANN)).last
+    assert shown.text == ("Plans:\n• free: 3 files a day (everyone)\n• premium: 10 files a day\n\n"
+                          "Your plan: free.\nNo plan is on sale here.")
+    assert not shown.keyboard
