@@ -67,10 +67,13 @@ __all__ = ["LEDGER_INDEXES", "QuotaLedger"]
 log = logging.getLogger(__name__)
 
 # For the storage handle's index declaration: the reaper looks for expired
-# leases and stale cancel marks without scanning every user.
+# leases and stale cancel marks, the plan-end pass for notices owed, without
+# scanning every user.
 LEDGER_INDEXES: dict[str, tuple[list[tuple[str, int]], dict[str, Any]]] = {
     "lease_expiry": ([("leases.exp", pymongo.ASCENDING)], {}),
     "void_expiry": ([("void.exp", pymongo.ASCENDING)], {}),
+    # The plan-end pass looks for the notices owed (mediabot_quota.paidplans).
+    "plan_notice": ([("plan_notice", pymongo.ASCENDING), ("plan_until", pymongo.ASCENDING)], {}),
 }
 
 Partial = Literal["grant_what_is_left", "refuse"]
