@@ -13,6 +13,10 @@ survive a Redis flush):
 
 Commands: ``/quota`` (yours; admins: ``/quota USER``), and for admins
 ``/setlimit USER N|default``, ``/grant USER DURATION [PLAN]``, ``/revoke USER``.
+
+Plans on sale (``offers``) are bought with Telegram Stars: ``/plans``, Buy,
+the pre-checkout and payment handlers, ``/refund`` and ``/payments``
+(:mod:`mediabot_quota.shop`), ``/paysupport`` and ``/terms``.
 """
 
 from __future__ import annotations
@@ -20,8 +24,10 @@ from __future__ import annotations
 from typing import Any
 
 from mediabot import (
+    Callback,
     Command,
     CommandContext,
+    Handler,
     HealthReport,
     PluginContext,
     PluginMeta,
@@ -36,6 +42,10 @@ from mediabot_quota.config import QuotaConfig
 from mediabot_quota.durations import MAX_COUNT, MAX_DURATION, MIN_DURATION, format_remaining
 from mediabot_quota.ledger import LEDGER_INDEXES, QuotaLedger
 from mediabot_quota.models import Grant, QuotaStatus
+from mediabot_quota.paidplans import PlanGrants
+from mediabot_quota.payments import PAYMENT_INDEXES, PaymentBook
+from mediabot_quota.plans import Plans
+from mediabot_quota.shop import StarsShop
 
 __all__ = ["QuotaConfig", "QuotaPlugin"]
 
@@ -53,8 +63,11 @@ class QuotaPlugin:
         self.config = ctx.config
         self.ledger: QuotaLedger | None = None
         self._reaped_ok: float | None = None
+        self.shop = StarsShop(ctx, plans=Plans(ctx.config.plans, ctx.config.default_plan))
         for name, (keys, options) in LEDGER_INDEXES.items():
             ctx.storage.declare_index("ledger", keys, name=name, **options)
+        for name, (keys, options) in PAYMENT_INDEXES.items():
+            ctx.storage.declare_index("payments", keys, name=name, **options)
         counter = ctx.app.metrics.counter
         self._metrics = {name: counter(f"mediabot_quota_{name}_total", doc) for name, doc in (
             ("reservations", "Quota reservations made"), ("granted", "Files granted by reservations"),
@@ -70,6 +83,9 @@ class QuotaPlugin:
                                   lease_seconds=cfg.lease_seconds, partial=cfg.partial, timeout=cfg.timeout,
                                   metrics=self._count)
         self.ctx.spawn_loop(self._reap_forever, name="quota.reaper")
+        self.shop.open(PlanGrants(self.ctx.storage.collection("ledger"), plans=self.ledger.plans, timeout=cfg.timeout),
+                       PaymentBook(self.ctx.storage.collection("payments"), timeout=cfg.timeout))
+        self.ctx.spawn_loop(self.shop.check_forever, name="quota.plans")
 
     def _count(self, name: str, amount: int) -> None:
         metric = self._metrics.get(name)
@@ -130,7 +146,18 @@ class QuotaPlugin:
 
     # -- commands --------------------------------------------------------------------
     @hookimpl
+    def mediabot_callbacks(self) -> list[Callback]:
+        return self.shop.callbacks()
+
+    @hookimpl
+    def mediabot_handlers(self) -> list[Handler]:
+        return self.shop.handlers()
+
+    @hookimpl
     def mediabot_commands(self) -> list[Command]:
+        return [*self._admin_commands(), *self.shop.commands()]
+
+    def _admin_commands(self) -> list[Command]:
         return [
             Command(name="quota", description="Files left today", usage="[USER_ID]", handler=self.quota),
             Command(name="setlimit", description="Set a user's daily limit", usage="USER_ID N|default",

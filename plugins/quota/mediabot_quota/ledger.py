@@ -67,10 +67,13 @@ __all__ = ["LEDGER_INDEXES", "QuotaLedger"]
 log = logging.getLogger(__name__)
 
 # For the storage handle's index declaration: the reaper looks for expired
-# leases and stale cancel marks without scanning every user.
+# leases and stale cancel marks, the plan-end pass for notices owed, without
+# scanning every user.
 LEDGER_INDEXES: dict[str, tuple[list[tuple[str, int]], dict[str, Any]]] = {
     "lease_expiry": ([("leases.exp", pymongo.ASCENDING)], {}),
     "void_expiry": ([("void.exp", pymongo.ASCENDING)], {}),
+    # The plan-end pass looks for the notices owed (mediabot_quota.paidplans).
+    "plan_notice": ([("plan_notice", pymongo.ASCENDING), ("plan_until", pymongo.ASCENDING)], {}),
 }
 
 Partial = Literal["grant_what_is_left", "refuse"]
@@ -278,13 +281,15 @@ class QuotaLedger:
         self.plans.require(plan)
         if until is not None and until.tzinfo is None:
             raise ValueError("until must be timezone-aware")
-        await self._call("granting a plan", self._collection.update_one(
-            {"_id": user_id}, {"$set": {"plan": plan, "plan_until": until}}, upsert=True))
+        # plan_notice: the plan-end pass owes the user a notice a day before, then one at the end.
+        update: dict[str, Any] = {"$set": {"plan": plan, "plan_until": until, "plan_notice": "warn"}} \
+            if until is not None else {"$set": {"plan": plan, "plan_until": None}, "$unset": {"plan_notice": ""}}
+        await self._call("granting a plan", self._collection.update_one({"_id": user_id}, update, upsert=True))
 
     async def revoke(self, user_id: int) -> bool:
         """End ``user_id``'s grant now; False if there was none."""
         result = await self._call("revoking a plan", self._collection.update_one(
-            {"_id": user_id, "plan": {"$exists": True}}, {"$unset": {"plan": "", "plan_until": ""}}))
+            {"_id": user_id, "plan": {"$exists": True}}, {"$unset": {"plan": "", "plan_until": "", "plan_notice": ""}}))
         return bool(result.modified_count)
 
     async def status(self, user_id: int) -> QuotaStatus:
