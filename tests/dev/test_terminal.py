@@ -170,14 +170,14 @@ async def test_at_a_terminal_the_prompt_stays_last_and_typing_never_mixes_with_t
         await eventually(lambda: term.screen().endswith("user>"), deadline=60, what="the prompt")
         # A line, then the start of the next one typed while the bot is still answering.
         term.type("/start\rhalf typ")
-        shown = await eventually(term.screen, lambda t: "bot › Hi! I am Demo Bot." in t and t.endswith("half typ"),
+        shown = await eventually(term.screen, lambda t: "bot › Hi Dev! I am Demo Bot." in t and t.endswith("half typ"),
                                  deadline=30, what="the answer above a prompt holding the typed text")
         lines = shown.splitlines()
         answered = lines.index("user › /start")
         # The bot's answer once, untouched; then the prompt, last, with what is being typed.
-        assert lines[answered + 1] == "bot › Hi! I am Demo Bot. Send /help to see what I can do."
-        assert shown.count("Hi! I am Demo Bot.") == 1
-        assert lines[answered + 2:] == ["user> half typ"], lines
+        assert lines[answered + 1:answered + 3] == ["bot › Hi Dev! I am Demo Bot.", "      Send /help to see the commands."]
+        assert shown.count("Hi Dev! I am Demo Bot.") == 1
+        assert lines[answered + 3:] == ["user> half typ"], lines
         term.type("\x15\x04")  # Ctrl-U clears the line, Ctrl-D ends the session
         await eventually(lambda: term.proc.poll() is not None, deadline=60, what="the console's exit")
         assert term.proc.returncode == 0
