@@ -17,6 +17,7 @@ Input syntax (interactive and ``--script``), one line each:
 ``:wait SECONDS``      let the bot work for SECONDS (what it says meanwhile is shown)
 ``:wait-for TEXT``     wait (10 s, or ``--timeout S``) for the bot to say TEXT; a miss fails the script
 ``:reply TEXT``        send TEXT as a reply to your previous message (e.g. ``:reply /broadcast``)
+``:pay``               pay the latest invoice the bot sent you (Telegram Stars; nothing real is charged)
 ``:group [CHAT]``      talk in group CHAT (default -1001000000002, made on first use) instead
 ``:private``           back to your private chat with the bot
 ``:help``              this table
@@ -50,7 +51,7 @@ USER_ID = 1001
 ADMIN_ID = 1000
 MAX_USER_ID = 2**63  # ids are positive signed 64-bit integers
 DEMO_GROUP = -1001000000002
-_SENDS = ("send_message", "send_cached_media", "send_document", "copy_message")
+_SENDS = ("send_message", "send_cached_media", "send_document", "copy_message", "send_invoice")
 _EDITS = ("edit_message_text", "edit_message_reply_markup")
 WAIT_FOR_TIMEOUT = 10.0  # seconds; long enough for a job's report, short enough to notice a miss
 MAX_WAIT = 3600.0
@@ -80,6 +81,7 @@ class DevConsole:
         self.downloads = downloads  # where :open writes documents
         self.documents: list[tuple[int, int]] = []  # (chat, message) of each uploaded document, for :open N
         self.inline_results: list[InlineResult] = []  # of the latest :inline, for :pick N
+        self.invoices: dict[int, int] = {}  # chat -> the latest invoice the bot sent there, for :pay
         self.failed = False  # a :wait-for timed out: a script ends with exit code 1
         self._mark = 0  # :wait-for looks at what the bot said from here on (since the last action)
         self.identity = USER_ID
@@ -117,6 +119,8 @@ class DevConsole:
                 if call.method == "send_document":  # an upload: its bytes exist, :open can write them
                     self.documents.append((message.chat.id, message.id))
                     number = len(self.documents)
+                if message.invoice is not None:  # :pay pays the latest one
+                    self.invoices[message.chat.id] = message.id
                 self.transcript.bot(message, document=number)
         elif call.method in _EDITS:
             current = self.fake.message(self.chat, call.params["message_id"])
@@ -214,6 +218,8 @@ class DevConsole:
             self.inline_results = list(answer.results) if answer is not None else []
         elif name == "pick":
             await self._pick(args)
+        elif name == "pay":
+            await self._pay()
         elif name == "open":
             self._open(args)
         elif name == "wait":
@@ -223,6 +229,17 @@ class DevConsole:
         else:
             self.transcript.said("console", f"unknown directive {line!r}; type :help")
         return True
+
+    async def _pay(self) -> None:
+        """Pay the latest invoice in this chat, as a user pressing "Pay" would: checkout, then the payment."""
+        message_id = self.invoices.get(self.chat)
+        if message_id is None:
+            self.transcript.said("console", "no invoice to pay here: ask the bot for one first (e.g. /plans, Buy)")
+            return
+        self.transcript.said(self.who, "[pays the invoice]")
+        await self.fake.pay(self.identity, message_id, chat_id=self.chat)
+        await self.settle()
+        await self.settle()  # the payment message follows the checkout's answer
 
     async def _pick(self, args: list[str]) -> None:
         """Choose inline result N: Telegram sends its message in the chat, from you, "via @bot"."""

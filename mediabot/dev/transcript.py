@@ -31,6 +31,10 @@ class Transcript:
             keyboard: bool = True) -> None:
         """Print ``message``; ``document`` numbers a file ``:open N`` can write out."""
         body = message.text if message.text is not None else (message.caption or "")
+        if message.invoice is not None:
+            inv = message.invoice
+            unit = " Stars" if inv.currency == "XTR" else f" {inv.currency}"
+            body = f"[invoice: {inv.title}, {inv.total_amount}{unit}] {inv.description}".rstrip()
         if message.media is not None:
             name = message.media.file_name or message.media.kind
             number = f" {document}" if document is not None else ""

@@ -259,3 +259,15 @@ def test_wait_for_waits_for_a_late_reply_and_a_miss_fails_the_script(tmp_path, h
     assert "console › usage: :wait SECONDS (0 to 3600)" in out
     assert "console › usage: :wait-for [--timeout S] TEXT (S up to 3600, default 10)" in out
     assert result.returncode == 1  # a script whose expected reply never came fails
+
+
+def test_a_newcomer_buys_a_plan_with_stars_in_the_console(tmp_path, hello_installed):
+    env = {**hello_installed, "MEDIABOT__PLUGINS__QUOTA__OFFERS": "{ premium = { stars = 100, days = 30 } }"}
+    result = run_dev(tmp_path, env, ":pay\n/plans\n#1\n:pay\n/quota\n", config=ROOT / "plugins.toml")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout.splitlines()
+    assert "console › no invoice to pay here: ask the bot for one first (e.g. /plans, Buy)" in out
+    assert "bot › [invoice: Premium plan, 100 Stars] 500 files a day for 30 days" in out
+    paid = out.index("user › [pays the invoice]")
+    assert out[paid + 1].startswith("bot › Thank you! You paid 100 Stars for the premium plan")
+    assert any(line.startswith("      Plan: premium until ") for line in out[paid + 2:])
