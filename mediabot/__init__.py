@@ -23,6 +23,7 @@ from mediabot.core.app import App
 from mediabot.core.args import MAX_TELEGRAM_ID, parse_duration, parse_int, parse_user_id
 from mediabot.core.callbacks import Callback, CallbackDataTooLong
 from mediabot.core.cancellation import honour_cancellation
+from mediabot.core.clock import Clock
 from mediabot.core.commands import Command
 from mediabot.core.config import Directory
 from mediabot.core.context import CallbackContext, CommandContext, UpdateContext, UsageError
@@ -32,18 +33,16 @@ from mediabot.core.factory import create_app, open_app
 from mediabot.core.gates import Gates
 from mediabot.core.host import Hooks
 from mediabot.core.interfaces import RateLimits, Sessions, Telegram
-from mediabot.core.iohold import mongo_listeners
 from mediabot.core.labels import safe_text
 from mediabot.core.metrics import Metrics
 from mediabot.core.middleware import Incoming, Middleware
 from mediabot.core.notices import Notices
 from mediabot.core.plugin import EmptyConfig, PluginContext, PluginMeta, Secret, hookimpl, hookspec
 from mediabot.core.plugin_storage import PluginStorage, StorageUnavailable
-from mediabot.core.redis.ratelimit import Decision, Rate
+from mediabot.core.rate import Decision, Rate
 from mediabot.core.routing import Handler, update_kind
 from mediabot.core.storage import DatabaseProvider, check_mongo_uri
 from mediabot.core.supervisor import TaskSupervisor
-from mediabot.core.telegram.clock import Clock
 from mediabot.core.telegram.exceptions import (
     FloodWaitTooLong,
     PermanentTelegramError,
@@ -160,7 +159,6 @@ __all__ = [
     "hookimpl",
     "hookspec",
     "human_size",
-    "mongo_listeners",
     "open_app",
     "parse_duration",
     "parse_int",

@@ -65,7 +65,7 @@ from pyrogram.handlers import (
 )
 from pyrogram.parser import Parser
 
-from mediabot.core.telegram.clock import Clock, MonotonicClock
+from mediabot.core.clock import Clock, MonotonicClock
 from mediabot.core.telegram.convert import keyboard_from_pyrogram, message_from_pyrogram
 from mediabot.core.telegram.text import utf16_len
 from mediabot.core.types import Message
