@@ -6,7 +6,7 @@ import asyncio
 import sys
 import time
 
-from mediabot import PluginMeta, hookimpl
+from mediabot import PluginMeta, create_app, hookimpl
 from mediabot.testing import FakeClock, eventually
 
 
@@ -92,3 +92,11 @@ async def test_virtual_time_stands_still_while_a_child_process_runs(make_bot):
     assert poller.rounds - rounds <= 1 and clock.now() - start <= 300
     assert clock.held == 0  # nothing left holding: the loop goes on
     await eventually(lambda: poller.rounds - rounds >= 3, what="rounds once the child is done")
+
+
+async def test_only_the_testing_kit_observes_the_apps_io(make_bot, tmp_path):
+    (tmp_path / "plugins.toml").write_text("")
+    production = create_app(tmp_path / "plugins.toml", env={}, clock=FakeClock())
+    assert production.mongo_client_options() == {"event_listeners": []}  # nothing listens in production
+    bot = await make_bot()
+    assert len(bot.app.mongo_client_options()["event_listeners"]) == 1  # the harness's clock listens
