@@ -71,7 +71,7 @@ from typing import Any
 from mediabot_broadcast import BroadcastConfig, BroadcastPlugin
 from pyrogram.errors import FloodWait
 
-from mediabot.core.telegram.clock import MonotonicClock
+from mediabot.core.clock import MonotonicClock
 from mediabot.testing import BotHarness
 from mediabot.testing.servers import MongoServer, RedisServer
 

@@ -41,7 +41,7 @@ from typing import Any
 from mediabot_quota.ledger import LEDGER_INDEXES, QuotaLedger
 from pymongo import AsyncMongoClient, ReturnDocument
 
-from mediabot.core.telegram.clock import MonotonicClock
+from mediabot.core.clock import MonotonicClock
 from mediabot.testing.servers import MongoServer
 
 USERS = 100

@@ -25,6 +25,7 @@ from mediabot.core.args import MAX_TELEGRAM_ID, parse_duration, parse_int, parse
 from mediabot.core.callbacks import Callback, CallbackDataTooLong
 from mediabot.core.cancellation import honour_cancellation
 from mediabot.core.clihelp import app_command
+from mediabot.core.clock import Clock
 from mediabot.core.commands import Command
 from mediabot.core.config import Directory
 from mediabot.core.context import CallbackContext, CommandContext, UpdateContext, UsageError
@@ -34,7 +35,6 @@ from mediabot.core.factory import create_app, open_app
 from mediabot.core.gates import Gates
 from mediabot.core.host import Hooks
 from mediabot.core.interfaces import RateLimits, Sessions, Telegram
-from mediabot.core.iohold import mongo_listeners
 from mediabot.core.labels import safe_text
 from mediabot.core.metrics import Metrics
 from mediabot.core.middleware import Incoming, Middleware
@@ -42,11 +42,10 @@ from mediabot.core.notices import Notices
 from mediabot.core.periodic import PeriodicJob
 from mediabot.core.plugin import EmptyConfig, PluginContext, PluginMeta, Secret, hookimpl, hookspec
 from mediabot.core.plugin_storage import PluginStorage, StorageUnavailable
-from mediabot.core.redis.ratelimit import Decision, Rate
+from mediabot.core.rate import Decision, Rate
 from mediabot.core.routing import Handler, update_kind
 from mediabot.core.storage import DatabaseProvider, check_mongo_uri
 from mediabot.core.supervisor import TaskSupervisor
-from mediabot.core.telegram.clock import Clock
 from mediabot.core.telegram.exceptions import (
     FloodWaitTooLong,
     PermanentTelegramError,
@@ -167,7 +166,6 @@ __all__ = [
     "hookimpl",
     "hookspec",
     "human_size",
-    "mongo_listeners",
     "open_app",
     "parse_duration",
     "parse_int",

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
@@ -22,6 +21,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from mediabot.testing import eventually
 from mediabot.testing.servers import MongoServer, RedisServer, ServerProcess, ServerStartError
 
 pytest_plugins = ["pytester"]
@@ -51,22 +51,6 @@ def mongo_client(uri: str, timeout: float = FAULT_TIMEOUT_S) -> AsyncMongoClient
         retryReads=False,
         retryWrites=False,
     )
-
-
-async def eventually(
-    probe: Callable[[], Awaitable[T]],
-    errors: tuple[type[BaseException], ...],
-    timeout: float = 10.0,
-) -> T:
-    """Return the first result of *probe* that does not raise one of *errors*."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return await probe()
-        except errors:
-            if time.monotonic() >= deadline:
-                raise
-            await asyncio.sleep(0.05)
 
 
 def process_exists(pid: int) -> bool:
@@ -105,7 +89,7 @@ async def test_killed_redis_refuses_clients_until_restarted_on_the_same_port(
         server.restart()
 
         assert server.port == port
-        assert await eventually(client.ping, (RedisConnectionError,)) is True
+        assert await eventually(client.ping, ignore=(RedisConnectionError,)) is True
         # Without a data_dir nothing survives a restart.
         assert await client.get("k") is None
 
@@ -119,7 +103,7 @@ async def test_redis_with_a_data_dir_keeps_data_across_a_restart(
 
         server.restart()
 
-        assert await eventually(lambda: client.get("k"), (RedisConnectionError,)) == b"kept"
+        assert await eventually(lambda: client.get("k"), ignore=(RedisConnectionError,)) == b"kept"
 
 
 async def test_paused_redis_times_out_and_answers_again_once_resumed(
@@ -137,7 +121,7 @@ async def test_paused_redis_times_out_and_answers_again_once_resumed(
 
         server.resume()
 
-        assert await eventually(lambda: client.get("k"), (RedisError,)) == b"v"
+        assert await eventually(lambda: client.get("k"), ignore=(RedisError,)) == b"v"
 
 
 # -- MongoDB wire (secantusd-py) -------------------------------------------------
@@ -209,7 +193,7 @@ async def test_paused_mongo_times_out_and_answers_again_once_resumed(
         server.resume()
 
         assert await eventually(
-            lambda: client.db.files.find_one({"_id": 1}), (PyMongoError,)
+            lambda: client.db.files.find_one({"_id": 1}), ignore=(PyMongoError,)
         ) == {"_id": 1}
 
 

@@ -30,10 +30,10 @@ from mediabot.catalog.placement import placement_of
 from mediabot.catalog.users import UserDirectory
 from mediabot.core.args import parse_user_id
 from mediabot.core.chat_events import who
+from mediabot.core.clock import MonotonicClock
 from mediabot.core.commands import Command
 from mediabot.core.context import CommandContext, UsageError
 from mediabot.core.plugin import hookimpl
-from mediabot.core.telegram.clock import MonotonicClock
 from mediabot.core.types import HealthReport, User
 
 if TYPE_CHECKING:

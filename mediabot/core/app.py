@@ -23,6 +23,7 @@ from redis.exceptions import RedisError
 
 from mediabot.catalog.changes import ChangeFeed
 from mediabot.core.admission import Admission
+from mediabot.core.clock import Clock, MonotonicClock
 from mediabot.core.commands import Command
 from mediabot.core.compose import Composition, check_secrets
 from mediabot.core.config import (
@@ -41,7 +42,7 @@ from mediabot.core.errors import ConfigError, PluginLoadError, PluginStartupErro
 from mediabot.core.gates import Gates
 from mediabot.core.host import Hooks, PluginHookFailed, PluginHost
 from mediabot.core.interfaces import RateLimits, Sessions, Telegram
-from mediabot.core.iohold import mongo_listeners
+from mediabot.core.iohold import IoObserver, mongo_listeners
 from mediabot.core.local_services import LocalRateLimiter, LocalSessionStore
 from mediabot.core.metrics import Metrics
 from mediabot.core.notices import Notices
@@ -50,7 +51,6 @@ from mediabot.core.plugin import PluginContext, PluginMeta
 from mediabot.core.plugin_storage import PluginStorage
 from mediabot.core.storage import DatabaseProvider, SingleDatabase
 from mediabot.core.supervisor import DrainReport, SupervisorClosed, TaskSupervisor
-from mediabot.core.telegram.clock import Clock, MonotonicClock, TimeHolder
 from mediabot.core.telegram.config import TelegramSection
 from mediabot.core.types import Button, HealthReport, Update
 
@@ -77,14 +77,20 @@ class App:
     :param telegram_secrets: require Telegram credentials (``mediabot run``).
     :param require_secrets: check secrets now; ``False`` only for apps built to
         inspect plugins, never started.
+    :param clock: the app's time (default: real time).
+    :param io_observer: told when each Redis and MongoDB call starts and ends
+        (see :mod:`mediabot.core.iohold`); the testing kit passes its virtual
+        clock, production none.
     """
 
     def __init__(self, composition: Composition, *, env: Mapping[str, str] | None = None,
                  gateway: Gateway | None = None, telegram_secrets: bool = False, require_secrets: bool = True,
-                 force_exit: Callable[[int], None] = os._exit, clock: Clock | None = None) -> None:
+                 force_exit: Callable[[int], None] = os._exit, clock: Clock | None = None,
+                 io_observer: IoObserver | None = None) -> None:
         self.composition = composition
         #: the app's time: plugins sleep and read time through it (a test's ``FakeClock`` drives them)
         self.clock: Clock = clock if clock is not None else MonotonicClock()
+        self._io_observer = io_observer
         self.config = composition.raw
         self.env = dict(os.environ if env is None else env)
         # ``require_secrets=False`` builds an app only to inspect plugins (CLI listing).
@@ -223,6 +229,14 @@ class App:
             base = self.config.path.parent if self.config.path is not None else Path.cwd()
             path = base / path
         return path
+
+    def mongo_client_options(self) -> dict[str, Any]:
+        """Options for an ``AsyncMongoClient`` a plugin makes itself, so its commands are observed like the app's.
+
+        Pass them on: ``AsyncMongoClient(uri, tz_aware=True, **app.mongo_client_options())``.
+        Today they carry the app's command listeners (``event_listeners``), if any.
+        """
+        return {"event_listeners": mongo_listeners(self._io_observer)}
 
     def storage(self, plugin: str) -> PluginStorage:
         """The storage handle of ``plugin`` (the same one its ``ctx.storage`` returns)."""
@@ -365,7 +379,7 @@ class App:
             # Short timeouts and one immediate retry: a dead Redis must not stall updates.
             cfg = self.section("redis")
             self.redis = connect(redis_url, socket_timeout=cfg.socket_timeout, max_connections=cfg.max_connections,
-                                 hold=self.clock if isinstance(self.clock, TimeHolder) else None)
+                                 observer=self._io_observer)
         elif "redis" in needs:
             raise ConfigError("MEDIABOT_REDIS_URL is not set", file="environment", key="MEDIABOT_REDIS_URL",
                               fix="export MEDIABOT_REDIS_URL=redis://host:6379/0")
@@ -374,10 +388,8 @@ class App:
             from pymongo import AsyncMongoClient
 
             ms = self.section("mongo").timeout_ms
-            # A virtual clock (tests) stands still while a command is in flight.
             self.mongo = AsyncMongoClient(mongo_uri, serverSelectionTimeoutMS=ms, connectTimeoutMS=ms,
-                                          socketTimeoutMS=ms, tz_aware=True,
-                                          event_listeners=mongo_listeners(self.clock))
+                                          socketTimeoutMS=ms, tz_aware=True, **self.mongo_client_options())
         elif "mongo" in needs:
             raise ConfigError("MEDIABOT_MONGO_URI is not set", file="environment", key="MEDIABOT_MONGO_URI",
                               fix="export MEDIABOT_MONGO_URI=mongodb://host:27017")

@@ -21,7 +21,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from mediabot.core.errors import ConfigError
-from mediabot.core.redis.ratelimit import Rate
+from mediabot.core.rate import Rate
 from mediabot.core.telegram.config import TelegramSection
 
 ENV_CONFIG = "MEDIABOT_CONFIG"

@@ -54,7 +54,7 @@ from mediabot.core.commands import Role, parse_command
 from mediabot.core.context import CallbackContext, CommandContext, UsageError
 from mediabot.core.failures import APOLOGY
 from mediabot.core.middleware import Middleware, MiddlewareChain
-from mediabot.core.redis.ratelimit import Decision, Rate
+from mediabot.core.rate import Decision, Rate
 from mediabot.core.registry import Registry, may_use
 from mediabot.core.routing import Handler, Route, Routes, sender_of
 from mediabot.core.types import (

@@ -23,7 +23,7 @@ def create_app(config: str | os.PathLike[str] | RawConfig | None = None, *, env:
     :param env: environment for overrides and secrets (default ``os.environ``).
     :param plugins: plugin classes to make available in-process (not installed).
     :param enable: plugin names to enable whatever the file says.
-    :param clock: the app's clock (default: real time); the testing kit passes its ``FakeClock``.
+    :param clock: the app's clock (default: real time).
     :raises ConfigError: the configuration cannot be used (exit code 2 in the CLI).
     :raises PluginLoadError: a plugin cannot be imported or registered.
     """

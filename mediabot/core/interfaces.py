@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Literal, Protocol, TypeVar
 
-from mediabot.core.redis.ratelimit import Decision, Rate
+from mediabot.core.rate import Decision, Rate
 from mediabot.core.telegram.pacing import Priority
 from mediabot.core.types import AlbumItem, Chat, ChatMember, InlineResult, InviteLink, Keyboard, Message, User
 

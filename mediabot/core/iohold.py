@@ -1,46 +1,61 @@
-"""Holding a virtual clock while MongoDB commands are in flight (tests).
+"""Telling an observer when the app's calls to Redis and MongoDB start and end.
 
-:class:`~mediabot.core.telegram.clock.FakeClock` jumps to its next sleeper
-whenever the event loop is idle, and waiting for a real server leaves the
-loop idle. The app holds its clock during every Redis command
-(:func:`mediabot.core.redis.client.connect`) and every MongoDB command (this
-listener), so virtual time passes as it would in production: not while a
-round trip is under way. With the real clock there is no listener at all.
+The app takes an optional :class:`IoObserver` (``App(io_observer=...)``) and
+reports to it every Redis command and pipeline (:func:`mediabot.core.redis.client.connect`)
+and every MongoDB command (:class:`HoldDuringCommands`, a pymongo command
+listener), not blocking reads such as ``XREADGROUP ... BLOCK``, which wait for
+something to happen rather than for a server to answer. Production passes none
+and pays nothing: the Redis client is the plain one and the MongoDB client has
+no listener.
 
-A plugin that makes its own ``AsyncMongoClient`` passes
-``event_listeners=mongo_listeners(app.clock)`` to get the same.
+The testing kit's virtual clock is the one observer today: it must not jump
+ahead while a round trip is under way, since a real one takes no time to
+speak of (see :class:`mediabot.testing.FakeClock`). Nothing here is public
+API: a plugin that makes its own MongoDB client passes
+``**app.mongo_client_options()`` to be observed like the app's.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from pymongo import monitoring
 
-from mediabot.core.telegram.clock import TimeHolder
-
-__all__ = ["HoldDuringCommands", "mongo_listeners"]
+__all__ = ["HoldDuringCommands", "IoObserver", "mongo_listeners"]
 
 
-def mongo_listeners(clock: Any) -> list[monitoring._EventListener]:
-    """The pymongo event listeners for a client of an app on ``clock``: none unless it is a :class:`TimeHolder`."""
-    return [HoldDuringCommands(clock)] if isinstance(clock, TimeHolder) else []
+@runtime_checkable
+class IoObserver(Protocol):
+    """Told when a call to a real server starts and when it ends."""
+
+    def hold_io(self) -> int:
+        """A call starts: return a token for :meth:`release_io`."""
+        ...
+
+    def release_io(self, token: int) -> None:
+        """The call of ``token`` ended (answered, failed or cancelled)."""
+        ...
+
+
+def mongo_listeners(observer: IoObserver | None) -> list[monitoring._EventListener]:
+    """The pymongo event listeners reporting to ``observer``: none without one."""
+    return [HoldDuringCommands(observer)] if observer is not None else []
 
 
 class HoldDuringCommands(monitoring.CommandListener):
-    """Holds ``clock`` from a command's start to its success or failure.
+    """Reports each command to the observer from its start to its success or failure.
 
-    pymongo reports a failure for a command cancelled in flight too, so no hold
-    is left behind; one that were would stop holding after the clock's
-    ``max_hold``.
+    pymongo reports a failure for a command cancelled in flight too, so no call
+    is left open; one that were would stop holding the testing kit's clock
+    after its ``max_hold``.
     """
 
-    def __init__(self, clock: TimeHolder) -> None:
-        self._clock = clock
+    def __init__(self, observer: IoObserver) -> None:
+        self._observer = observer
         self._tokens: dict[tuple[Any, int], int] = {}
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
-        self._tokens[(event.connection_id, event.request_id)] = self._clock.hold_io()
+        self._tokens[(event.connection_id, event.request_id)] = self._observer.hold_io()
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
         self._end(event.connection_id, event.request_id)
@@ -51,4 +66,4 @@ class HoldDuringCommands(monitoring.CommandListener):
     def _end(self, connection: Any, request_id: int) -> None:
         token = self._tokens.pop((connection, request_id), None)
         if token is not None:
-            self._clock.release_io(token)
+            self._observer.release_io(token)

@@ -22,8 +22,8 @@ from typing import Any, TypeVar
 
 import msgspec
 
+from mediabot.core.rate import Decision, Rate
 from mediabot.core.redis.local import TtlLru
-from mediabot.core.redis.ratelimit import Decision, Rate
 from mediabot.core.redis.sessions import check_session_args
 
 S = TypeVar("S")

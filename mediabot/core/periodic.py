@@ -32,9 +32,9 @@ from typing import TYPE_CHECKING
 from mediabot.core.types import HealthReport
 
 if TYPE_CHECKING:
+    from mediabot.core.clock import Clock
     from mediabot.core.metrics import Metrics
     from mediabot.core.supervisor import TaskSupervisor
-    from mediabot.core.telegram.clock import Clock
 
 __all__ = ["Periodic", "PeriodicJob"]
 

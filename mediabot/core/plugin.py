@@ -34,9 +34,9 @@ import pluggy
 
 if TYPE_CHECKING:
     from mediabot.core.app import App
+    from mediabot.core.clock import Clock
     from mediabot.core.periodic import PeriodicJob
     from mediabot.core.plugin_storage import PluginStorage
-    from mediabot.core.telegram.clock import Clock
 
 PROJECT = "mediabot"
 ENTRY_POINT_GROUP = "mediabot.plugins"

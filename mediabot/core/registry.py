@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from mediabot.core.callbacks import Callback
 from mediabot.core.commands import Command, Role, Scope
 from mediabot.core.errors import PluginLoadError
-from mediabot.core.redis.ratelimit import Rate
+from mediabot.core.rate import Rate
 
 #: Role order: a role may use what any lower role may.
 RANK: dict[str, int] = {"user": 0, "admin": 1, "owner": 2}

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from mediabot.core.commands import Role
 from mediabot.core.errors import ConfigError, PluginLoadError
-from mediabot.core.redis.ratelimit import Rate
+from mediabot.core.rate import Rate
 from mediabot.core.types import Chat, InlineQuery, Message, Update, User
 
 if TYPE_CHECKING:

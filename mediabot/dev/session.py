@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from mediabot.core.clock import MonotonicClock
 from mediabot.core.factory import create_app
-from mediabot.core.telegram.clock import MonotonicClock
 from mediabot.core.telegram.gateway import Gateway
 from mediabot.dev.console import USER_ID, DevConsole
 from mediabot.dev.demo import seed_demo

@@ -3,7 +3,7 @@
 * :class:`FakeTelegram` -- a fake ``pyrogram.Client`` with Telegram's limits and errors;
 * :class:`BotHarness` -- a real app on the fake, driven as users drive it
   (``bot.send``, ``bot.press``, ``bot.inline``, ``bot.post``);
-* :class:`FakeClock` -- virtual time for pacing and FloodWaits;
+* :class:`FakeClock` -- virtual time (pacing, FloodWaits, loops) that stands still while real work runs;
 * :class:`FakeFile` -- a file a user or channel posts;
 * pytest fixtures (``make_bot``, ``redis_url``, ``mongo_uri``...) come from
   :mod:`mediabot.testing.pytest_plugin`, registered as a ``pytest11`` plugin.
@@ -19,7 +19,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from mediabot.core.telegram.clock import FakeClock
+    from mediabot.testing.clock import FakeClock
     from mediabot.testing.fake import CallbackAnswer, FakeTelegram, InlineAnswer
     from mediabot.testing.harness import BotHarness, Replies
     from mediabot.testing.tl import FakeFile, fake_file_id
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 _WHERE = {
     "BotHarness": "mediabot.testing.harness",
     "CallbackAnswer": "mediabot.testing.fake",
-    "FakeClock": "mediabot.core.telegram.clock",
+    "FakeClock": "mediabot.testing.clock",
     "FakeFile": "mediabot.testing.tl",
     "FakeTelegram": "mediabot.testing.fake",
     "InlineAnswer": "mediabot.testing.fake",

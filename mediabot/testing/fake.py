@@ -25,7 +25,7 @@ What a test adds:
   ``user_inline_query`` and ``channel_post`` push updates to the handlers
   the gateway registered, like pyrogram's dispatcher does.
 
-The fake's time comes from a :class:`~mediabot.core.telegram.clock.Clock`:
+The fake's time comes from a :class:`~mediabot.core.clock.Clock`:
 pass the gateway's ``FakeClock`` to run rate-limit tests in virtual time.
 """
 
@@ -65,7 +65,7 @@ from pyrogram.handlers import (
 )
 from pyrogram.parser import Parser
 
-from mediabot.core.telegram.clock import Clock, MonotonicClock
+from mediabot.core.clock import Clock, MonotonicClock
 from mediabot.core.telegram.convert import keyboard_from_pyrogram, message_from_pyrogram
 from mediabot.core.telegram.text import utf16_len
 from mediabot.core.types import Message

@@ -21,13 +21,15 @@ pytest plugin and gives the bot real Redis and MongoDB servers)::
 
 What the harness does:
 
-* builds the app with :func:`mediabot.create_app` from ``config`` (TOML
+* builds the app as :func:`mediabot.create_app` does from ``config`` (TOML
   text), enabling every plugin passed in ``plugins``; ``admins``/``owner``
   set ``[bot] admins``/``owner``;
 * plugs a :class:`~mediabot.core.telegram.gateway.Gateway` over a
   :class:`~mediabot.testing.fake.FakeTelegram`, both on one
-  :class:`~mediabot.core.telegram.clock.FakeClock`: pacing and FloodWaits
-  run in virtual time, so "1 message per second" costs no real second;
+  :class:`~mediabot.testing.FakeClock`: pacing and FloodWaits
+  run in virtual time, so "1 message per second" costs no real second; the
+  app reports its Redis and MongoDB calls to that clock, which stands still
+  while one is in flight;
 * each action (:meth:`BotHarness.send`, :meth:`~BotHarness.press`,
   :meth:`~BotHarness.inline`, :meth:`~BotHarness.post`) pushes one update
   through pyrogram's handlers, the gateway and ``app.submit``, waits until
@@ -51,11 +53,13 @@ from types import TracebackType
 from typing import Any, Self
 
 from mediabot.core.app import App
-from mediabot.core.factory import create_app
-from mediabot.core.telegram.clock import FakeClock
+from mediabot.core.compose import compose
+from mediabot.core.config import load_raw
+from mediabot.core.discovery import discover
 from mediabot.core.telegram.convert import message_from_pyrogram
 from mediabot.core.telegram.gateway import Gateway
 from mediabot.core.types import Button, Message
+from mediabot.testing.clock import FakeClock
 from mediabot.testing.fake import CallbackAnswer, FakeTelegram, InlineAnswer
 from mediabot.testing.tl import FakeFile
 
@@ -142,8 +146,10 @@ class BotHarness:
         plugins = list(plugins)
         names = tuple(p.meta.name for p in plugins)
         try:
-            app = create_app(path, env=full_env, plugins=plugins, enable=names, gateway=Gateway(fake, clock=clock),
-                             clock=clock)
+            # create_app's steps, plus the I/O observer only the testing kit passes.
+            composition = compose(load_raw(path, full_env), discover(plugins), enable=names)
+            app = App(composition, env=full_env, gateway=Gateway(fake, clock=clock), clock=clock,
+                      io_observer=clock if isinstance(clock, FakeClock) else None)
         except BaseException:
             if cleanup is not None:
                 cleanup.cleanup()

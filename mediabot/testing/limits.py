@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from pyrogram.errors import FloodWait
 
-from mediabot.core.telegram.clock import Clock
+from mediabot.core.clock import Clock
 
 __all__ = ["Injection", "Injections", "TelegramLimits"]
 

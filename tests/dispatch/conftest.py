@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Awaitable, Callable
 
 import msgspec
@@ -129,21 +127,3 @@ def tools_bot(make_bot) -> Callable[..., Awaitable]:
         return await make_bot(plugins=[Tools], **kw)
 
     return make
-
-
-async def _eventually(condition: Callable[[], Awaitable[bool] | bool], deadline: float = 10.0) -> None:
-    start = time.monotonic()
-    while True:
-        result = condition()
-        if not isinstance(result, bool):
-            result = await result
-        if result:
-            return
-        assert time.monotonic() - start < deadline, f"not true within {deadline}s"
-        await asyncio.sleep(0.02)
-
-
-@pytest.fixture
-def eventually() -> Callable[..., Awaitable[None]]:
-    """``await eventually(condition, deadline=10)``: poll ``condition()`` (sync or async) until true."""
-    return _eventually

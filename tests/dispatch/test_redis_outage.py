@@ -6,6 +6,8 @@ import re
 
 import redis
 
+from mediabot.testing import eventually
+
 USER = 1
 SLOW_DOWN = re.compile(r"^Slow down: try again in \d+ s\.$")
 FAST = "[redis]\nsocket_timeout = 0.3\n[services]\nretry_interval = 0.1\n"
@@ -23,7 +25,7 @@ def redis_has_rate_state(bot, url: str, user: int) -> bool:
         client.close()
 
 
-async def test_fail_open_keeps_answering_reports_degraded_and_recovers(tools_bot, redis_factory, eventually):
+async def test_fail_open_keeps_answering_reports_degraded_and_recovers(tools_bot, redis_factory):
     server = redis_factory()
     bot = await tools_bot(env={"MEDIABOT_REDIS_URL": server.url}, config=FAST)
     assert (await bot.send("/remember before", user=USER)).texts == ["noted"]
@@ -50,7 +52,7 @@ async def test_fail_open_keeps_answering_reports_degraded_and_recovers(tools_bot
     assert bot.app.state == "running"
 
 
-async def test_fail_closed_refuses_once_while_redis_is_down(tools_bot, redis_factory, eventually):
+async def test_fail_closed_refuses_once_while_redis_is_down(tools_bot, redis_factory):
     server = redis_factory()
     bot = await tools_bot(env={"MEDIABOT_REDIS_URL": server.url},
                           config=FAST + 'rate_limit_policy = "fail_closed"\nfail_closed_retry_after = 5\n')

@@ -8,6 +8,7 @@ import logging
 import pytest
 
 from mediabot import Chat, Message, PluginMeta, PluginStartupError, User, create_app, hookimpl
+from mediabot.testing import eventually
 
 
 def make_plugin(name: str, journal: list[str], *, requires: tuple[str, ...] = (),
@@ -165,9 +166,7 @@ async def test_background_task_crash_is_restarted_and_counted(config_file):
 
     app = create_app(config_file(enable("looper")), env={}, plugins=[Looper])
     await app.start()
-    async with asyncio.timeout(10):
-        while len(runs) < 3:
-            await asyncio.sleep(0.01)
+    await eventually(lambda: len(runs) >= 3)
     assert app.metrics.value("mediabot_task_crashes_total", {"owner": "looper"}) == 2
     await app.stop()
     assert app.supervisor.running() == []

@@ -8,6 +8,7 @@ import os
 import signal
 
 from mediabot import Chat, Message, PluginMeta, User, create_app, hookimpl
+from mediabot.testing import eventually
 
 
 class Slow:
@@ -37,9 +38,7 @@ async def run_with_signal(config_file, deadline: float, handler_seconds: float):
     path = config_file(f"[runtime]\nshutdown_deadline = {deadline}\n[plugins.slow]\nenabled = true\n")
     app = create_app(path, env={}, plugins=[Slow])
     runner = asyncio.create_task(app.run())
-    async with asyncio.timeout(5):
-        while app.state != "running":
-            await asyncio.sleep(0.005)
+    await eventually(lambda: app.state == "running", deadline=5, interval=0.005)
     app.submit(msg(handler_seconds))
     await app.plugin("slow").started.wait()
     os.kill(os.getpid(), signal.SIGTERM)
@@ -82,19 +81,13 @@ async def test_a_second_signal_forces_an_immediate_exit(config_file):
                      env={}, plugins=[Slow])
     app._force_exit = exits.append  # the real one is os._exit, which would end the test run
     runner = asyncio.create_task(app.run())
-    async with asyncio.timeout(5):
-        while app.state != "running":
-            await asyncio.sleep(0.005)
+    await eventually(lambda: app.state == "running", deadline=5, interval=0.005)
     app.submit(msg(30))
     await app.plugin("slow").started.wait()
     os.kill(os.getpid(), signal.SIGTERM)
-    async with asyncio.timeout(5):
-        while app.state != "stopping":
-            await asyncio.sleep(0.005)
+    await eventually(lambda: app.state == "stopping", deadline=5, interval=0.005)
     os.kill(os.getpid(), signal.SIGINT)
-    async with asyncio.timeout(5):
-        while not exits:
-            await asyncio.sleep(0.005)
+    await eventually(lambda: exits, deadline=5, interval=0.005)
     assert exits == [130]
     runner.cancel()
     await asyncio.gather(runner, return_exceptions=True)

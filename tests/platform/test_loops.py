@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-
 from mediabot import PluginMeta, hookimpl
-from mediabot.testing import FakeClock
+from mediabot.testing import FakeClock, eventually
 
 
 class Ticker:
@@ -38,18 +35,11 @@ class Ticker:
         self.loop_running_at_shutdown = not self.task.done()
 
 
-async def wait_until(condition, deadline: float = 10.0):
-    start = time.monotonic()
-    while not condition():
-        assert time.monotonic() - start < deadline, "not true in time"
-        await asyncio.sleep(0.01)
-
-
 async def test_a_plugin_loop_runs_on_virtual_time(make_bot):
     clock = FakeClock()
     bot = await make_bot(plugins=[Ticker], clock=clock)
     ticker = bot.plugin("ticker")
-    await wait_until(lambda: len(ticker.ticks) >= 3)  # three hours pass in milliseconds
+    await eventually(lambda: len(ticker.ticks) >= 3)  # three hours pass in milliseconds
     start = ticker.starts[0]
     assert ticker.ticks[:3] == [start + 3600.0, start + 7200.0, start + 10800.0]
 
@@ -64,7 +54,7 @@ async def test_a_crashed_loop_restarts_after_its_backoff_on_the_app_clock(make_b
 
     bot = await make_bot(plugins=[Crashing], clock=clock)
     ticker = bot.plugin("ticker")
-    await wait_until(lambda: ticker.ticks)
+    await eventually(lambda: ticker.ticks)
     crashed, restarted = ticker.starts[:2]
     assert restarted - crashed == 0.5  # restarted after 0.5 s of backoff, in virtual time too
     assert ticker.ticks[0] == restarted + 3600.0

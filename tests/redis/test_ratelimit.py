@@ -9,25 +9,12 @@ import pytest
 import redis.asyncio
 
 from mediabot.core.redis import Decision, Rate, RateLimiter, RedisHealth, connect
+from mediabot.testing import eventually
 
 
 @pytest.fixture
 def limiter(client: redis.asyncio.Redis, redis_prefix: str) -> RateLimiter:
     return RateLimiter(client, RedisHealth(client), prefix=redis_prefix)
-
-
-async def check_until_allowed(
-    limiter: RateLimiter, key: str, rate: Rate, deadline: float
-) -> float:
-    """Poll until a call is allowed; returns the seconds it took.
-
-    Refused polls cost nothing in GCRA, so polling does not delay the answer.
-    """
-    start = time.monotonic()
-    while not (await limiter.check(key, rate)).allowed:
-        assert time.monotonic() - start < deadline, f"{key} still refused after {deadline}s"
-        await asyncio.sleep(0.01)
-    return time.monotonic() - start
 
 
 async def test_burst_is_allowed_then_the_next_call_is_refused_with_retry_after(
@@ -54,7 +41,9 @@ async def test_calls_are_allowed_again_after_retry_after(limiter: RateLimiter) -
 
     # Refused polls (every 10 ms) do not push the answer back: if each one
     # cost an interval (0.2 s), no poll would ever be allowed before the deadline.
-    waited = await check_until_allowed(limiter, "user:1", rate, deadline=10.0)
+    start = time.monotonic()
+    await eventually(lambda: limiter.check("user:1", rate), lambda d: d.allowed, interval=0.01, what="an allowed call")
+    waited = time.monotonic() - start
 
     # Not before retry_after.
     assert refused.retry_after - 0.05 <= waited
@@ -87,7 +76,8 @@ async def test_notify_is_true_once_per_refusal_window(limiter: RateLimiter) -> N
     refusals = [await limiter.check("user:1", rate) for _ in range(4)]
     assert [d.notify for d in refusals] == [True, False, False, False]
 
-    await check_until_allowed(limiter, "user:1", rate, deadline=2.0)
+    await eventually(lambda: limiter.check("user:1", rate), lambda d: d.allowed, deadline=2.0, interval=0.01,
+                     what="an allowed call")
     next_window = [await limiter.check("user:1", rate) for _ in range(2)]
     assert [d.notify for d in next_window] == [True, False]
 

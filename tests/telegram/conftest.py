@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from mediabot.core.metrics import Metrics
-from mediabot.core.telegram import FakeClock, FloodConfig, Gateway
-from mediabot.testing import FakeTelegram
+from mediabot.core.telegram import FloodConfig, Gateway
+from mediabot.testing import FakeClock, FakeTelegram
 
 
 @pytest.fixture

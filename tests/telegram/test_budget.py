@@ -13,8 +13,9 @@ import pytest
 import redis.asyncio
 
 from mediabot.core.redis import RedisHealth
-from mediabot.core.telegram import FakeClock, FloodConfig, FloodControl
+from mediabot.core.telegram import FloodConfig, FloodControl
 from mediabot.core.telegram.budget import SharedBudget, budget_key
+from mediabot.testing import FakeClock
 
 EPS = 1e-6
 

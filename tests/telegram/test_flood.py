@@ -30,7 +30,6 @@ from pyrogram.errors import (
 )
 
 from mediabot.core.telegram import (
-    FakeClock,
     FloodConfig,
     FloodControl,
     FloodWaitTooLong,
@@ -39,6 +38,7 @@ from mediabot.core.telegram import (
     classify,
 )
 from mediabot.core.telegram.flood import FLOOD_JITTER
+from mediabot.testing import FakeClock
 
 
 class Events:

@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
-from mediabot.core.telegram import FakeClock, FloodConfig, FloodControl, SendPacer
-from mediabot.core.telegram.clock import MonotonicClock
+from mediabot.core.clock import MonotonicClock
+from mediabot.core.telegram import FloodConfig, FloodControl, SendPacer
+from mediabot.testing import FakeClock
 
 EPS = 1e-9
 

@@ -9,7 +9,6 @@ network here.
 
 from __future__ import annotations
 
-import asyncio
 import random
 import stat
 from io import BytesIO
@@ -35,6 +34,7 @@ from mediabot import (
 from mediabot.core.metrics import Metrics
 from mediabot.core.telegram import FloodConfig, Gateway
 from mediabot.core.telegram.production import create_production_gateway
+from mediabot.testing import eventually
 
 CREDENTIALS = {"MEDIABOT_API_ID": "12345", "MEDIABOT_API_HASH": "0123456789abcdef0123456789abcdef",
                "MEDIABOT_BOT_TOKEN": "12345:AAAA", "MEDIABOT_CALLBACK_SECRET": "k" * 32}
@@ -112,11 +112,7 @@ class SubmitRecorder:
         self.updates.append(update)
 
     async def wait_for(self, count: int) -> list[Any]:
-        deadline = asyncio.get_running_loop().time() + 5
-        while len(self.updates) < count:
-            assert asyncio.get_running_loop().time() < deadline, f"got {len(self.updates)} of {count} updates"
-            await asyncio.sleep(0.01)
-        return self.updates
+        return await eventually(lambda: self.updates, lambda got: len(got) >= count, what=f"{count} updates")
 
 
 @pytest.fixture
@@ -219,15 +215,8 @@ async def test_after_stop_updates_nothing_more_is_taken(running):
 
     # A raw handler in a later group runs after group 0 had its chance at the update.
     client.add_handler(RawUpdateHandler(witness), group=1)
-    await until(lambda: 1 in client.dispatcher.groups)
+    await eventually(lambda: 1 in client.dispatcher.groups)
     await gateway.stop_updates()
     feed(client, raw.types.UpdateBotInlineQuery(query_id=79, user_id=ANN.id, query="late", offset=""))
-    await until(lambda: seen)
+    await eventually(lambda: seen)
     assert app.updates == []
-
-
-async def until(condition, timeout: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.01)

@@ -10,23 +10,24 @@ succeeds instead of failing once more.
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import redis.asyncio
 from redis.asyncio.client import Pipeline
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from mediabot.core.telegram.clock import TimeHolder
+if TYPE_CHECKING:
+    from mediabot.core.iohold import IoObserver
 
 # Commands that wait for something to happen, not for the server to answer:
-# they do not hold a virtual clock (see TimeHolder).
+# they are not reported to the I/O observer (see mediabot.core.iohold).
 _WAITING = frozenset({"BLPOP", "BRPOP", "BLMOVE", "BRPOPLPUSH", "BZPOPMIN", "BZPOPMAX", "BLMPOP", "BZMPOP",
                       "WAIT"})
 
 
 def connect(url: str, *, socket_timeout: float = 0.5, max_connections: int = 64,
-            hold: TimeHolder | None = None) -> redis.asyncio.Redis:
+            observer: IoObserver | None = None) -> redis.asyncio.Redis:
     """A client for ``url`` (``redis://host:port/db``); no I/O until the first call.
 
     Connections are made lazily and remade by the pool after a failure, so the
@@ -37,8 +38,8 @@ def connect(url: str, *, socket_timeout: float = 0.5, max_connections: int = 64,
     which under a burst of updates looked exactly like an outage and sent the
     bot into degraded mode with Redis perfectly healthy.
 
-    :param hold: a virtual clock held while each command or pipeline is in
-        flight (tests; see :class:`~mediabot.core.telegram.clock.FakeClock`).
+    :param observer: told when each command or pipeline starts and ends (the
+        testing kit's virtual clock; see :mod:`mediabot.core.iohold`).
     """
     pool = redis.asyncio.BlockingConnectionPool.from_url(
         url,
@@ -48,10 +49,10 @@ def connect(url: str, *, socket_timeout: float = 0.5, max_connections: int = 64,
         socket_connect_timeout=socket_timeout,
         retry=Retry(NoBackoff(), retries=1),
     )
-    if hold is None:
+    if observer is None:
         return redis.asyncio.Redis.from_pool(pool)
     client = cast(_HeldRedis, _HeldRedis.from_pool(pool))
-    client.holder = hold
+    client.holder = observer
     return client
 
 
@@ -63,9 +64,9 @@ def _waits(args: tuple[Any, ...]) -> bool:
 
 
 class _HeldRedis(redis.asyncio.Redis):
-    """Holds :attr:`holder` while a command is in flight (tests only: production has no holder)."""
+    """Reports each command to :attr:`holder` while it is in flight (tests only: production has no observer)."""
 
-    holder: TimeHolder
+    holder: IoObserver
 
     async def execute_command(self, *args: Any, **options: Any) -> Any:
         if _waits(args):
@@ -83,7 +84,7 @@ class _HeldRedis(redis.asyncio.Redis):
 
 
 class _HeldPipeline(Pipeline):
-    holder: TimeHolder
+    holder: IoObserver
 
     async def execute(self, raise_on_error: bool = True) -> list[Any]:
         token = self.holder.hold_io()

@@ -11,7 +11,6 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from mediabot.core.telegram.clock import Clock, FakeClock, MonotonicClock
     from mediabot.core.telegram.config import FloodConfig, TelegramSection
     from mediabot.core.telegram.errors import classify
     from mediabot.core.telegram.exceptions import (
@@ -26,7 +25,6 @@ if TYPE_CHECKING:
     from mediabot.core.telegram.pacing import SendPacer
 
 _WHERE = {
-    "Clock": "clock", "FakeClock": "clock", "MonotonicClock": "clock",
     "FloodConfig": "config", "TelegramSection": "config",
     "FloodWaitTooLong": "exceptions", "PermanentReason": "exceptions", "PermanentTelegramError": "exceptions",
     "TelegramError": "exceptions", "TransientTelegramError": "exceptions", "classify": "errors",
@@ -36,13 +34,10 @@ _WHERE = {
 }
 
 __all__ = [
-    "Clock",
-    "FakeClock",
     "FloodConfig",
     "FloodControl",
     "FloodWaitTooLong",
     "Gateway",
-    "MonotonicClock",
     "PermanentReason",
     "PermanentTelegramError",
     "SendPacer",

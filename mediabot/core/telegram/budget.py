@@ -43,9 +43,9 @@ import asyncio
 import logging
 from typing import Any
 
+from mediabot.core.clock import Clock
 from mediabot.core.redis.health import UNAVAILABLE_ERRORS, RedisHealth
 from mediabot.core.redis.keys import hash_tagged
-from mediabot.core.telegram.clock import Clock
 from mediabot.core.telegram.pacing import LocalBudget, Priority, slot_span
 
 __all__ = ["SharedBudget", "budget_key"]

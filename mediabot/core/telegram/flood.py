@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal, Protocol, TypeVar, get_args
 
-from mediabot.core.telegram.clock import Clock, MonotonicClock
+from mediabot.core.clock import Clock, MonotonicClock
 
 # Defined without pyrogram so the config loader can import it cheaply; re-exported here.
 from mediabot.core.telegram.config import FloodConfig

@@ -62,8 +62,8 @@ from pyrogram.handlers import (
     PreCheckoutQueryHandler,
 )
 
+from mediabot.core.clock import Clock
 from mediabot.core.telegram.chat_admin import ChatAdmin
-from mediabot.core.telegram.clock import Clock
 from mediabot.core.telegram.convert import (
     callback_from_pyrogram,
     chat_from_pyrogram,

@@ -37,7 +37,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from mediabot.core.telegram.clock import Clock
+from mediabot.core.clock import Clock
 
 __all__ = ["PRIORITIES", "ChatTurn", "GlobalBudget", "IntervalScheduler", "LocalBudget", "Priority",
            "SendPacer", "slot_span"]
@@ -236,7 +236,7 @@ class ChatTurn:
 class SendPacer:
     """Global and per-chat pacing of sends.
 
-    :param clock: time source; a :class:`~mediabot.core.telegram.clock.FakeClock` in tests.
+    :param clock: time source; a :class:`~mediabot.testing.FakeClock` in tests.
     :param global_rate: messages per second across all chats.
     :param private_chat_rate: messages per second to one private chat (``chat_id > 0``).
     :param group_per_minute: messages per minute to one group or channel (``chat_id < 0``).

@@ -30,7 +30,6 @@ from mediabot import (
     PluginMeta,
     UsageError,
     hookimpl,
-    mongo_listeners,
 )
 from mediabot_dbrouter.alerts import Alerts
 from mediabot_dbrouter.build import build_router
@@ -70,7 +69,7 @@ class DbRouterPlugin:
         # A ConfigError (a missing or malformed URI variable) stops the start, exit 2.
         # A test's virtual clock stands still while these clients' commands are in flight, as for the app's.
         self.router = build_router(self.config, app.env, alerts=alerts, metrics=app.metrics,
-                                   client_options={"event_listeners": mongo_listeners(app.clock)})
+                                   client_options=app.mongo_client_options())
         alerts.counter = self.router.counters.alerts
         self.router.views = ViewPublisher(self.router, deployment_name(app.section("bot").name))
         self.reconciler = Reconciler(self.router)

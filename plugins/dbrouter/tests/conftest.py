@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import secrets
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -18,6 +19,7 @@ from pymongo import MongoClient
 from pymongo.monitoring import CommandListener
 
 from mediabot import FileRepository, MediaFile
+from mediabot.testing import eventually
 from mediabot.testing.servers import MongoServer
 
 NAMES = ("a", "b", "c")
@@ -120,7 +122,8 @@ class Kit:
         return Counter({k: len(v) for k, v in self.locations().items()})
 
     file = staticmethod(lambda n: media_file(n))
-    wait_for = staticmethod(lambda *a, **kw: wait_for(*a, **kw))
+    #: ``await kit.wait_for(condition, what=...)``: the kit's ``eventually``, with time for breakers to turn
+    wait_for = staticmethod(functools.partial(eventually, deadline=20.0))
 
     async def close(self) -> None:
         for t in self.tasks:
@@ -142,21 +145,6 @@ async def kit() -> AsyncIterator[Kit]:
     k = Kit()
     yield k
     await k.close()
-
-
-async def wait_for(condition: Callable[[], Any], *, timeout: float = 20.0, what: str = "condition") -> None:
-    """Poll ``condition`` (sync or async) until true, or fail after ``timeout`` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        result = condition()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 @pytest.fixture

@@ -97,8 +97,7 @@ async def test_the_owner_hears_how_an_update_ended_from_one_process_of_the_deplo
     from mediabot_ops.releases import AuditEntry, AuditLog
     from ops_kit import Films
 
-    from mediabot.core.telegram.clock import FakeClock
-    from mediabot.testing import eventually
+    from mediabot.testing import FakeClock, eventually
 
     data = tmp_path / "data"
     config = (f'[runtime]\ndata_dir = "{data}"\n\n[plugins.ops]\nlisten = ""\nreleases_dir = "{tmp_path / "srv"}"\n'

@@ -11,7 +11,7 @@ import pytest_asyncio
 from mediabot_quota.ledger import QuotaLedger
 from pymongo import AsyncMongoClient
 
-from mediabot.core.telegram.clock import FakeClock
+from mediabot.testing import FakeClock
 
 PLANS = {"free": 10, "premium": 100}
 # Noon on a Saturday, far from any midnight or DST change: tests that care about those set their own start.

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -14,19 +12,8 @@ from mediabot_quota.pipelines import cancel_pipeline, reserve_pipeline
 from mediabot_quota.plans import Plans
 from pymongo import AsyncMongoClient, ReturnDocument
 
-from mediabot.core.telegram.clock import FakeClock
+from mediabot.testing import FakeClock, eventually
 from mediabot.testing.servers import MongoServer
-
-
-async def wait_for(condition: Callable[[], object], *, deadline: float = 15.0) -> bool:
-    """Poll an async condition until true or the (real-time) deadline passes; returns the last answer."""
-    give_up = time.monotonic() + deadline
-    while True:
-        if await condition():  # type: ignore[misc]
-            return True
-        if time.monotonic() > give_up:
-            return False
-        await asyncio.sleep(0.05)
 
 
 async def test_a_paused_database_fails_the_reserve_and_charges_nothing_after_resume(
@@ -52,7 +39,7 @@ async def test_a_paused_database_fails_the_reserve_and_charges_nothing_after_res
             doc = await collection.find_one({"_id": 1})
             return doc["last"]["id"] != first.reservation_id
 
-        await wait_for(request_ran)
+        await eventually(request_ran, deadline=15.0, fail=False)
         await ledger.reap()
         doc = await collection.find_one({"_id": 1})
         assert doc["used"] == 2

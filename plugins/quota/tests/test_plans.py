@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from mediabot_quota.ledger import QuotaLedger
 
-from mediabot.core.telegram.clock import FakeClock
+from mediabot.testing import FakeClock
 
 
 async def test_a_premium_grant_raises_the_limit_until_it_expires(ledger: QuotaLedger, clock: FakeClock) -> None:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from datetime import timedelta
 
 import pytest
 from mediabot_quota import QuotaPlugin
 
 from mediabot import Command, MediaFile, PluginMeta, hookimpl
-from mediabot.testing import FakeClock
+from mediabot.testing import FakeClock, eventually
 from mediabot.testing.tl import FakeFile
 
 CONFIG = """
@@ -157,11 +156,9 @@ async def test_the_reaper_loop_returns_an_abandoned_reservation(make_bot):
     clock = FakeClock()
     bot = await quota_bot(make_bot, config=REAPING, clock=clock)
     await bot.plugin("quota").ledger.reserve(6, 3)  # reserved, never settled: a dead process
-    deadline = time.monotonic() + 15
-    while (await bot.plugin("quota").ledger.status(6)).left != 3:
-        assert time.monotonic() < deadline, "the reaper never returned the reservation"
-        await clock.sleep(30)  # virtual: the lease (60 s) and the reaper's interval pass
-        await asyncio.sleep(0.01)
+    # Virtual time passes 30 s at a time: the lease (60 s) and the reaper's interval.
+    await eventually(lambda: bot.plugin("quota").ledger.status(6), lambda status: status.left == 3, clock=clock,
+                     step=30, deadline=15, what="the reaper to return the reservation")
 
 
 async def test_send_all_in_search_delivers_what_is_left_and_says_why(make_bot):

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from mediabot_quota.ledger import QuotaLedger
 
-from mediabot.core.telegram.clock import FakeClock
+from mediabot.testing import FakeClock
 
 # 23:59:00 in Kolkata (UTC+05:30) on 2026-03-07.
 KOLKATA_LAST_MINUTE = datetime(2026, 3, 7, 18, 29, tzinfo=UTC)

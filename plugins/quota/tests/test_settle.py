@@ -12,7 +12,7 @@ from mediabot_quota.models import LeaseLost
 from mediabot_quota.pipelines import reserve_pipeline
 from pymongo import AsyncMongoClient, ReturnDocument
 
-from mediabot.core.telegram.clock import FakeClock
+from mediabot.testing import FakeClock
 
 
 async def test_a_batch_where_30_percent_of_sends_fail_releases_exactly_the_failed_count(ledger: QuotaLedger) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 
 import pytest
@@ -12,7 +11,7 @@ from mediabot_search.autodelete import MAX_AUTO_DELETE
 
 from mediabot import ConfigError
 from mediabot.core.config import RawConfig, validate_table
-from mediabot.testing import FakeClock
+from mediabot.testing import FakeClock, eventually
 
 TEN_MINUTES = FAST + "auto_delete = 600\n"
 FILES = [release(n, f"Quiet.Harbour.S01E{n:02d}.1080p.mkv") for n in range(1, 5)]
@@ -33,14 +32,6 @@ def deleted(*bots) -> Counter[tuple[int, int]]:
                    for m in c.params["message_ids"])
 
 
-async def until(condition, clock: FakeClock, *, deadline: float = 15.0, step: float = 60.0) -> None:
-    """Let virtual time pass (``step`` at a time) until ``condition()``; fail after ``deadline`` real seconds."""
-    start = time.monotonic()
-    while not condition():
-        assert time.monotonic() - start < deadline, "not true in time"
-        await clock.sleep(step)
-
-
 async def test_delivered_files_are_deleted_after_the_configured_time_with_a_notice(make_bot):
     clock = FakeClock()
     bot = await make_bot(plugins=[SearchPlugin], config=TEN_MINUTES, clock=clock)
@@ -49,7 +40,8 @@ async def test_delivered_files_are_deleted_after_the_configured_time_with_a_noti
     assert len(messages) == 4
     assert bot.replies_to(5)[-1].text == "These files will be deleted in 10 min: save them elsewhere."
 
-    await until(lambda: all(bot.fake.message(c, m) is None for c, m in messages), clock)
+    await eventually(lambda: all(bot.fake.message(c, m) is None for c, m in messages), clock=clock, step=60.0,
+                     deadline=15.0)
     calls = bot.fake.calls_of("delete_messages")
     assert len(calls) == 1 and calls[0].params["chat_id"] == 5  # one batch for the chat
     assert all(c.at >= sent_at + 600 for c in calls)
@@ -66,7 +58,7 @@ async def test_messages_due_while_the_bot_was_down_are_deleted_after_a_restart(m
     clock.advance(3600)  # the deployment is down while the files come due
 
     second = await make_bot(plugins=[SearchPlugin], config=TEN_MINUTES, clock=clock)
-    await until(lambda: set(deleted(second)) == set(messages), clock, step=1.0)
+    await eventually(lambda: set(deleted(second)) == set(messages), clock=clock, step=1.0, deadline=15.0)
     assert deleted(first, second) == Counter(dict.fromkeys(messages, 1))
 
 
@@ -77,7 +69,7 @@ async def test_two_processes_never_delete_one_message_twice(make_bot):
     messages = await deliver_all(one, user=8) + await deliver_all(two, user=9)
     assert len(messages) == 8
 
-    await until(lambda: set(deleted(one, two)) == set(messages), clock)
+    await eventually(lambda: set(deleted(one, two)) == set(messages), clock=clock, step=60.0, deadline=15.0)
     for _ in range(5):  # later rounds of both loops delete nothing again
         await clock.sleep(600)
     assert deleted(one, two) == Counter(dict.fromkeys(messages, 1))
