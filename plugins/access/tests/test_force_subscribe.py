@@ -129,3 +129,31 @@ async def test_a_public_chat_in_member_mode_shows_its_public_link(make_bot):
     await join(bot, -1003000000003)
     await bot.press(refusal, "Try again", user=USER)
     assert received(bot) == ["Film.0.2019.1080p.mkv"]
+
+
+async def test_commands_mode_guards_commands_but_not_start_and_help_and_try_again_runs_the_command(make_bot):
+    bot = await shelf_bot(make_bot, access(f'{{ chat = {FILMS}, label = "Films" }}', actions=["commands"]))
+    assert not (await bot.send("/help", user=USER)).last.text.startswith("To use this bot")
+    refusal = (await bot.send("/shelf", user=USER)).last
+    assert refusal.text.startswith("To use this bot, join Films")
+    await join(bot, FILMS)
+    assert (await bot.press(refusal, "Try again", user=USER)).texts[-1] == "The shelf:"
+
+
+async def test_access_reports_each_chat_its_rights_link_joins_and_todays_numbers(make_bot):
+    bot = await shelf_bot(make_bot, TWO)
+    bot.fake.bot_status[SERIES] = "member"  # not an administrator there
+    shelf = (await bot.send("/shelf", user=USER)).last
+    refusal = (await bot.press(shelf, "Film.0.2019.1080p.mkv", user=USER)).last
+    await join(bot, FILMS, link=urls(refusal)["Join Films"])
+    bot.fake.set_member(SERIES, USER)
+    await bot.press(refusal, "Try again", user=USER)
+    [report] = (await bot.send("/access", user=ADMIN)).texts
+    films, series = report.split("\n\n")[1:3]
+    assert "the bot is an administrator" in films and "joined through the bot's link: 1" in films
+    assert "https://t.me/+" in films
+    assert "not an administrator: make it one" in series
+    assert "link: none (the Join button is missing)" in series
+    assert "1 refusal(s), 1 finished by Try again" in report
+    assert (await bot.send("/access", user=USER)).texts == ["This command is for admins only."]
+    assert any("Series" in n and "invite link" in n for n in bot.app.notices.sent)

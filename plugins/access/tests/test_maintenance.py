@@ -46,7 +46,7 @@ async def test_without_a_message_users_get_the_default_one_and_it_survives_a_res
 
 async def test_in_groups_only_commands_and_mentions_get_the_message_once_per_chat(make_bot):
     # The window is Redis's time (shared by every process), so a short one keeps the test short.
-    bot = await shelf_bot(make_bot, "[plugins.access]\nmaintenance_group_interval = 1\n")
+    bot = await shelf_bot(make_bot, "[plugins.access]\nmaintenance_group_interval = 3\n")
     bot.fake.add_chat(GROUP, "supergroup", title="Fans")
     await bot.send("/maintenance on Back soon.", user=ADMIN)
     assert (await bot.send("hello everyone", user=USER, chat=GROUP)).texts == []
