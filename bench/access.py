@@ -42,8 +42,8 @@ from mediabot_access import AccessPlugin
 from redis.asyncio import Redis
 
 from mediabot import Command, MediaFile, PluginMeta, hookimpl
-from mediabot.testing import BotHarness
 from mediabot.core.telegram.clock import MonotonicClock
+from mediabot.testing import BotHarness
 from mediabot.testing.servers import MongoServer, RedisServer
 
 CHANNEL = -1002000000001

@@ -9,7 +9,7 @@ import msgspec
 
 from mediabot import ConfigError
 
-__all__ = ["ACTIONS", "AccessConfig", "ChannelConfig", "GATE_ACTIONS"]
+__all__ = ["ACTIONS", "GATE_ACTIONS", "AccessConfig", "ChannelConfig"]
 
 Action = Literal["search", "delivery", "inline", "deep_link", "commands"]
 #: Every action name the config takes.
