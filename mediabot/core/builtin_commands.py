@@ -66,7 +66,7 @@ class BuiltinCommands:
         self.app = app
 
     async def start(self, ctx: CommandContext) -> None:
-        """``/start``, or a deep link's ``/start PAYLOAD``: verified, then handed to ``mediabot_deep_link``."""
+        """``/start``, or a deep link's ``/start PAYLOAD``: verified, gated (``deep_link``), then handed to its plugin."""
         if ctx.args:
             try:
                 action, args = ctx.app.dispatcher.signer.verify_link(ctx.args)
@@ -76,14 +76,26 @@ class BuiltinCommands:
                 if exc.reason == "expired":
                     await ctx.reply(LINK_EXPIRED)
                     return
+                if await self._gated(ctx):
+                    return
                 handled = await ctx.app.hooks.first("mediabot_start_payload", app=ctx.app, ctx=ctx,
                                                     payload=ctx.args)
             else:
+                if await self._gated(ctx):
+                    return
                 handled = await ctx.app.hooks.first("mediabot_deep_link", app=ctx.app, ctx=ctx, action=action,
                                                     args=args)
             if handled:
                 return
         await ctx.reply(welcome_text(ctx))
+
+    async def _gated(self, ctx: CommandContext) -> bool:
+        """The ``deep_link`` gate, before a payload's plugin runs: ``True`` when it refused (the refusal is shown)."""
+        refusal = await ctx.app.gates.check(ctx.user, "deep_link")
+        if refusal is None:
+            return False
+        await ctx.reply(refusal.text, keyboard=refusal.keyboard)
+        return True
 
     async def help(self, ctx: CommandContext) -> None:
         await ctx.reply(help_text(ctx))

@@ -168,13 +168,15 @@ class SearchPlugin:
     # Declared without a started plugin (``mediabot plugins`` lists them); they run once it is.
     @hookimpl
     def mediabot_handlers(self) -> list[Handler]:
-        # One rate for both surfaces (rate_group), and the "search" gate: the kernel checks both.
+        # One rate for both surfaces (rate_group); gates "search" (text) and "inline": the kernel checks them.
         common: dict[str, Any] = {"rate_limit": self.config.rate, "rate_group": "search", "gate": "search"}
         handlers = [Handler(name="text", handler=self._on_text, chats=("private", "group"), when=self._wants,
                             description="Send me the title of a film or series (a misspelling is fine) "
                                         "and I'll find its files.", **common)]
         if self.config.inline:
-            handlers.append(Handler(name="inline", handler=self._on_inline, updates=("inline",), **common))
+            # Its own gate action, so a deployment can guard inline queries apart from text searches.
+            handlers.append(Handler(name="inline", handler=self._on_inline, updates=("inline",),
+                                    **{**common, "gate": "inline"}))
         return handlers
 
     def _wants(self, message: Message) -> bool:
