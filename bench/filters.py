@@ -27,11 +27,12 @@ import statistics
 import sys
 import time
 
-from mediabot.core.redis import connect
-from mediabot.testing.servers import RedisServer
 from mediabot_filters.index import ScopeIndex
 from mediabot_filters.model import Filter, Reply
 from mediabot_filters.words import key_of, words
+
+from mediabot.core.redis import connect
+from mediabot.testing.servers import RedisServer
 
 FILTERS = 10_000
 WARMUP = 500

@@ -260,6 +260,13 @@ class FakeTelegram(MembersSide, PaymentsSide):
         await self._dispatch(MessageHandler, stored.parsed)
         return stored.parsed
 
+    async def anonymous_admin_message(self, chat_id: int, text: str, *, reply_to: int | None = None) -> pt.Message:
+        """An anonymous admin of group ``chat_id`` writes ``text``: the message is from the group itself."""
+        self.chats.ensure(chat_id)
+        stored = await self.chats.add(chat_id, from_id=None, out=False, text=text, reply_to=reply_to)
+        await self._dispatch(MessageHandler, stored.parsed)
+        return stored.parsed
+
     async def channel_post(self, chat_id: int, text: str | None = None, *, file: FakeFile | None = None,
                            caption: str | None = None, grouped_id: int | None = None) -> pt.Message:
         """A post appears in channel ``chat_id`` (created on first use); handlers run."""

@@ -33,6 +33,7 @@ from mediabot import (
     hookimpl,
 )
 from mediabot_filters.access import Access
+from mediabot_filters.anonymous import ANON_ACTION, AnonymousAdmins
 from mediabot_filters.config import FiltersConfig
 from mediabot_filters.manage import PAGE_ACTION, STOPALL_ACTION, Manage
 from mediabot_filters.model import GLOBAL, Filter
@@ -65,6 +66,7 @@ class FiltersPlugin:
         self.access: Access | None = None
         self.manage: Manage | None = None
         self.transfer: Transfer | None = None
+        self.anonymous: AnonymousAdmins | None = None
         ctx.storage.declare_index("filters", [("scope", 1)], name="scope")
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -77,6 +79,7 @@ class FiltersPlugin:
         self.access = Access(app, storage.collection("connections"))
         self.manage = Manage(app, self.config, store, self.access)
         self.transfer = Transfer(app, self.config, store, self.access)
+        self.anonymous = AnonymousAdmins(app, self.access, self._managing)
         if app.redis is not None:
             self.ctx.spawn_loop(store.follow, name="follow")
 
@@ -159,6 +162,21 @@ class FiltersPlugin:
                     handler=self._run("transfer", "import_"), rate_limit="3/min"),
         ]
 
+    def _managing(self) -> dict[str, Command]:
+        """The commands an anonymous admin may run through the confirm button (those that manage a group)."""
+        return {c.name: c for c in self.mediabot_commands()
+                if c.name in ("filter", "filters", "stop", "stopall", "export_filters", "import_filters")}
+
+    @hookimpl
+    def mediabot_middleware(self) -> list[Any]:
+        async def anonymous(incoming: Any, call_next: Any) -> None:
+            if self.anonymous is None:
+                await call_next()
+            else:
+                await self.anonymous.middleware(incoming, call_next)
+
+        return [anonymous]
+
     def _run(self, part: str, method: str) -> Any:
         async def handler(ctx: Any) -> None:
             owner = getattr(self, part)
@@ -171,7 +189,7 @@ class FiltersPlugin:
     def mediabot_callbacks(self) -> list[Callback]:
         return [Callback(ALERT_ACTION, self._alert), Callback(PAGE_ACTION, self._run("manage", "page")),
                 Callback(STOPALL_ACTION, self._run("manage", "confirm_stop_all")),
-                Callback(SWITCH_ACTION, self._switch)]
+                Callback(SWITCH_ACTION, self._switch), Callback(ANON_ACTION, self._run("anonymous", "confirm"))]
 
     async def _alert(self, ctx: CallbackContext) -> None:
         assert self.store is not None

@@ -110,3 +110,17 @@ async def test_filter_warns_when_the_bot_may_not_see_the_groups_messages(make_bo
     [ok] = (await bot.send("/filter rules Be kind.", user=ADMIN, chat=GROUP)).texts
     assert ok.startswith("Filter “rules” saved for Film club.\n\nNote: I am not an admin of Film club. Unless my "
                          "privacy mode is off")
+
+
+async def test_an_anonymous_admins_command_runs_when_an_admin_presses_the_button(make_bot):
+    bot = await filters_bot(make_bot)
+    await bot.fake.anonymous_admin_message(GROUP, "/filter rules Be kind.")
+    await bot.settle()
+    [prompt] = [m for m in bot.fake.sent_to(GROUP) if m.keyboard]
+    assert prompt.text == "You are anonymous: an admin presses the button to run /filter as themselves."
+    member = await bot.press(prompt, "I am an admin: run it", user=MEMBER)
+    assert member.answer.text == "Only this group's admins can do that."
+    assert (await bot.send("rules", user=MEMBER, chat=GROUP)).texts == []
+    pressed = await bot.press(prompt, "I am an admin: run it", user=ADMIN)
+    assert "Filter “rules” saved for Film club." in pressed.texts
+    assert (await bot.send("rules", user=MEMBER, chat=GROUP)).texts == ["Be kind."]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fhelpers import ADMIN, BOT_ADMIN, FAST, GROUP, MEMBER, OTHER_GROUP, filters_bot
+
 from mediabot import Handler, PluginMeta, UpdateContext, hookimpl
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from fhelpers import ADMIN, GROUP, MEMBER, filters_bot
+
 from mediabot.core.telegram.clock import FakeClock
 from mediabot.testing import eventually
 

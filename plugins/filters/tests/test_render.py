@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 from fhelpers import ADMIN, GROUP, MEMBER, filters_bot
-from mediabot.testing.tl import FakeFile
 from mediabot_filters.buttons import ButtonError, html_after, parse_buttons
 from mediabot_filters.model import ButtonSpec
+
+from mediabot.testing.tl import FakeFile
 
 
 def url(text, link):

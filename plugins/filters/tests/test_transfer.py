@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from fhelpers import ADMIN, GROUP, MEMBER, OTHER_GROUP, filters_bot
+
 from mediabot.testing.tl import FakeFile
 
 
@@ -18,7 +19,7 @@ async def test_filters_exported_from_one_group_import_into_another(make_bot):
     bot = await filters_bot(make_bot)
     await bot.send("/filter rules <Be> kind [Site](buttonurl://https://example.org)", user=ADMIN, chat=GROUP)
     await bot.send('/filter "how to" Read the pinned message', user=ADMIN, chat=GROUP)
-    doc, name, data = await export_of(bot, GROUP)
+    _doc, name, data = await export_of(bot, GROUP)
     assert name == f"filters{GROUP}.json"
     exported = json.loads(data)
     assert exported["format"] == "mediabot-filters" and exported["version"] == 1
