@@ -20,7 +20,7 @@ class ScopeIndex:
 
     __slots__ = ("_by_id", "_by_key", "_lengths", "version")
 
-    def __init__(self, filters: Iterable[Filter] = (), version: int = 0) -> None:
+    def __init__(self, filters: Iterable[Filter] = (), version: str = "") -> None:
         self._by_key: dict[tuple[str, ...], Filter] = {}
         self._by_id: dict[str, Filter] = {}
         self._lengths: Counter[int] = Counter()

@@ -7,12 +7,14 @@ and matches messages there: no database or Redis call on the hot path.
 
 The change signal (keys under ``ctx.storage.key``)::
 
-    version   a counter bumped by every change, in any process
-    scopes    hash: scope -> the version of its last change
+    version   a random token, new at every change, in any process
+    scopes    hash: scope -> the token of its last change
 
 A process looks at ``version`` every ``refresh`` seconds (one GET); when it
-moved, it reads ``scopes`` and reloads, from MongoDB, the scopes that changed
-since its own copy. A writer updates MongoDB first, then the signal, so a
+differs from the last one it saw, it reads ``scopes`` and reloads, from
+MongoDB, the scopes whose token is not its copy's. Random tokens, not
+counters: a Redis that restarted empty never hands out a version a process
+has already seen. A writer updates MongoDB first, then the signal, so a
 reader that sees the signal reads the new data. The writing process
 reloads its scope at once. Without Redis (a single process) the signal is
 local only.
@@ -21,6 +23,7 @@ local only.
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Iterable
 from typing import Any
 
@@ -48,7 +51,7 @@ class FilterStore:
         self._refresh = refresh
         self._sleep = sleep
         self._indexes: dict[int, ScopeIndex] = {}
-        self._seen_version: int | None = None
+        self._seen_version: str | None = None
         self._empty = ScopeIndex()
 
     # -- the hot path ------------------------------------------------------------------
@@ -68,14 +71,14 @@ class FilterStore:
             f = _decode(doc)
             if f is not None:
                 by_scope.setdefault(f.scope, []).append(f)
-        self._indexes = {scope: ScopeIndex(fs, versions.get(scope, 0)) for scope, fs in by_scope.items()}
+        self._indexes = {scope: ScopeIndex(fs, versions.get(scope, "")) for scope, fs in by_scope.items()}
         for scope, version in versions.items():
             self._indexes.setdefault(scope, ScopeIndex(version=version))
 
-    async def reload(self, scope: int, version: int | None = None) -> ScopeIndex:
+    async def reload(self, scope: int, version: str | None = None) -> ScopeIndex:
         fs = [f async for doc in self._coll.find({"scope": scope}) if (f := _decode(doc)) is not None]
         old = self._indexes.get(scope)
-        index = ScopeIndex(fs, version if version is not None else (old.version if old else 0))
+        index = ScopeIndex(fs, version if version is not None else (old.version if old else ""))
         self._indexes[scope] = index
         return index
 
@@ -100,26 +103,27 @@ class FilterStore:
         if self._redis is None:
             return
         raw = await self._redis.get(self._key("version"))
-        version = int(raw or 0)
+        version = _text(raw)
         if version == self._seen_version:
             return
         for scope, changed in (await self._versions()).items():
             current = self._indexes.get(scope)
-            if current is None or current.version < changed:
+            if current is None or current.version != changed:
                 await self.reload(scope, changed)
         self._seen_version = version
 
-    async def _versions(self) -> dict[int, int]:
+    async def _versions(self) -> dict[int, str]:
         if self._redis is None:
             return {}
         raw = await self._redis.hgetall(self._key("scopes"))
-        return {int(k): int(v) for k, v in raw.items()}
+        return {int(k): _text(v) for k, v in raw.items()}
 
     async def _changed(self, scope: int) -> None:
-        version = None
+        version = secrets.token_hex(8)
         if self._redis is not None:
-            version = int(await self._redis.incr(self._key("version")))
+            # The scope's token first: a reader that sees the new version finds it.
             await self._redis.hset(self._key("scopes"), str(scope), version)
+            await self._redis.set(self._key("version"), version)
         await self.reload(scope, version)
 
     # -- writing -----------------------------------------------------------------------
@@ -150,6 +154,10 @@ class FilterStore:
         result = await self._coll.delete_many({"scope": scope})
         await self._changed(scope)
         return int(result.deleted_count)
+
+
+def _text(raw: Any) -> str:
+    return raw.decode() if isinstance(raw, bytes) else str(raw or "")
 
 
 def _decode(doc: dict[str, Any]) -> Filter | None:
