@@ -558,8 +558,9 @@ class Gateway(ChatAdmin, StarsPayments):
     async def download(self, file_id: str, *, max_size: int) -> bytes:
         """The bytes of the file ``file_id`` (a document a user sent), downloaded into memory.
 
-        Nothing is written to disk. A file the id says is larger than
-        ``max_size`` is refused before any byte is fetched.
+        Nothing is written to disk. A file id does not say the file's size:
+        check ``Media.file_size`` before calling; a file that turns out larger
+        than ``max_size`` is refused (its bytes are dropped).
 
         :raises ValueError: ``file_id`` is malformed, or the file is larger than ``max_size``.
         :raises mediabot.PermanentTelegramError: Telegram no longer has the file.
