@@ -22,7 +22,7 @@ from mediabot.core.plugin import ENTRY_POINT_GROUP, PluginMeta
 #: Distributions shipped with mediabot; everything else is third-party.
 BUILTIN_DISTRIBUTIONS = frozenset({
     "mediabot-search", "mediabot-quota", "mediabot-indexer",
-    "mediabot-broadcast", "mediabot-dbrouter", "mediabot-ops", "mediabot-access",
+    "mediabot-broadcast", "mediabot-dbrouter", "mediabot-ops", "mediabot-access", "mediabot-filters",
 })
 
 

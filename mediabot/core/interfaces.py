@@ -139,6 +139,10 @@ class Telegram(Protocol):
         """Set the bot's command menu for users or admins (the kernel does it at start from the registry)."""
         ...
 
+    async def download(self, file_id: str, *, max_size: int) -> bytes:
+        """The bytes of a file Telegram has (a document a user sent), into memory; at most ``max_size`` bytes."""
+        ...
+
     async def read_channel(self, chat_id: int, ids: Sequence[int]) -> list[Message]:
         """Messages of a chat by id (missing ones are left out)."""
         ...

@@ -32,6 +32,7 @@ pass the gateway's ``FakeClock`` to run rate-limit tests in virtual time.
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
@@ -56,6 +57,7 @@ from pyrogram.errors import (
     ResultIdDuplicate,
     ResultsTooMuch,
 )
+from pyrogram.file_id import FileId
 from pyrogram.handlers import (
     CallbackQueryHandler,
     DeletedMessagesHandler,
@@ -111,7 +113,7 @@ class FakeTelegram(MembersSide, PaymentsSide):
     CLIENT_METHODS = (
         "add_handler", "answer_callback_query", "answer_inline_query", "answer_pre_checkout_query",
         "approve_chat_join_request", "copy_media_group", "copy_message", "create_chat_invite_link",
-        "decline_chat_join_request", "delete_messages", "edit_message_caption", "edit_message_media",
+        "decline_chat_join_request", "delete_messages", "download_media", "edit_message_caption", "edit_message_media",
         "edit_message_reply_markup", "edit_message_text", "get_chat", "get_chat_member", "get_chat_members_count",
         "get_me", "get_media_group", "get_messages", "leave_chat", "pin_chat_message", "refund_star_payment",
         "remove_handler", "revoke_chat_invite_link", "send_cached_media", "send_document", "send_invoice",
@@ -150,6 +152,8 @@ class FakeTelegram(MembersSide, PaymentsSide):
         self.uploads: dict[tuple[int, int], tuple[str, bytes]] = {}
         #: (chat id, message id) of messages sent with ``protect_content``
         self.protected: set[tuple[int, int]] = set()
+        #: media id -> the bytes of the file (documents the bot uploaded, :meth:`set_file_content`)
+        self.file_contents: dict[int, bytes] = {}
         self._next_group = 1
         self._init_members()
         self._init_payments()
@@ -183,6 +187,10 @@ class FakeTelegram(MembersSide, PaymentsSide):
     def uploaded(self, chat_id: int, message_id: int) -> tuple[str, bytes]:
         """The file name and bytes of a document the bot uploaded as message ``message_id``."""
         return self.uploads[(chat_id, message_id)]
+
+    def set_file_content(self, file: FakeFile, data: bytes) -> None:
+        """What ``download_media`` gives for ``file`` (a document a user sends the bot)."""
+        self.file_contents[file.resolved_media_id] = data
 
     def set_member(self, chat_id: int, user_id: int, member: bool = True) -> None:
         """Make ``user_id`` a member of ``chat_id`` (or not): ``get_chat_member`` answers accordingly."""
@@ -249,6 +257,13 @@ class FakeTelegram(MembersSide, PaymentsSide):
         stored = await self.chats.add(target, from_id=user_id, out=False, text=text if file is None else caption,
                                       media=self.world.media(file) if file else None, reply_to=reply_to,
                                       grouped_id=grouped_id)
+        await self._dispatch(MessageHandler, stored.parsed)
+        return stored.parsed
+
+    async def anonymous_admin_message(self, chat_id: int, text: str, *, reply_to: int | None = None) -> pt.Message:
+        """An anonymous admin of group ``chat_id`` writes ``text``: the message is from the group itself."""
+        self.chats.ensure(chat_id)
+        stored = await self.chats.add(chat_id, from_id=None, out=False, text=text, reply_to=reply_to)
         await self._dispatch(MessageHandler, stored.parsed)
         return stored.parsed
 
@@ -425,6 +440,7 @@ class FakeTelegram(MembersSide, PaymentsSide):
                                           reply_to=_reply_id(reply_parameters))
             self._note_silent(target, stored.parsed.id, disable_notification, protect_content)
             self.uploads[(stored.parsed.chat.id, stored.parsed.id)] = (name, data)
+            self.file_contents[file.resolved_media_id] = data
             call.result = stored.parsed
         return call.result
 
@@ -693,6 +709,23 @@ class FakeTelegram(MembersSide, PaymentsSide):
             out = [stored.parsed if (stored := self.chats.get(target, i)) else self.world.empty_message(target, i)
                    for i in ids]
             call.result = out[0] if single else out
+        return call.result
+
+    async def download_media(self, message: Any, file_name: Any = "downloads/", in_memory: bool = False,
+                             block: bool = True) -> Any:
+        """In memory only (``in_memory=True``), by file id: the bytes the fake knows for the file."""
+        async with self._call("download_media", message=message, in_memory=in_memory) as call:
+            if not in_memory or not isinstance(message, str):
+                raise TypeError("the fake downloads by file id, in memory only")
+            if message in self.gone_files:
+                raise MediaEmpty()
+            media_id = FileId.decode(message).media_id  # ValueError for a malformed id, as pyrogram
+            data = self.file_contents.get(media_id)
+            if data is None:
+                raise MediaEmpty()
+            stream = io.BytesIO(data)
+            stream.name = f"file{media_id}"
+            call.result = stream
         return call.result
 
     async def get_media_group(self, chat_id: int | str, message_id: int) -> list[pt.Message]:

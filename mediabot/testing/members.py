@@ -90,12 +90,23 @@ class MembersSide:
         self.join_answers: dict[tuple[int, int], str] = {}
         #: chat id -> the bot's standing; a group or channel the fake knows has the bot as administrator
         self.bot_status: dict[int, BotStatus] = {}
+        #: chat id -> ids of the users who administer it (:meth:`set_admin`)
+        self.chat_admins: dict[int, set[int]] = {}
         self._link_ids = itertools.count(1)
 
     # == test controls ================================================================
     def bot_standing(self, chat_id: int) -> BotStatus:
         """The bot's standing in ``chat_id`` (``administrator`` unless a test or the bot changed it)."""
         return self.bot_status.get(chat_id, "administrator")
+
+    def set_admin(self, chat_id: int, user_id: int, admin: bool = True) -> None:
+        """Make ``user_id`` an administrator of group ``chat_id`` (a member too), or no longer one."""
+        if admin:
+            self.world.user(user_id)
+            self.members.setdefault(chat_id, set()).add(user_id)
+            self.chat_admins.setdefault(chat_id, set()).add(user_id)
+        else:
+            self.chat_admins.get(chat_id, set()).discard(user_id)
 
     async def user_joins(self, chat_id: int, user_id: int, *, link: str | None = None) -> None:
         """``user_id`` joins the group or channel ``chat_id`` (by ``link``, if given); handlers run.
@@ -240,6 +251,8 @@ class MembersSide:
             status = self.bot_standing(target)
             if status == "left":
                 raise UserNotParticipant()
+        elif uid in self.chat_admins.get(target, set()):
+            status = "administrator"
         elif uid in self.members.get(target, set()):
             status = "member"
         else:

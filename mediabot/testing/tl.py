@@ -123,6 +123,12 @@ def fake_file_id(kind: MediaKind, media_id: int) -> str:
                   file_reference=b"").encode()
 
 
+async def _unresolvable(peer_id: Any) -> Any:
+    from pyrogram.errors import PeerIdInvalid
+
+    raise PeerIdInvalid()
+
+
 def _access_hash(media_id: int) -> int:
     return (media_id * 2654435761) % (1 << 62)
 
@@ -157,6 +163,9 @@ class TLWorld:
             name="mediabot-fake", api_id=1, api_hash="0" * 32, in_memory=True, no_updates=True,
             fetch_replies=False, fetch_topics=False, fetch_stories=False, fetch_stickers=False,
         )
+        # Its parser resolves the user of a ``tg://user?id=`` link through the (never started) client:
+        # the fake answers as for a user it cannot resolve, and pyrogram sends the text without the link.
+        self.client.resolve_peer = _unresolvable  # type: ignore[method-assign]
         self._query_ids = itertools.count(5_000_000_000_001)
         self.users[self.bot_id] = roundtrip(raw.types.User(
             id=self.bot_id, bot=True, is_self=True, first_name="Mediabot", username=self.bot_username,

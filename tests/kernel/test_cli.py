@@ -5,7 +5,7 @@ from __future__ import annotations
 import pathlib
 import tomllib
 
-BUILTIN = ["access", "broadcast", "dbrouter", "indexer", "ops", "quota", "search"]
+BUILTIN = ["access", "broadcast", "dbrouter", "filters", "indexer", "ops", "quota", "search"]
 
 
 def test_plugins_lists_the_six_builtin_plugins(run_cli, tmp_path):

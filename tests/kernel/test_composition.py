@@ -11,7 +11,7 @@ import pytest
 
 from mediabot import create_app
 
-BUILTIN = ["access", "broadcast", "dbrouter", "indexer", "ops", "quota", "search"]
+BUILTIN = ["access", "broadcast", "dbrouter", "filters", "indexer", "ops", "quota", "search"]
 
 
 def toml_enabling(*names: str) -> str:

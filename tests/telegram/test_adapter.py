@@ -248,6 +248,15 @@ async def test_a_messages_entities_come_back_as_html(client):
     assert m.html == '<b>Dune</b> &lt;2021&gt; <a href="https://example.org">at home</a>'
 
 
+async def test_text_outside_entities_and_without_any_is_escaped_in_html(client):
+    # pyrogram's unparser leaves the text before the first entity and after the last one as is.
+    m = await parse(client, private("<i>a</i> & <b>b</b> 😀 <c>", entities=[
+        raw.types.MessageEntityBold(offset=11, length=8)]))
+    assert m.html == '&lt;i&gt;a&lt;/i&gt; &amp; <b>&lt;b&gt;b&lt;/b&gt;</b> 😀 &lt;c&gt;'
+    plain = await parse(client, private('<b>not bold</b> & "x"'))
+    assert plain.html == '&lt;b&gt;not bold&lt;/b&gt; &amp; "x"'
+
+
 async def test_a_sticker_is_media_of_its_own_kind(client):
     sticker = document(77, "image/webp", 20_000, [
         raw.types.DocumentAttributeSticker(alt="🎬", stickerset=raw.types.InputStickerSetEmpty()),

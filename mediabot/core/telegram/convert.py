@@ -21,6 +21,7 @@ from pyrogram import enums
 from pyrogram import types as pt
 from pyrogram.file_id import FileId, FileType
 
+from mediabot.core.telegram.text import utf16_len
 from mediabot.core.types import (
     PRIVATE_CHAT_TYPES,
     Button,
@@ -197,8 +198,18 @@ def message_from_pyrogram(message: pt.Message) -> Message | None:
 def _html(body: Any) -> str | None:
     if body is None:
         return None
-    # pyrogram's Str keeps the entities; its unparser writes them back as HTML.
-    return str(body.html) if hasattr(body, "html") else html_escape(str(body), quote=False)
+    entities = list(getattr(body, "entities", None) or [])
+    text = str(body)
+    if not entities:
+        return html_escape(text, quote=False)
+    # pyrogram's unparser escapes only the text between the first tag and the last one: what
+    # comes before or after (or a text without entities) would be read back as markup. One bold
+    # entity around the whole text puts everything between tags; its own tags are then cut off.
+    from pyrogram.parser.html import HTML
+
+    whole = pt.MessageEntity(type=enums.MessageEntityType.BOLD, offset=0, length=utf16_len(text))
+    out = str(HTML.unparse(text, [whole, *entities]))
+    return out[len("<b>"):-len("</b>")]
 
 
 def payment_from_pyrogram(payment: pt.SuccessfulPayment | None) -> Payment | None:

@@ -555,6 +555,28 @@ class Gateway(ChatAdmin, StarsPayments):
             return self._drop_none(await self.read_channel(chat_id, [message_id]))
         return self._drop_none([message_from_pyrogram(m) for m in found or []])
 
+    async def download(self, file_id: str, *, max_size: int) -> bytes:
+        """The bytes of the file ``file_id`` (a document a user sent), downloaded into memory.
+
+        Nothing is written to disk. A file id does not say the file's size:
+        check ``Media.file_size`` before calling; a file that turns out larger
+        than ``max_size`` is refused (its bytes are dropped).
+
+        :raises ValueError: ``file_id`` is malformed, or the file is larger than ``max_size``.
+        :raises mediabot.PermanentTelegramError: Telegram no longer has the file.
+        """
+        _check_remote(file_id, "download_media")
+        if _is_url(file_id):
+            raise ValueError("download takes a file id, not a URL")
+        data = await self._call("read", "download_media", lambda: self.client.download_media(
+            message=file_id, in_memory=True))
+        if data is None:
+            raise PermanentTelegramError("file_gone", method="download_media")
+        raw = bytes(data.getbuffer()) if hasattr(data, "getbuffer") else bytes(data.read())
+        if len(raw) > max_size:
+            raise ValueError(f"the file is {len(raw):,} bytes; at most {max_size:,} are read")
+        return raw
+
     @staticmethod
     def _drop_none(messages: Sequence[Message | None]) -> list[Message]:
         return [m for m in messages if m is not None]
