@@ -41,7 +41,6 @@ from redis.exceptions import RedisError
 
 from mediabot.core.errors import ConfigError
 from mediabot.core.plugin import hookimpl
-from mediabot.core.redis.keys import hash_tagged
 from mediabot.core.telegram.exceptions import FloodWaitTooLong, PermanentTelegramError, TransientTelegramError
 
 if TYPE_CHECKING:
@@ -134,7 +133,7 @@ class AutoDelete:
         self.app = app
         self.after = float(after)
         #: the schedule's Redis key
-        self.key = hash_tagged(app.section("redis").key_prefix, "delivery", "autodelete")
+        self.key = f"{app.section('redis').key_prefix}:{{delivery}}:autodelete"
         self._claim: Any = None
         self._poll = min(MAX_POLL, self.after)
         self._deleted = app.metrics.counter(

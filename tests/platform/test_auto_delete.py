@@ -7,6 +7,9 @@ schedule (a Redis sorted set, claimed so that each deletion is done once).
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import time
 from collections import Counter
 
@@ -238,3 +241,17 @@ async def test_auto_delete_without_redis_refuses_to_start_and_says_why(make_bot,
     with pytest.raises(ConfigError) as err:
         await make_bot(plugins=[Gifts], config=TEN_MINUTES, services=False, env={"MEDIABOT_MONGO_URI": mongo_uri})
     assert "auto_delete needs Redis" in str(err.value) and "MEDIABOT_REDIS_URL" in str(err.value)
+
+
+def test_config_check_says_auto_delete_needs_redis(tmp_path):
+    (tmp_path / "plugins.toml").write_text("[delivery]\nauto_delete = 600\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIABOT")}
+    env.update(MEDIABOT_API_ID="1234567", MEDIABOT_API_HASH="0" * 32, MEDIABOT_BOT_TOKEN="1:x",
+               MEDIABOT_CALLBACK_SECRET="s" * 32)
+    check = [sys.executable, "-m", "mediabot", "config", "check", "--config", str(tmp_path / "plugins.toml")]
+    result = subprocess.run(check, capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 2
+    assert "auto_delete needs Redis" in result.stderr and "MEDIABOT_REDIS_URL" in result.stderr
+    result = subprocess.run(check, capture_output=True, text=True, timeout=60,
+                            env={**env, "MEDIABOT_REDIS_URL": "redis://127.0.0.1:6379/0"})
+    assert result.returncode == 0, result.stderr
