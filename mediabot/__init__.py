@@ -22,6 +22,7 @@ from mediabot.catalog.tokens import search_tokens, tokenize
 from mediabot.catalog.users import UserDirectory
 from mediabot.core.app import App
 from mediabot.core.args import MAX_TELEGRAM_ID, parse_duration, parse_int, parse_user_id
+from mediabot.core.autodelete import AutoDelete
 from mediabot.core.callbacks import Callback, CallbackDataTooLong
 from mediabot.core.cancellation import honour_cancellation
 from mediabot.core.clihelp import app_command
@@ -85,6 +86,7 @@ __all__ = [
     "MAX_TELEGRAM_ID",
     "AlbumItem",
     "App",
+    "AutoDelete",
     "BotUser",
     "Button",
     "Callback",

@@ -18,6 +18,7 @@ import click
 import msgspec
 
 from mediabot.core.app import App
+from mediabot.core.autodelete import require_redis
 from mediabot.core.compose import Composition, Selected, check_secrets, compose, required_secrets
 from mediabot.core.config import KERNEL_SECTIONS, RawConfig, load_raw, validate_table
 from mediabot.core.discovery import Candidate, discover
@@ -253,6 +254,8 @@ def config_check(ctx: click.Context, config_path: str | None, dev: bool) -> None
     raw = load_raw(_config_path(ctx, config_path))
     comp = compose(raw, discover())
     check_secrets(comp, telegram=not dev, embedded=dev)
+    if not dev:  # --dev embeds Redis
+        require_redis(raw.section("delivery"), os.environ)
     names = ", ".join(comp.names) or "none"
     click.echo(f"OK {raw.file_label}: plugins enabled in start order: {names}")
 

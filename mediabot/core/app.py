@@ -23,6 +23,7 @@ from redis.exceptions import RedisError
 
 from mediabot.catalog.changes import ChangeFeed
 from mediabot.core.admission import Admission
+from mediabot.core.autodelete import require_redis
 from mediabot.core.clock import Clock, MonotonicClock
 from mediabot.core.commands import Command
 from mediabot.core.compose import Composition, check_secrets
@@ -96,6 +97,8 @@ class App:
         # ``require_secrets=False`` builds an app only to inspect plugins (CLI listing).
         self.secrets = check_secrets(composition, self.env, telegram=telegram_secrets,
                                      embedded=not require_secrets) if require_secrets else {}
+        if require_secrets:
+            require_redis(self.section("delivery"), self.env)
         #: the app's metrics (Prometheus registry of its own): ``app.metrics.counter(name, doc, labels)``
         self.metrics: Metrics = Metrics()
         self.host = PluginHost(self.metrics)
@@ -590,10 +593,11 @@ def kernel_plugin_factories() -> list[Callable[[App], KernelPlugin]]:
     methods, exactly like a third-party plugin.
     """
     from mediabot.catalog.plugin import CatalogPlugin
+    from mediabot.core.autodelete import AutoDeleteLoop
     from mediabot.core.builtin_commands import BuiltinCommands
     from mediabot.core.services import Services
 
-    return [Services, BuiltinCommands, CatalogPlugin]
+    return [Services, BuiltinCommands, CatalogPlugin, AutoDeleteLoop]
 
 
 def _reason(exc: BaseException) -> str:

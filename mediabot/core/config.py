@@ -173,15 +173,18 @@ class DeliverySection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """How files reach users (``app.delivery``, used by every plugin that sends catalogue files).
 
     :param caption: caption of a delivered file; ``{name}`` (file name), ``{size}`` (e.g. ``1.4 GB``), ``{caption}`` (the channel post's caption), ``{caption_or_name}`` (the post's caption when it had one, else the file name) and ``{bot}`` (``[bot] name``) are replaced; nothing else is interpreted. Control and bidi characters are removed, and a caption over Telegram's 1,024 characters (UTF-16 units) is cut at a word with "…".
-    :param protect_content: delivered files cannot be forwarded or saved by the receiver.
+    :param protect_content: delivered files cannot be forwarded or saved by the receiver (a plugin may decide otherwise per delivery: ``app.delivery.send(..., protect_content=)``).
     :param refused_text: what a user is told when a delivery plugin (quota) fails: nothing is sent.
     :param limit_text: what a user is told when a delivery plugin grants nothing and gives no reason.
+    :param auto_delete: seconds after which the files ``app.delivery`` sent (by any plugin) are deleted from the receiver's chat, with a notice under them ("These files will be deleted in 10 min: save them elsewhere."); 0: never; at most 172800, Telegram's 48 h limit for a bot deleting its messages. Needs Redis (``MEDIABOT_REDIS_URL``): the schedule is shared by every process and survives restarts. A plugin may keep one delivery's files (``auto_delete=False``). Replaces ``[plugins.search] auto_delete``.
     """
 
     caption: Annotated[str, msgspec.Meta(max_length=1024)] = "{caption_or_name}"
     protect_content: bool = False
     refused_text: str = "Files cannot be sent right now. Please try again in a few minutes."
     limit_text: str = "You cannot receive more files right now."
+    # 48 h: Telegram lets a bot delete its own messages for 48 hours (autodelete.MAX_AUTO_DELETE).
+    auto_delete: Annotated[float, msgspec.Meta(ge=0, le=172_800)] = 0.0
 
 
 class RoutingSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

@@ -7,15 +7,21 @@
    answer means unlimited; an implementation that raises means refused
    (fail closed: a broken quota never means unlimited);
 3. **send** the granted files, in order, through the gateway (``send_media``
-   by ``file_id``, caption from ``[delivery] caption``, ``protect_content``);
+   by ``file_id``, caption from ``[delivery] caption``, ``protect_content``
+   from the call or ``[delivery] protect_content``);
    a file Telegram no longer has is marked dead in the catalogue and
    skipped; a user who blocked the bot, or a send that cannot go on
    (FloodWait too long, network), ends the batch;
    before each send, the reserving plugin hears ``mediabot_delivery_progress``
    (so a crash mid-batch never refunds a file that may have arrived);
-4. **settle** with exactly how many arrived (``mediabot_delivery_settle``, in
+4. **schedule their deletion** when ``[delivery] auto_delete`` is set (and the
+   call did not say ``auto_delete=False``): the file messages that arrived go
+   into the shared schedule (:mod:`mediabot.core.autodelete`), also when the
+   task is cancelled mid-batch, and the user gets the notice ("These files
+   will be deleted in 10 min: save them elsewhere.");
+5. **settle** with exactly how many arrived (``mediabot_delivery_settle``, in
    the plugin that reserved), also when the task is cancelled mid-batch;
-5. **count** each delivered file in the catalogue (search ranks by it), and
+6. **count** each delivered file in the catalogue (search ranks by it), and
    tell the user why fewer files came than asked, when a plugin said so.
 """
 
@@ -30,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from mediabot.catalog.models import MediaFile
+from mediabot.core.autodelete import AutoDelete, deletion_notice
 from mediabot.core.host import PluginHookFailed
 from mediabot.core.labels import safe_text
 from mediabot.core.telegram.exceptions import FloodWaitTooLong, PermanentTelegramError, TransientTelegramError
@@ -59,8 +66,14 @@ class DeliveryReport(msgspec.Struct, kw_only=True):
     :param stopped: why the batch ended early (``blocked``, ``deactivated``,
         ``flood``, ``network``, ``forbidden``, ``cancelled``, ``progress`` —
         the reserving plugin could not record a send), else ``None``.
-    :param messages: ``(chat_id, message_id)`` of each file message sent, in order
-        (e.g. to delete them later).
+    :param messages: ``(chat_id, message_id)`` of each file message sent, in order.
+    :param deletes_in: seconds after which auto-delete deletes ``messages``
+        (``[delivery] auto_delete``); ``None`` when they stay.
+    :param notice: ``(chat_id, message_id)`` of the deletion notice under the
+        files, else ``None`` (no deletion, ``notify=False``, or it could not be
+        sent). The hook point for a button under it ("Get it again"):
+        ``await app.telegram.edit_keyboard(*report.notice, keyboard)``; the
+        files it is about are ``delivered``.
     """
 
     asked: int
@@ -72,6 +85,8 @@ class DeliveryReport(msgspec.Struct, kw_only=True):
     limited: str | None = None
     stopped: str | None = None
     messages: list[tuple[int, int]] = []
+    deletes_in: float | None = None
+    notice: tuple[int, int] | None = None
 
 
 def human_size(size: int | None) -> str:
@@ -114,10 +129,13 @@ class Delivery:
                                 ["outcome"])
         self._refused = m.counter("mediabot_delivery_refused_total", "Deliveries refused before sending",
                                   ["reason"])
+        after = app.section("delivery").auto_delete
+        #: the deletion schedule of ``[delivery] auto_delete``; ``None`` when delivered files stay
+        self.auto_delete: AutoDelete | None = AutoDelete(app, after=after) if after > 0 else None
 
     async def send(self, user: User | int, files: Sequence[MediaFile], *, chat_id: int | None = None,
-                   notify: bool = True,
-                   on_granted: Callable[[int], Awaitable[None]] | None = None) -> DeliveryReport:
+                   notify: bool = True, on_granted: Callable[[int], Awaitable[None]] | None = None,
+                   protect_content: bool | None = None, auto_delete: bool | None = None) -> DeliveryReport:
         """Deliver ``files`` to ``user`` (in their private chat, or ``chat_id``).
 
         :param user: the receiver (a :class:`mediabot.User` or an id).
@@ -130,7 +148,17 @@ class Delivery:
             once the reservation is known and before the first send (e.g. to
             answer a button with "Sending 3 files…" rather than the number
             asked); not called when nothing will be sent.
+        :param protect_content: the files cannot be forwarded or saved;
+            ``None``: ``[delivery] protect_content``.
+        :param auto_delete: ``False``: these files stay whatever the
+            deployment says; ``None`` or ``True``: deleted after ``[delivery]
+            auto_delete`` seconds, with a notice (``notify=False`` leaves the
+            notice to the caller: ``report.deletes_in``).
+        :raises ValueError: ``auto_delete=True`` while ``[delivery] auto_delete`` is 0
+            (there is no time to delete them at), before anything is sent.
         """
+        if auto_delete and self.auto_delete is None:
+            raise ValueError("auto_delete=True, but [delivery] auto_delete is 0: set it to the seconds files stay")
         app = self._app
         uid = user if isinstance(user, int) else user.id
         target = uid if chat_id is None else chat_id
@@ -168,18 +196,24 @@ class Delivery:
         try:
             if on_granted is not None and report.granted > 0:
                 await on_granted(report.granted)
-            await self._send_granted(target, uid, list(files[:report.granted]), report, owner, reservation)
+            protect = app.section("delivery").protect_content if protect_content is None else protect_content
+            deleting = self.auto_delete if auto_delete is not False else None
+            await self._send_granted(target, uid, list(files[:report.granted]), report, owner, reservation,
+                                     protect=protect, auto_delete=deleting)
         finally:
             # Settled whatever happened, cancellation included: what was not
             # delivered goes back at once instead of waiting for the lease.
             if owner is not None:
                 await self._settle(owner, reservation, len(report.delivered))
+        if report.deletes_in is not None and notify:
+            await self._notice(target, report)
         if report.limited and notify and report.stopped is None:
             await self._say(target, report.limited)
         return report
 
     async def _send_granted(self, target: int, uid: int, files: list[MediaFile], report: DeliveryReport,
-                            owner: str | None, reservation: Reservation) -> None:
+                            owner: str | None, reservation: Reservation, *, protect: bool,
+                            auto_delete: AutoDelete | None) -> None:
         app = self._app
         cfg = app.section("delivery")
         bot = app.section("bot").name
@@ -193,7 +227,7 @@ class Delivery:
                 try:
                     sent = await app.telegram.send_media(target, f.file_id,
                                                          caption=render_caption(cfg.caption, f, bot),
-                                                         protect_content=cfg.protect_content)
+                                                         protect_content=protect)
                 except PermanentTelegramError as exc:
                     if exc.reason == "file_gone":
                         report.gone.append(f.id)
@@ -220,7 +254,31 @@ class Delivery:
         finally:
             if report.failed:
                 self._files.labels(outcome="failed").inc(len(report.failed) - len(report.gone))
+            # Cancelled mid-batch too: a file that arrived is deleted on time like the others.
+            if auto_delete is not None and report.messages:
+                await self._schedule_deletion(auto_delete, report)
             await self._after(report)
+
+    async def _schedule_deletion(self, auto_delete: AutoDelete, report: DeliveryReport) -> None:
+        try:
+            await auto_delete.schedule(report.messages)  # never fails for Redis: held in memory
+        except Exception as exc:  # noqa: BLE001 - the files arrived; only the notice would now be wrong
+            log.error("auto-delete: could not schedule %d delivered messages: %s: %s", len(report.messages),
+                      type(exc).__name__, exc)
+            return
+        report.deletes_in = auto_delete.after
+
+    async def _notice(self, chat_id: int, report: DeliveryReport) -> None:
+        """The deletion notice under the files; its id goes into the report (a plugin may add a button)."""
+        assert report.deletes_in is not None
+        try:
+            sent = await self._app.telegram.send_text(chat_id, deletion_notice(report.deletes_in,
+                                                                               len(report.messages)))
+        except Exception as exc:  # noqa: BLE001 - e.g. the user blocked the bot meanwhile
+            log.warning("could not tell chat %d its files will be deleted: %s: %s", chat_id,
+                        type(exc).__name__, exc)
+            return
+        report.notice = (sent.chat.id, sent.id)
 
     async def _after(self, report: DeliveryReport) -> None:
         """Catalogue bookkeeping; never fails a delivery that happened."""

@@ -139,6 +139,24 @@ async def test_a_reservation_hook_that_raises_means_nothing_is_sent(make_bot):
     assert bot.plugin("quota3").settled == []
 
 
+async def test_a_delivery_can_protect_its_files_when_the_deployment_does_not(make_bot):
+    bot = await make_bot(plugins=[Sender])
+    files = await catalogue(bot, 2)
+    protected = await bot.app.delivery.send(9, files[:1], protect_content=True)
+    plain = await bot.app.delivery.send(9, files[1:])
+    assert protected.messages and set(protected.messages) <= bot.fake.protected
+    assert plain.messages and not set(plain.messages) & bot.fake.protected
+
+
+async def test_a_delivery_can_leave_its_files_unprotected_when_the_deployment_protects(make_bot):
+    bot = await make_bot(plugins=[Sender], config="[delivery]\nprotect_content = true")
+    files = await catalogue(bot, 2)
+    plain = await bot.app.delivery.send(9, files[:1], protect_content=False)
+    protected = await bot.app.delivery.send(9, files[1:])
+    assert plain.messages and not set(plain.messages) & bot.fake.protected
+    assert protected.messages and set(protected.messages) <= bot.fake.protected
+
+
 # -- gates ------------------------------------------------------------------------------------
 class MembersOnly:
     """Refuses ``search`` to users who are not in @films."""

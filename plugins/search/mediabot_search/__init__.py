@@ -7,7 +7,6 @@ The plugin wires small parts together:
 - :mod:`~mediabot_search.service`: the one search API (:meth:`SearchPlugin.search`);
 - :mod:`~mediabot_search.cache`: result pages shared in Redis under a catalogue version;
 - :mod:`~mediabot_search.chat` and :mod:`~mediabot_search.inline`: the surfaces;
-- :mod:`~mediabot_search.autodelete`: delivered files leave the chat after ``auto_delete`` seconds;
 - :mod:`~mediabot_search.cli`: ``mediabot search reindex``.
 
 See ``docs/search.md`` for users and operators.
@@ -23,7 +22,6 @@ from mediabot import (
     Callback,
     CallbackContext,
     CommandContext,
-    ConfigError,
     Handler,
     HealthReport,
     InlineQuery,
@@ -34,7 +32,6 @@ from mediabot import (
     UpdateContext,
     hookimpl,
 )
-from mediabot_search.autodelete import AutoDelete
 from mediabot_search.cache import ResultCache
 from mediabot_search.chat import DEEP_LINK_FILE, FILE_ACTION, PAGE_ACTION, SEND_ALL_ACTION, ChatSearch
 from mediabot_search.config import SearchConfig
@@ -64,12 +61,6 @@ class SearchPlugin:
         self.service: SearchService | None = None
         self.chat: ChatSearch | None = None
         self.inline: InlineSearch | None = None
-        self.auto_delete: AutoDelete | None = None
-        if self.config.auto_delete > 0 and not ctx.app.env.get("MEDIABOT_REDIS_URL"):
-            # The schedule must survive restarts: without Redis, files would silently stay.
-            raise ConfigError("[plugins.search] auto_delete needs Redis for its schedule, and "
-                              "MEDIABOT_REDIS_URL is not set", file="environment", key="MEDIABOT_REDIS_URL",
-                              fix="export MEDIABOT_REDIS_URL=redis://host:6379/0, or set auto_delete = 0")
         self._engine_queries = ctx.app.metrics.counter(
             "mediabot_search_engine_queries_total", "Searches answered by this process's index (cache misses)")
 
@@ -119,17 +110,24 @@ class SearchPlugin:
         self.service = SearchService(lambda: app.files, keeper.engine, cache, self._engine_queries.inc,
                                      before_engine=lambda: keeper.fresh(self.config.index_lag),
                                      incomplete=keeper.incomplete)
-        if self.config.auto_delete > 0 and app.redis is not None:
-            self.auto_delete = AutoDelete(app, app.redis, self.ctx.storage.key("autodelete"),
-                                          after=self.config.auto_delete)
-        self.chat = ChatSearch(app, self.config, self.service, self.auto_delete)
+        self.chat = ChatSearch(app, self.config, self.service)
         self.inline = InlineSearch(app, self.config, self.service)
         if reason is not None:
             self.log.info("search index needs a rebuild: %s", reason)
         if self.autostart:
             self.ctx.spawn_loop(keeper.run, name="index")
-            if self.auto_delete is not None:
-                self.ctx.spawn_loop(self.auto_delete.run, name="autodelete")
+            await self._adopt_old_schedule(app)
+
+    async def _adopt_old_schedule(self, app: Any) -> None:
+        """Deletions this plugin scheduled before auto-delete moved into delivery go to delivery's schedule."""
+        auto_delete = app.delivery.auto_delete
+        if auto_delete is None or app.redis is None:
+            return  # auto-delete is off now: what the old schedule held stays, as the operator chose
+        try:
+            await auto_delete.adopt(self.ctx.storage.key("autodelete"))
+        except Exception as exc:  # noqa: BLE001 - the next start tries again; search works meanwhile
+            self.log.warning("auto-delete: could not move the old search schedule into delivery's: %s: %s",
+                             type(exc).__name__, exc)
 
     @hookimpl
     async def mediabot_shutdown(self, app: Any) -> None:

@@ -20,7 +20,6 @@ the plugin's ``rate`` (shared by both) and the ``search`` gate before they run.
 
 from __future__ import annotations
 
-import logging
 import re
 import secrets
 from collections.abc import Awaitable, Callable
@@ -29,7 +28,6 @@ from typing import Any
 import msgspec
 
 from mediabot import Button, CallbackContext, CommandContext, Keyboard, MediaFile, Message, UpdateContext, User
-from mediabot_search.autodelete import AutoDelete, deletion_notice
 from mediabot_search.chatter import is_chatter
 from mediabot_search.config import SearchConfig
 from mediabot_search.render import file_label, hint_text, nothing_text, summary_text
@@ -42,7 +40,6 @@ PAGE_ACTION = "search.p"
 SEND_ALL_ACTION = "search.a"
 #: deep link action: deliver one catalogue file in the private chat (argument: its 24-hex id)
 DEEP_LINK_FILE = "sf"
-log = logging.getLogger("mediabot.plugin.search.chat")
 SESSION = "search"
 RECENT = 5
 GROUP_PAGE = "g"
@@ -72,12 +69,10 @@ def meaningful_length(text: str) -> int:
 class ChatSearch:
     """The private-chat and group surface (see the module docstring)."""
 
-    def __init__(self, app: Any, config: SearchConfig, service: SearchService,
-                 auto_delete: AutoDelete | None = None) -> None:
+    def __init__(self, app: Any, config: SearchConfig, service: SearchService) -> None:
         self.app = app
         self.config = config
         self.service = service
-        self.auto_delete = auto_delete
 
     # Buttons made outside a handler's context (page edits share the code) come from the app.
     def _button(self, user_id: int, text: str, action: str, *args: object) -> Button:
@@ -229,23 +224,12 @@ class ChatSearch:
 
     async def _deliver(self, user: User, files: list[MediaFile],
                        on_granted: Callable[[int], Awaitable[None]] | None = None) -> None:
+        # Delivery deletes the files after [delivery] auto_delete, with its notice under them.
         report = await self.app.delivery.send(user, files, on_granted=on_granted)
-        if report.messages and self.auto_delete is not None:
-            await self._schedule_deletion(user.id, report.messages)
         if report.gone:
             # Delivery marked them dead (they leave every index); the user should know why nothing came.
             await self._say(user.id, GONE if len(files) == 1 else
                             f"{len(report.gone)} of these files are no longer available.")
-
-    async def _schedule_deletion(self, chat_id: int, messages: list[tuple[int, int]]) -> None:
-        assert self.auto_delete is not None
-        try:
-            await self.auto_delete.schedule(messages)
-        except Exception as exc:  # noqa: BLE001 - the files arrived; only the notice would now be wrong
-            log.error("auto-delete: could not schedule %d delivered messages: %s: %s", len(messages),
-                      type(exc).__name__, exc)
-            return
-        await self._say(chat_id, deletion_notice(self.auto_delete.after, len(messages)))
 
     async def _live_file(self, file_id: str) -> MediaFile | None:
         if not _CATALOGUE_ID.match(file_id) or self.app.files is None:

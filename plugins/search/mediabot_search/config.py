@@ -28,7 +28,7 @@ class SearchConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     :param invalidation_interval: at most one cache version bump per this many seconds across the deployment, however fast files arrive. A new file can wait for the next bump, then for the follower's next poll (``min(0.25, index_lag / 4)``): keep the sum at most ``index_lag``.
     :param rebuild_batch: files read from the catalogue per batch while the index is rebuilt.
     :param index_dir: where this process keeps its index; empty: ``<data_dir>/plugins/search/index``. A relative path is relative to the data directory.
-    :param auto_delete: seconds after which files the plugin delivered are deleted from the user's chat (0: never; at most 172800, Telegram's 48 h limit for a bot deleting its messages). Needs Redis.
+    :param auto_delete: moved to ``[delivery] auto_delete`` (it now covers every plugin's deliveries): set here, any value is an error naming the new key.
     """
 
     page_size: Annotated[int, msgspec.Meta(ge=1, le=20)] = 10
@@ -45,10 +45,14 @@ class SearchConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     invalidation_interval: Annotated[float, msgspec.Meta(ge=0.01, le=3600)] = 0.5
     rebuild_batch: Annotated[int, msgspec.Meta(ge=10, le=10_000)] = 1000
     index_dir: Directory = ""
-    # 48 h: Telegram lets a bot delete its own messages for 48 hours (autodelete.MAX_AUTO_DELETE).
-    auto_delete: Annotated[float, msgspec.Meta(ge=0, le=172_800)] = 0.0
+    # Kept only to say where it went: a deployment that set it must move it, not lose it silently.
+    auto_delete: float | None = None
 
     def validate(self) -> None:
+        if self.auto_delete is not None:
+            raise ConfigError("auto_delete moved to [delivery] auto_delete, where it covers every plugin's "
+                              "deliveries", key="auto_delete",
+                              fix=f"delete it here and write [delivery] auto_delete = {self.auto_delete:g}")
         try:
             Rate.parse(self.rate)
         except ValueError as exc:

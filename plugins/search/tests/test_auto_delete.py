@@ -1,19 +1,27 @@
-"""Auto-delete: delivered files leave the user's chat after ``auto_delete``, on a schedule in Redis."""
+"""Auto-delete of what search delivers: done by the kernel's delivery (``[delivery] auto_delete``).
+
+The schedule, its faults and its settings are tested with delivery
+(``tests/platform/test_auto_delete*.py``); here: search's deliveries are
+covered, the old ``[plugins.search] auto_delete`` is refused with the new key,
+and deletions the plugin scheduled before the move are still done.
+"""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 from collections import Counter
 
 import pytest
-from helpers import FAST, release
+from helpers import FAST, QUIET_KERNEL, release
 from mediabot_search import SearchConfig, SearchPlugin
-from mediabot_search.autodelete import MAX_AUTO_DELETE
 
 from mediabot import ConfigError
 from mediabot.core.config import RawConfig, validate_table
-from mediabot.testing import FakeClock, eventually
+from mediabot.testing import FakeClock
 
-TEN_MINUTES = FAST + "auto_delete = 600\n"
+TEN_MINUTES = "[delivery]\nauto_delete = 600\n" + FAST
 FILES = [release(n, f"Quiet.Harbour.S01E{n:02d}.1080p.mkv") for n in range(1, 5)]
 
 
@@ -32,7 +40,15 @@ def deleted(*bots) -> Counter[tuple[int, int]]:
                    for m in c.params["message_ids"])
 
 
-async def test_delivered_files_are_deleted_after_the_configured_time_with_a_notice(make_bot):
+async def until(condition, clock: FakeClock, *, deadline: float = 15.0, step: float = 60.0) -> None:
+    """Let virtual time pass (``step`` at a time) until ``condition()``; fail after ``deadline`` real seconds."""
+    start = time.monotonic()
+    while not condition():
+        assert time.monotonic() - start < deadline, "not true in time"
+        await clock.sleep(step)
+
+
+async def test_files_search_delivers_are_deleted_after_the_delivery_setting_with_a_notice(make_bot):
     clock = FakeClock()
     bot = await make_bot(plugins=[SearchPlugin], config=TEN_MINUTES, clock=clock)
     sent_at = clock.now()
@@ -40,66 +56,43 @@ async def test_delivered_files_are_deleted_after_the_configured_time_with_a_noti
     assert len(messages) == 4
     assert bot.replies_to(5)[-1].text == "These files will be deleted in 10 min: save them elsewhere."
 
-    await eventually(lambda: all(bot.fake.message(c, m) is None for c, m in messages), clock=clock, step=60.0,
-                     deadline=15.0)
-    calls = bot.fake.calls_of("delete_messages")
-    assert len(calls) == 1 and calls[0].params["chat_id"] == 5  # one batch for the chat
-    assert all(c.at >= sent_at + 600 for c in calls)
-    assert await bot.plugin("search").auto_delete.pending() == 0
+    await until(lambda: all(bot.fake.message(c, m) is None for c, m in messages), clock)
+    assert all(c.at >= sent_at + 600 for c in bot.fake.calls_of("delete_messages"))
+    assert deleted(bot) == Counter(dict.fromkeys(messages, 1))
     assert bot.replies_to(5)[-1].text.startswith("These files will be deleted")  # the notice stays
 
 
-async def test_messages_due_while_the_bot_was_down_are_deleted_after_a_restart(make_bot):
-    clock = FakeClock()
-    first = await make_bot(plugins=[SearchPlugin], config=TEN_MINUTES, clock=clock)
-    messages = await deliver_all(first, user=7)
-    await first.stop()
-    assert deleted(first) == Counter()
-    clock.advance(3600)  # the deployment is down while the files come due
-
-    second = await make_bot(plugins=[SearchPlugin], config=TEN_MINUTES, clock=clock)
-    await eventually(lambda: set(deleted(second)) == set(messages), clock=clock, step=1.0, deadline=15.0)
-    assert deleted(first, second) == Counter(dict.fromkeys(messages, 1))
-
-
-async def test_two_processes_never_delete_one_message_twice(make_bot):
-    clock = FakeClock()
-    one = await make_bot(plugins=[SearchPlugin], config=TEN_MINUTES, clock=clock)
-    two = await make_bot(plugins=[SearchPlugin], config=TEN_MINUTES, clock=clock)
-    messages = await deliver_all(one, user=8) + await deliver_all(two, user=9)
-    assert len(messages) == 8
-
-    await eventually(lambda: set(deleted(one, two)) == set(messages), clock=clock, step=60.0, deadline=15.0)
-    for _ in range(5):  # later rounds of both loops delete nothing again
-        await clock.sleep(600)
-    assert deleted(one, two) == Counter(dict.fromkeys(messages, 1))
-
-
-async def test_auto_delete_off_keeps_delivered_files_and_says_nothing(make_bot):
-    bot = await make_bot(plugins=[SearchPlugin], config=FAST)
-    messages = await deliver_all(bot, user=5)
-    # Three days pass at once (each loop wakes once; sleeping through them would run every
-    # background loop's round trips for three virtual days), then a minute of loops.
-    bot.clock.advance(3 * 86400)
-    await bot.clock.sleep(60)
-    assert all(bot.fake.message(c, m) is not None for c, m in messages)
-    assert not any("deleted" in (m.text or "") for m in bot.replies_to(5))
-    assert bot.fake.calls_of("delete_messages") == []
-
-
-@pytest.mark.parametrize("seconds", [-1, 172801])
-def test_auto_delete_beyond_telegrams_48_hours_is_a_config_error(seconds):
-    # The range is declared on the schema, so `config check` and docs/configuration.md both know it.
+def test_the_old_search_setting_is_refused_with_the_new_key():
     raw = RawConfig(path=None, data={})
     with pytest.raises(ConfigError) as err:
-        validate_table(raw, {"auto_delete": seconds}, SearchConfig, "plugins.search")
+        validate_table(raw, {"auto_delete": 600}, SearchConfig, "plugins.search")
     assert err.value.key == "plugins.search.auto_delete"
-    assert ("172800" in err.value.message) == (seconds > 0) and ("0" in err.value.message)
-    assert validate_table(raw, {"auto_delete": MAX_AUTO_DELETE}, SearchConfig, "plugins.search").auto_delete == 172_800
+    assert "moved to [delivery] auto_delete" in err.value.message
+    assert err.value.fix == "delete it here and write [delivery] auto_delete = 600"
 
 
-async def test_auto_delete_without_redis_refuses_to_start_and_says_why(make_bot, mongo_uri):
-    with pytest.raises(ConfigError) as err:
-        await make_bot(plugins=[SearchPlugin], config=TEN_MINUTES, services=False,
-                       env={"MEDIABOT_MONGO_URI": mongo_uri})
-    assert "auto_delete needs Redis" in str(err.value) and "MEDIABOT_REDIS_URL" in str(err.value)
+def test_config_check_names_the_new_key_for_the_old_search_setting(tmp_path):
+    path = tmp_path / "plugins.toml"
+    path.write_text("[plugins.search]\nenabled = true\nauto_delete = 600\n")
+    result = subprocess.run([sys.executable, "-m", "mediabot", "config", "check", "--dev", "--config", str(path)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "plugins.search.auto_delete" in result.stderr and "[delivery] auto_delete = 600" in result.stderr
+
+
+async def test_deletions_search_scheduled_before_the_move_are_done_by_delivery(make_bot):
+    clock = FakeClock()
+    before = await make_bot(plugins=[SearchPlugin], config=QUIET_KERNEL, clock=clock)
+    messages = await deliver_all(before, user=7)
+    # What the plugin's own schedule held when a deployment upgraded: due in 10 minutes.
+    old_key = before.app.storage("search").key("autodelete")
+    scheduled_at, due = clock.now(), clock.wall().timestamp() + 600
+    await before.app.redis.zadd(old_key, {f"{c}:{m}": due for c, m in messages})
+    await before.stop()
+
+    after = await make_bot(plugins=[SearchPlugin], config=TEN_MINUTES, clock=clock)
+    assert await after.app.redis.zcard(old_key) == 0
+    assert await after.app.delivery.auto_delete.pending() == len(messages)
+    await until(lambda: set(deleted(after)) == set(messages), clock)
+    assert all(c.at >= scheduled_at + 600 for c in after.fake.calls_of("delete_messages"))
+    assert deleted(after) == Counter(dict.fromkeys(messages, 1))

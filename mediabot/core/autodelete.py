@@ -1,16 +1,20 @@
-"""Auto-delete: files the search plugin delivered leave the user's chat after ``auto_delete`` seconds.
+"""Auto-delete: what ``app.delivery`` delivered leaves the user's chat after ``[delivery] auto_delete`` seconds.
 
-The schedule is durable, in Redis, so it survives restarts and is shared by
-every process of a deployment::
+Every plugin's deliveries share it: :meth:`mediabot.Delivery.send` schedules
+the file messages it sent (unless the call says ``auto_delete=False``) and
+posts the notice ("These files will be deleted in 10 min: save them
+elsewhere."). The schedule is durable, in Redis, so it survives restarts and
+is shared by every process of a deployment::
 
-    <prefix>:{search}:autodelete   sorted set; member "chat_id:message_id", score = due (Unix seconds, app wall clock)
+    <prefix>:{delivery}:autodelete   sorted set; member "chat_id:message_id", score = due (Unix seconds, app wall clock)
 
-A loop in every process takes due entries with one Lua script that also
-moves them :data:`LEASE` seconds into the future (the claim): two processes
-never take one entry at the same time, and a process that dies between the
-claim and the delete leaves entries that come due again after the lease, for
-any process to finish. After Telegram answers, the entries are removed. So a
-message is deleted once, and at least once while Redis keeps the set.
+A loop in every process (kernel plugin ``kernel.autodelete``) takes due
+entries with one Lua script that also moves them :data:`LEASE` seconds into
+the future (the claim): two processes never take one entry at the same time,
+and a process that dies between the claim and the delete leaves entries that
+come due again after the lease, for any process to finish. After Telegram
+answers, the entries are removed. So a message is deleted once, and at least
+once while Redis keeps the set.
 
 A message the bot can no longer delete (the chat is gone, the user blocked
 the bot, Telegram refuses) is dropped from the schedule; a FloodWait or a
@@ -22,7 +26,7 @@ when the file goes, and it does go). The loop hands them to Redis as soon
 as it answers again; one that comes due first is deleted from memory, on
 time, by this process. When the process stops with entries still held and
 Redis still away, it deletes those messages at once (early rather than
-never). Metric ``mediabot_search_autodelete_held``: entries held right now.
+never). Metric ``mediabot_autodelete_held``: entries held right now.
 """
 
 from __future__ import annotations
@@ -30,16 +34,23 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from redis.exceptions import RedisError
 
-from mediabot import FloodWaitTooLong, PermanentTelegramError, TransientTelegramError
+from mediabot.core.errors import ConfigError
+from mediabot.core.plugin import hookimpl
+from mediabot.core.telegram.exceptions import FloodWaitTooLong, PermanentTelegramError, TransientTelegramError
 
-__all__ = ["LEASE", "MAX_AUTO_DELETE", "AutoDelete", "deletion_notice", "human_duration"]
+if TYPE_CHECKING:
+    from mediabot.core.app import App
+    from mediabot.core.config import DeliverySection
 
-log = logging.getLogger("mediabot.plugin.search.autodelete")
+__all__ = ["LEASE", "MAX_AUTO_DELETE", "AutoDelete", "AutoDeleteLoop", "deletion_notice", "human_duration",
+           "require_redis"]
+
+log = logging.getLogger("mediabot.autodelete")
 
 #: Telegram lets a bot delete its own messages for 48 hours.
 MAX_AUTO_DELETE = 48 * 3600
@@ -83,6 +94,17 @@ def deletion_notice(seconds: float, count: int) -> str:
     return f"{what} will be deleted in {human_duration(seconds)}: save {'it' if count == 1 else 'them'} elsewhere."
 
 
+def require_redis(section: DeliverySection, env: Mapping[str, str]) -> None:
+    """Refuse ``[delivery] auto_delete`` without Redis: the schedule must survive restarts.
+
+    :raises ConfigError: naming ``MEDIABOT_REDIS_URL`` and both fixes.
+    """
+    if section.auto_delete > 0 and not env.get("MEDIABOT_REDIS_URL"):
+        raise ConfigError("[delivery] auto_delete needs Redis for its schedule, and MEDIABOT_REDIS_URL is not set",
+                          file="environment", key="MEDIABOT_REDIS_URL",
+                          fix="export MEDIABOT_REDIS_URL=redis://host:6379/0, or set [delivery] auto_delete = 0")
+
+
 def _member(chat_id: int, message_id: int) -> str:
     return f"{int(chat_id)}:{int(message_id)}"
 
@@ -99,28 +121,37 @@ def _parse(member: bytes | str) -> tuple[int, int] | None:
 class AutoDelete:
     """The deletion schedule and the loop that works through it (see the module docstring).
 
-    :param app: the application (``app.telegram``, ``app.clock``, ``app.metrics``).
-    :param redis: the app's Redis client.
-    :param key: the schedule's Redis key (``ctx.storage.key("autodelete")``).
+    ``app.delivery.auto_delete`` when ``[delivery] auto_delete`` is above 0.
+
+    :param app: the application (``app.redis``, ``app.telegram``, ``app.clock``,
+        ``app.metrics``; Redis and Telegram are read when used, since both
+        are set after the app is built).
     :param after: seconds between a delivery and the deletion.
     """
 
-    def __init__(self, app: Any, redis: Any, key: str, *, after: float) -> None:
+    def __init__(self, app: App, *, after: float) -> None:
         self.app = app
         self.after = float(after)
-        self._redis = redis
-        self._key = key
-        self._claim = redis.register_script(_CLAIM_LUA)
+        #: the schedule's Redis key
+        self.key = f"{app.section('redis').key_prefix}:{{delivery}}:autodelete"
+        self._claim: Any = None
         self._poll = min(MAX_POLL, self.after)
         self._deleted = app.metrics.counter(
-            "mediabot_search_autodelete_total",
+            "mediabot_autodelete_total",
             "Delivered messages handled by auto-delete, by outcome (deleted, dropped: Telegram refused)",
             ["outcome"])
         # Entries Redis could not take yet: member -> due. Owned by this object, emptied into Redis.
         self._held: dict[str, float] = {}
         self._held_gauge = app.metrics.gauge(
-            "mediabot_search_autodelete_held",
+            "mediabot_autodelete_held",
             "Deletions held in this process's memory because Redis could not take them (retried)")
+
+    @property
+    def _redis(self) -> Any:
+        redis = self.app.redis
+        if redis is None:  # only an app opened without Redis (a tool): held, as for an outage
+            raise RedisError("this app has no Redis")
+        return redis
 
     def _wall(self) -> float:
         return self.app.clock.wall().timestamp()
@@ -136,11 +167,28 @@ class AutoDelete:
         if not mapping:
             return
         try:
-            await self._redis.zadd(self._key, mapping)
+            await self._redis.zadd(self.key, mapping)
         except (RedisError, OSError) as exc:
             log.warning("auto-delete: Redis unavailable (%s: %s); %d deletions held in memory until it answers",
                         type(exc).__name__, exc, len(mapping))
             self._hold(mapping)
+
+    async def adopt(self, key: str) -> int:
+        """Move the entries of another schedule ``key`` (an older one) into this one; how many moved.
+
+        An entry already here keeps the earlier of its two due times. The
+        search plugin calls it at startup for the schedule it kept before
+        auto-delete moved into delivery (``<prefix>:{search}:autodelete``).
+        """
+        redis = self._redis
+        entries = await redis.zrange(key, 0, -1, withscores=True)
+        if not entries:
+            return 0
+        mapping = {(m.decode() if isinstance(m, bytes) else m): float(score) for m, score in entries}
+        await redis.zadd(self.key, mapping, lt=True)  # LT still adds the new members
+        await redis.zrem(key, *mapping)
+        log.info("auto-delete: %d deletions moved from %s into %s", len(mapping), key, self.key)
+        return len(mapping)
 
     @property
     def held(self) -> int:
@@ -154,10 +202,9 @@ class AutoDelete:
 
     async def pending(self) -> int:
         """Messages waiting to be deleted (claimed and held ones included)."""
-        return int(await self._redis.zcard(self._key)) + len(self._held)
-
+        return int(await self._redis.zcard(self.key)) + len(self._held)
     async def run(self) -> None:
-        """The loop (``ctx.spawn_loop``): delete what is due, sleep until the next entry is."""
+        """The loop (run by ``kernel.autodelete``): delete what is due, sleep until the next entry is."""
         clock = self.app.clock
         try:
             while True:
@@ -181,7 +228,7 @@ class AutoDelete:
         if not self._held:
             return
         batch = dict(self._held)
-        await self._redis.zadd(self._key, batch)
+        await self._redis.zadd(self.key, batch)
         for member, due in batch.items():
             if self._held.get(member) == due:
                 del self._held[member]
@@ -222,7 +269,7 @@ class AutoDelete:
         self._held_gauge.set(len(self._held))
 
     async def _until_next(self) -> float:
-        first = await self._redis.zrange(self._key, 0, 0, withscores=True)
+        first = await self._redis.zrange(self.key, 0, 0, withscores=True)
         if not first:
             return self._poll
         return max(0.05, min(float(first[0][1]) - self._wall(), self._poll))
@@ -230,21 +277,23 @@ class AutoDelete:
     async def run_once(self) -> int:
         """Claim the due entries and delete their messages, batched per chat; return how many were taken."""
         now = self._wall()
-        raw = await self._claim(keys=(self._key,), args=(repr(now), BATCH, repr(now + LEASE)))
+        if self._claim is None:
+            self._claim = self._redis.register_script(_CLAIM_LUA)
+        raw = await self._claim(keys=(self.key,), args=(repr(now), BATCH, repr(now + LEASE)))
         if not raw:
             return 0
         members: list[str] = []
         for member in raw:
             if _parse(member) is None:
-                await self._redis.zrem(self._key, member)  # not ours to read: never due again
+                await self._redis.zrem(self.key, member)  # not ours to read: never due again
                 continue
             members.append(member.decode() if isinstance(member, bytes) else member)
         later = await self._delete(members)
         if later:
-            await self._redis.zadd(self._key, later, xx=True)
+            await self._redis.zadd(self.key, later, xx=True)
         done = [m for m in members if m not in later]
         if done:
-            await self._redis.zrem(self._key, *done)
+            await self._redis.zrem(self.key, *done)
         return len(raw)
 
     async def _delete(self, members: list[str]) -> dict[str, float]:
@@ -274,3 +323,23 @@ class AutoDelete:
             else:
                 self._deleted.labels(outcome="deleted").inc(len(ids))
         return later
+
+
+class AutoDeleteLoop:
+    """Kernel plugin ``kernel.autodelete``: runs :meth:`AutoDelete.run` in every process that talks to Telegram.
+
+    Not in an app opened for a tool (:func:`mediabot.open_app`, no gateway):
+    its deletions are the running bot's work.
+    """
+
+    name = "autodelete"
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    @hookimpl
+    async def mediabot_startup(self, app: App) -> None:
+        auto_delete = app.delivery.auto_delete
+        if auto_delete is None or app.redis is None or app.gateway is None:
+            return
+        app.supervisor.spawn_loop(auto_delete.run, name="autodelete", owner=f"kernel.{self.name}")
