@@ -332,9 +332,10 @@ def mediabot_gate(app: App, user: User, action: str) -> GateRefusal | None:
     :param app: the application.
     :param user: who wants to act (admins and the owner never reach gates).
     :param action: what they want: ``search`` (the search plugin, for a text
-        message or an inline query), ``deliver`` (``app.delivery.send``), or
-        the ``gate`` a :class:`mediabot.Command` or :class:`mediabot.Callback`
-        declares.
+        message), ``inline`` (its inline queries), ``deliver``
+        (``app.delivery.send``), ``deep_link`` (``/start PAYLOAD``, before the
+        payload's plugin runs), or the ``gate`` a :class:`mediabot.Command`,
+        :class:`mediabot.Callback` or :class:`mediabot.Handler` declares.
 
     :return: a :class:`mediabot.GateRefusal` (text and buttons shown to the
         user) to refuse, ``None`` to let it through.
