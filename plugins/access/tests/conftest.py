@@ -1,4 +1,4 @@
-"""Access tests: ``helpers`` (a file shelf plugin, configs, joining) is a plain module here.
+"""Access tests: ``access_kit`` (a file shelf plugin, configs, joining) is a plain module here.
 
 Tests run with ``--import-mode=importlib``, which does not put a test
 directory on ``sys.path``; this directory is added once, here.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from helpers import ADMIN, FILMS, USER, access, join, leave, received, shelf_bot
+from access_kit import ADMIN, FILMS, USER, access, join, leave, received, shelf_bot
 from pyrogram.errors import ChannelPrivate, ChatAdminRequired
 
 from mediabot.core.telegram.clock import FakeClock

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from helpers import ADMIN, FILMS, SERIES, USER, access, join, leave, received, shelf_bot, start_payload, urls
+from access_kit import ADMIN, FILMS, SERIES, USER, access, join, leave, received, shelf_bot, start_payload, urls
 
 ONE = access(f'{{ chat = {FILMS}, label = "Films" }}')
 TWO = access(f'{{ chat = {FILMS}, label = "Films" }}', f'{{ chat = {SERIES}, label = "Series" }}')

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from helpers import ADMIN, USER, received, shelf_bot
+from access_kit import ADMIN, USER, received, shelf_bot
 
 from mediabot.testing import eventually
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from helpers import FILMS, USER, access, join, received, shelf_bot, start_payload, urls
+from access_kit import FILMS, USER, access, join, received, shelf_bot, start_payload, urls
 from mediabot_search import SearchPlugin
 
 SEARCH = '[plugins.search]\nrate = "1000/min"\n'
