@@ -142,7 +142,7 @@ async def test_health_reports_what_a_running_bot_with_every_builtin_plugin_repor
     port = _dead_port()
     env = {**services_env, "MEDIABOT__PLUGINS__OPS__LISTEN": f"127.0.0.1:{port}"}
     bot = await make_bot(plugins=_builtin_plugins(), config=REPOSITORY_CONFIG.read_text(), env=env)
-    assert sorted(bot.app.started) == ["broadcast", "indexer", "ops", "quota", "search"]
+    assert sorted(bot.app.started) == ["access", "broadcast", "filters", "indexer", "ops", "quota", "search"]
 
     code, out, err = await _mediabot_async(env, "--config", str(REPOSITORY_CONFIG), "health")
     assert code == 0, out + err
