@@ -18,6 +18,10 @@ Input syntax (interactive and ``--script``), one line each:
 ``:wait-for TEXT``     wait (10 s, or ``--timeout S``) for the bot to say TEXT; a miss fails the script
 ``:reply TEXT``        send TEXT as a reply to your previous message (e.g. ``:reply /broadcast``)
 ``:pay``               pay the latest invoice the bot sent you (Telegram Stars; nothing real is charged)
+``:join CHAT``         join channel or group CHAT (made on first use, the bot an admin of it), e.g. to pass force-subscribe
+``:leave CHAT``        leave CHAT
+``:request CHAT``      ask to join CHAT through the bot's join-request link (force-subscribe in request mode)
+``:admin [CHAT]``      become an admin of group CHAT (default: the current group), e.g. to add /filter replies
 ``:group [CHAT]``      talk in group CHAT (default -1001000000002, made on first use) instead
 ``:private``           back to your private chat with the bot
 ``:help``              this table
@@ -199,6 +203,10 @@ class DevConsole:
                                                 "message (send one first)")
                 return True
             await self._send(text, reply_to=previous)
+        elif name in ("join", "leave", "request"):
+            await self._membership(name, args)
+        elif name == "admin":
+            self._admin(args)
         elif name == "group":
             await self._group(args)
         elif name == "private":
@@ -354,6 +362,61 @@ class DevConsole:
             return
         named = f" (@{username})" if username else ""
         self.transcript.said("console", f"channel {chat_id}{named} exists and the bot is an admin of it")
+
+    def _chat_arg(self, args: list[str], usage: str) -> int | None:
+        if len(args) != 1 or not args[0].startswith("-") or not args[0][1:].isdigit():
+            self.transcript.said("console", f"usage: {usage}")
+            return None
+        return int(args[0])
+
+    async def _membership(self, what: str, args: list[str]) -> None:
+        """Join, leave or ask to join a chat as the current identity, as Telegram tells the bot."""
+        chat_id = self._chat_arg(args, f":{what} CHAT (a channel or group id, e.g. -1001234567890)")
+        if chat_id is None:
+            return
+        if chat_id not in self.fake.world.chats:
+            kind = "channel" if what != "leave" else None
+            if kind is None:
+                self.transcript.said("console", f"there is no chat {chat_id}")
+                return
+            try:
+                self.fake.add_chat(chat_id, "channel", title="Dev channel")
+            except ValueError as exc:
+                self.transcript.said("console", str(exc))
+                return
+        try:
+            if what == "join":
+                await self.fake.user_joins(chat_id, self.identity)
+            elif what == "leave":
+                await self.fake.user_leaves(chat_id, self.identity)
+            else:
+                links = [lk.link for lk in self.fake.invite_links.values()
+                         if lk.chat_id == chat_id and lk.creates_join_request and not lk.revoked]
+                if not links:
+                    self.transcript.said("console", f"the bot has no join-request link for {chat_id} yet "
+                                                    "(it makes one when it first asks someone to join)")
+                    return
+                await self.fake.join_request(chat_id, self.identity, links[-1])
+        except Exception as exc:  # noqa: BLE001 - Telegram's refusal (already a member...), told as it is
+            self.transcript.said("console", f"Telegram refused: {type(exc).__name__}")
+            return
+        done = {"join": "joined", "leave": "left", "request": "asked to join"}[what]
+        self.transcript.said("console", f"{self.who} {done} {chat_id}")
+        await self.settle()
+
+    def _admin(self, args: list[str]) -> None:
+        """Make the current identity an admin of a group (group admins manage that group's filters)."""
+        if not args and self.group is not None:
+            chat_id: int | None = self.group
+        else:
+            chat_id = self._chat_arg(args, ":admin [CHAT] (a group id; default: the group you talk in)")
+        if chat_id is None:
+            return
+        if chat_id not in self.fake.world.chats or self.fake.world.chats[chat_id].kind == "channel":
+            self.transcript.said("console", f"{chat_id} is not a group (make it with :group {chat_id})")
+            return
+        self.fake.set_admin(chat_id, self.identity)
+        self.transcript.said("console", f"{self.who} is an admin of group {chat_id}")
 
     async def _group(self, args: list[str]) -> None:
         """Talk in a group (made on first use, with the bot a member), as the current identity."""

@@ -271,3 +271,34 @@ def test_a_newcomer_buys_a_plan_with_stars_in_the_console(tmp_path, hello_instal
     paid = out.index("user › [pays the invoice]")
     assert out[paid + 1].startswith("bot › Thank you! You paid 100 Stars for the premium plan")
     assert any(line.startswith("      Plan: premium until ") for line in out[paid + 2:])
+
+
+def test_a_newcomer_tries_force_subscribe_with_join_and_try_again(tmp_path, hello_installed):
+    text = (ROOT / "plugins.toml").read_text()
+    at = text.index("channels = []", text.index("[plugins.access]"))
+    config = tmp_path / "access.toml"
+    config.write_text(text[:at] + 'channels = [{ chat = -1001000000050, label = "Films" }]' + text[at + 13:])
+    script = (":join abc\n:channel -1001000000050 @films Films\n:as admin\n/channel_add @films\n"
+              ":post -1001000000050 Northern.Lights.2019.1080p.mkv\n:as user\nnorthern lights\n#1\n"
+              ":join -1001000000050\n#2\n:leave -1001000000050\n:request -1001000000050\n")
+    result = run_dev(tmp_path, hello_installed, script, config=config)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout.splitlines()
+    assert "console › usage: :join CHAT (a channel or group id, e.g. -1001234567890)" in out
+    refused = out.index("bot › To use this bot, join Films first, then press Try again.")
+    assert out[refused + 1].startswith("      [1] Join Films → https://t.me/+")
+    assert out[refused + 3:refused + 7] == [
+        "console › user joined -1001000000050", "user › [presses Try again]",
+        "bot (edited) › Thanks for joining!", "bot › [video: Northern.Lights.2019.1080p.mkv] Northern.Lights.2019.1080p.mkv"]
+    assert "console › user left -1001000000050" in out
+    assert out[-2].startswith("console › ")  # the request: no request-mode link here, said so
+
+
+def test_a_console_user_becomes_a_group_admin_and_adds_a_filter(tmp_path, hello_installed):
+    script = (":group\n/filter rules Be kind.\n:admin\n/filter rules Be kind.\nrules\n")
+    result = run_dev(tmp_path, hello_installed, script, config=ROOT / "plugins.toml")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "bot › Only this group's admins can manage its filters." in out
+    assert "console › user in -1001000000002 is an admin of group -1001000000002" in out
+    assert out.count("bot › Be kind.") == 1
