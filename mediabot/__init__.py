@@ -33,6 +33,7 @@ from mediabot.core.gates import Gates
 from mediabot.core.host import Hooks
 from mediabot.core.interfaces import RateLimits, Sessions, Telegram
 from mediabot.core.iohold import mongo_listeners
+from mediabot.core.jobs import JOB_ACTIVE, JobLease, JobProgress, JobRecord, Jobs, JobState, RedisWatch
 from mediabot.core.labels import safe_text
 from mediabot.core.metrics import Metrics
 from mediabot.core.middleware import Incoming, Middleware
@@ -117,6 +118,12 @@ __all__ = [
     "InlineResult",
     "InsertReport",
     "InviteLink",
+    "JOB_ACTIVE",
+    "JobLease",
+    "JobProgress",
+    "JobRecord",
+    "JobState",
+    "Jobs",
     "Invoice",
     "JoinRequest",
     "Keyboard",
@@ -141,6 +148,7 @@ __all__ = [
     "PreCheckoutQuery",
     "Rate",
     "RateLimits",
+    "RedisWatch",
     "Reservation",
     "Secret",
     "Sessions",

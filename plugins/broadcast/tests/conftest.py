@@ -86,7 +86,7 @@ def until() -> Callable[..., Awaitable[None]]:
             if time.monotonic() > deadline:
                 raise AssertionError(f"timed out waiting for {what or condition}")
             # A real pause: the loop goes idle, so the virtual clock moves on meanwhile.
-            await asyncio.sleep(0.01)
+            await asyncio.sleep(0.2)
 
     return wait
 
