@@ -81,6 +81,7 @@ from mediabot.core.types import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "JOB_ACTIVE",
     "MAX_TELEGRAM_ID",
     "AlbumItem",
     "App",
@@ -118,13 +119,12 @@ __all__ = [
     "InlineResult",
     "InsertReport",
     "InviteLink",
-    "JOB_ACTIVE",
+    "Invoice",
     "JobLease",
     "JobProgress",
     "JobRecord",
     "JobState",
     "Jobs",
-    "Invoice",
     "JoinRequest",
     "Keyboard",
     "Media",

@@ -42,9 +42,9 @@ from mediabot.core.gates import Gates
 from mediabot.core.host import Hooks, PluginHookFailed, PluginHost
 from mediabot.core.interfaces import RateLimits, Sessions, Telegram
 from mediabot.core.iohold import mongo_listeners
+from mediabot.core.jobs import Jobs
 from mediabot.core.local_services import LocalRateLimiter, LocalSessionStore
 from mediabot.core.metrics import Metrics
-from mediabot.core.jobs import Jobs
 from mediabot.core.notices import Notices
 from mediabot.core.plugin import PluginContext, PluginMeta
 from mediabot.core.plugin_storage import PluginStorage
