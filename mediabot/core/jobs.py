@@ -169,11 +169,16 @@ class Jobs:
             job = await self.get(seen)
             if job is not None and job.active:
                 return False
+            # Taken a moment ago, the job not written yet: its create is under way. Taken
+            # long ago without a job: that create died between the two writes.
+            if job is None and pointer is not None and pointer.get("since", 0.0) > self._wall() - _CREATING:
+                return False
         # Compare-and-set on what was seen: a concurrent create changed it (no match, the
         # upsert's insert collides on _id) or inserted it first (same): only one wins.
         try:
             await self._collection().find_one_and_update({"_id": _slot(slot), "job": seen},
-                                                         {"$set": {"job": job_id}}, upsert=True)
+                                                         {"$set": {"job": job_id, "since": self._wall()}},
+                                                         upsert=True)
         except DuplicateKeyError:
             return False
         return True
@@ -300,6 +305,10 @@ class Jobs:
 
     async def mark_reported(self, job_id: str) -> None:
         await self._collection().update_one({"_id": job_id}, {"$set": {"reported": True}})
+
+
+# Seconds a slot taken by a create whose job document is not written yet stays taken.
+_CREATING = 60.0
 
 
 def _slot(name: str) -> str:
