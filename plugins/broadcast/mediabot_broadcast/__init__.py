@@ -4,9 +4,9 @@ Flow: an admin replies ``/broadcast [silent] [pin] [days N]`` to a message
 (text, media, album, with buttons) -> a preview with the audience size and
 Confirm / Cancel -> on Confirm a job copies the message to every active user
 (or those seen in the last N days). ``/broadcast_status``, ``_pause``,
-``_resume``, ``_cancel`` work from any process. State lives in Redis
-(:mod:`.store`); one process at a time runs the job under a fenced lease
-(:mod:`.runner`); sends use the kernel's ``bulk`` priority, so users'
+``_resume``, ``_cancel`` work from any process. State lives in MongoDB
+(:mod:`.store`, on the kernel's jobs facility), nothing in Redis; one process
+at a time runs the job under a fenced lease (:mod:`.runner`); sends use the kernel's ``bulk`` priority, so users'
 replies go first. See ``docs/broadcast.md``.
 """
 
@@ -116,10 +116,10 @@ class BroadcastPlugin:
         while True:
             try:
                 await self._adopt(at_start)
-            except Exception as exc:  # noqa: BLE001 - Redis away: try again next round
+            except Exception as exc:  # noqa: BLE001 - MongoDB away: try again next round
                 self.log.warning("broadcast watch failed: %s: %s", type(exc).__name__, exc)
             at_start = False
-            # The clock's sleep also stops a loop whose cancel a Redis timeout swallowed.
+            # The clock's sleep also stops a loop whose cancel a client timeout swallowed.
             await self.ctx.clock.sleep(self.config.lease / 2)
 
     async def _adopt(self, at_start: bool) -> None:

@@ -35,7 +35,7 @@ log = logging.getLogger("mediabot.plugin.broadcast")
 STOPS_THAT_GIVE_BACK = ("paused", "cancelled", "source_gone", "unauthorized", "shutdown")
 # Audience ids read from the catalogue per query, ahead of the claims: one
 # query per page instead of one per claim batch. Reading claims nobody (the
-# cursor in Redis moves only with claims), so a page costs memory only. The
+# cursor in the job moves only with claims), so a page costs memory only. The
 # next page is read in the background once half of this one is left, so the
 # workers do not wait for it (a window of 24 drains in 24 ms at 1,000/s); a
 # read slower than a quarter of the time its page lasts at the current rate
@@ -71,7 +71,7 @@ class Runner:
         self._on_progress = on_progress
         self.stop_reason: str | None = None
         self._queue: asyncio.Queue[int] = asyncio.Queue()
-        # Claimed users not yet settled in Redis (queued, sending, or waiting for the settler).
+        # Claimed users not yet settled in the database (queued, sending, or waiting for the settler).
         self._inflight = 0
         self._ahead: deque[int] = deque()
         self._read_after = job.cursor
@@ -398,7 +398,7 @@ class Runner:
             await self.clock.sleep(every)
             try:
                 state = await self.store.renew(self.job.id, self.token, self.config.lease)
-            except Exception as exc:  # noqa: BLE001 - Redis away: keep going, the lease says how long
+            except Exception as exc:  # noqa: BLE001 - MongoDB away: keep going, the lease says how long
                 log.warning("broadcast %s: heartbeat failed: %s", self.job.id, exc)
                 continue
             if state != "running":
