@@ -85,7 +85,8 @@ def until() -> Callable[..., Awaitable[None]]:
                 return
             if time.monotonic() > deadline:
                 raise AssertionError(f"timed out waiting for {what or condition}")
-            # A real pause: the loop goes idle, so the virtual clock moves on meanwhile.
+            # A real pause: the loop goes idle, so the virtual clock moves on meanwhile. Not
+            # shorter: a condition reads MongoDB, and time stands still while it does.
             await asyncio.sleep(0.2)
 
     return wait
