@@ -273,7 +273,7 @@ class JobStore:
         cursor = await self._deliveries.aggregate([{"$match": {"job": job_id}},
                                                    {"$group": {"_id": "$status", "n": {"$sum": 1}}}])
         found = {row["_id"]: int(row["n"]) async for row in cursor}
-        counts = {c: found.get(c, 0) for c in OUTCOMES}
+        counts: dict[str, int] = {c: found.get(c, 0) for c in OUTCOMES}
         counts["unknown"] = found.get("doubt", 0)
         return await self.jobs.write(_lease(job_id, token), counters=counts)
 
