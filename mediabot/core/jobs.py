@@ -51,6 +51,7 @@ class JobRecord(msgspec.Struct, frozen=True, kw_only=True):
     :param id: the job's id.
     :param kind: what it does (``broadcast``, ``history``...), chosen by the plugin.
     :param slot: the slot it was started in (at most one active job per slot), if any.
+    :param slot_seq: its number in the slot (the newest is the current one).
     :param state: ``running`` (wants an owner), ``paused``, or finished: ``done``, ``cancelled``, ``failed``.
     :param params: what the job was started with (the plugin's own fields, fixed at creation).
     :param started_by: the user who started it.
@@ -68,6 +69,7 @@ class JobRecord(msgspec.Struct, frozen=True, kw_only=True):
     kind: str
     state: JobState
     slot: str | None = None
+    slot_seq: int = 0
     params: dict[str, Any] = {}
     started_by: int = 0
     report_to: int = 0
@@ -132,7 +134,7 @@ class Jobs:
     async def current(self, slot: str) -> JobRecord | None:
         """The slot's current (or last) job; ``None`` when none was ever started."""
         # One read (status commands poll it): the newest job started in the slot.
-        return _record(await self._collection().find_one({"slot": slot}, sort=[("created", -1), ("_id", -1)]))
+        return _record(await self._collection().find_one({"slot": slot}, sort=[("slot_seq", -1)]))
 
     async def active(self, kind: str) -> list[JobRecord]:
         """Running and paused jobs of ``kind``, oldest first."""
@@ -150,9 +152,12 @@ class Jobs:
         :param counters: counters that start at 0.
         """
         job_id = f"{int(self._wall()):x}{secrets.token_hex(3)}"
-        if slot is not None and not await self._take_slot(slot, job_id):
-            return None
-        doc = {"_id": job_id, "kind": kind, "slot": slot, "state": "running", "params": dict(params),
+        seq = 0
+        if slot is not None:
+            seq = await self._take_slot(slot, job_id)
+            if not seq:
+                return None
+        doc = {"_id": job_id, "kind": kind, "slot": slot, "slot_seq": seq, "state": "running", "params": dict(params),
                "started_by": started_by, "report_to": report_to, "progress_message": 0, "reason": "",
                "token": 0, "owner": "", "lease_until": 0.0, "beat": 0, "checkpoint": dict(checkpoint or {}),
                "counters": dict.fromkeys(counters, 0), "created": self._wall(), "finished": 0.0,
@@ -160,7 +165,9 @@ class Jobs:
         await self._collection().insert_one(doc)
         return _record(doc)
 
-    async def _take_slot(self, slot: str, job_id: str) -> bool:
+    async def _take_slot(self, slot: str, job_id: str) -> int:
+        """Make ``job_id`` the slot's job: its number in the slot (1, 2...), or 0 when the slot is busy."""
+        from pymongo import ReturnDocument
         from pymongo.errors import DuplicateKeyError
 
         pointer = await self._collection().find_one({"_id": _slot(slot)})
@@ -168,20 +175,21 @@ class Jobs:
         if seen is not None:
             job = await self.get(seen)
             if job is not None and job.active:
-                return False
+                return 0
             # Taken a moment ago, the job not written yet: its create is under way. Taken
             # long ago without a job: that create died between the two writes.
             if job is None and pointer is not None and pointer.get("since", 0.0) > self._wall() - _CREATING:
-                return False
+                return 0
         # Compare-and-set on what was seen: a concurrent create changed it (no match, the
         # upsert's insert collides on _id) or inserted it first (same): only one wins.
         try:
-            await self._collection().find_one_and_update({"_id": _slot(slot), "job": seen},
-                                                         {"$set": {"job": job_id, "since": self._wall()}},
-                                                         upsert=True)
+            taken = await self._collection().find_one_and_update(
+                {"_id": _slot(slot), "job": seen}, {"$set": {"job": job_id, "since": self._wall()},
+                                                    "$inc": {"seq": 1}},
+                upsert=True, return_document=ReturnDocument.AFTER)
         except DuplicateKeyError:
-            return False
-        return True
+            return 0
+        return int(taken["seq"])
 
     async def set_progress_message(self, job_id: str, message_id: int) -> None:
         """The message edited with progress (written once by the starter, before any holder reads it)."""
