@@ -189,7 +189,7 @@ class Jobs:
                 upsert=True, return_document=ReturnDocument.AFTER)
         except DuplicateKeyError:
             return 0
-        return int(taken["seq"])
+        return 0 if taken is None else int(taken["seq"])  # (an upsert returning the document: never None)
 
     async def set_progress_message(self, job_id: str, message_id: int) -> None:
         """The message edited with progress (written once by the starter, before any holder reads it)."""
