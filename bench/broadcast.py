@@ -158,10 +158,12 @@ async def run(users: int, limit: int, headroom: float, concurrency: int, window:
                 profiler.disable()
             took, cpu = time.monotonic() - started, time.process_time() - cpu_started
             job = await plugin.store.load()
-            redis = bot.app.redis
-            left = {name: {int(u) for u in await redis.smembers(plugin.ctx.storage.key(name, job.id))}
+            # Who is where, from the deliveries in MongoDB (the broadcast keeps nothing in Redis).
+            deliveries = plugin.ctx.storage.collection("deliveries")
+            left = {name: {int(d["user"]) async for d in deliveries.find({"job": job.id, "status": name})}
                     for name in ("pending", "retry", "doubt")}
-            left["claimed"] = {int(u) for u in await redis.smembers(plugin.ctx.storage.key("claimed", job.id))}
+            left["claimed"] = {int(d["user"]) async for d in deliveries.find({"job": job.id,
+                                                                              "status": {"$ne": "retry"}})}
             return {"calls": list(bot.fake.calls), "job": job, "took": took, "cpu": cpu, "profiler": profiler,
                     "kernel_floods": bot.app.telegram.send_flood_waits, "left": left}
         finally:

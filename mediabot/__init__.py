@@ -36,6 +36,7 @@ from mediabot.core.factory import create_app, open_app
 from mediabot.core.gates import Gates
 from mediabot.core.host import Hooks
 from mediabot.core.interfaces import RateLimits, Sessions, Telegram
+from mediabot.core.jobs import JOB_ACTIVE, JobLease, JobProgress, JobRecord, Jobs, JobState, RedisWatch
 from mediabot.core.labels import safe_text
 from mediabot.core.metrics import Metrics
 from mediabot.core.middleware import Incoming, Middleware
@@ -83,6 +84,7 @@ from mediabot.core.types import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "JOB_ACTIVE",
     "MAX_TELEGRAM_ID",
     "AlbumItem",
     "App",
@@ -122,6 +124,11 @@ __all__ = [
     "InsertReport",
     "InviteLink",
     "Invoice",
+    "JobLease",
+    "JobProgress",
+    "JobRecord",
+    "JobState",
+    "Jobs",
     "JoinRequest",
     "Keyboard",
     "Media",
@@ -147,6 +154,7 @@ __all__ = [
     "Rate",
     "RateLimits",
     "Reading",
+    "RedisWatch",
     "Release",
     "Reservation",
     "Secret",

@@ -44,6 +44,7 @@ from mediabot.core.gates import Gates
 from mediabot.core.host import Hooks, PluginHookFailed, PluginHost
 from mediabot.core.interfaces import RateLimits, Sessions, Telegram
 from mediabot.core.iohold import IoObserver, mongo_listeners
+from mediabot.core.jobs import Jobs
 from mediabot.core.local_services import LocalRateLimiter, LocalSessionStore
 from mediabot.core.metrics import Metrics
 from mediabot.core.notices import Notices
@@ -247,6 +248,11 @@ class App:
         if found is None:
             found = self._storages[plugin] = PluginStorage(self, plugin)
         return found
+
+    def jobs(self, plugin: str) -> Jobs:
+        """The jobs of ``plugin`` (the same handle its ``ctx.jobs`` returns), in ``<plugin>.jobs``."""
+        storage = self.storage(plugin)
+        return Jobs(lambda: storage.collection("jobs"), lambda: float(self.clock.wall().timestamp()))
 
     def button(self, user_id: int | None, text: str, action: str, *args: object) -> Button:
         """A signed button for ``action`` made outside a handler (e.g. in ``mediabot_update``).

@@ -35,6 +35,7 @@ import pluggy
 if TYPE_CHECKING:
     from mediabot.core.app import App
     from mediabot.core.clock import Clock
+    from mediabot.core.jobs import Jobs
     from mediabot.core.periodic import PeriodicJob
     from mediabot.core.plugin_storage import PluginStorage
 
@@ -131,6 +132,11 @@ class PluginContext(Generic[ConfigT]):
     def storage(self) -> PluginStorage:
         """The plugin's MongoDB collections, Redis keys and directory (:class:`mediabot.PluginStorage`)."""
         return self.app.storage(self.name)
+
+    @property
+    def jobs(self) -> Jobs:
+        """The plugin's long, resumable jobs under a fenced lease, in MongoDB (:class:`mediabot.Jobs`)."""
+        return self.app.jobs(self.name)
 
     @property
     def clock(self) -> Clock:

@@ -4,9 +4,9 @@ Flow: an admin replies ``/broadcast [silent] [pin] [days N]`` to a message
 (text, media, album, with buttons) -> a preview with the audience size and
 Confirm / Cancel -> on Confirm a job copies the message to every active user
 (or those seen in the last N days). ``/broadcast_status``, ``_pause``,
-``_resume``, ``_cancel`` work from any process. State lives in Redis
-(:mod:`.store`); one process at a time runs the job under a fenced lease
-(:mod:`.runner`); sends use the kernel's ``bulk`` priority, so users'
+``_resume``, ``_cancel`` work from any process. State lives in MongoDB
+(:mod:`.store`, on the kernel's jobs facility), nothing in Redis; one process
+at a time runs the job under a fenced lease (:mod:`.runner`); sends use the kernel's ``bulk`` priority, so users'
 replies go first. See ``docs/broadcast.md``.
 """
 
@@ -23,6 +23,7 @@ from mediabot import (
     CallbackContext,
     Command,
     CommandContext,
+    JobProgress,
     PluginContext,
     PluginMeta,
     UsageError,
@@ -50,7 +51,7 @@ class BroadcastPlugin:
         name="broadcast",
         description="Admin broadcast paced near Telegram's limit; pause, resume, cancel, survives restarts.",
         config=BroadcastConfig,
-        needs=("redis", "mongo"),
+        needs=("mongo",),
     )
 
     def __init__(self, ctx: PluginContext[BroadcastConfig]) -> None:
@@ -65,11 +66,13 @@ class BroadcastPlugin:
         # (job id, heartbeat count) at the last look: an owner is dead only when
         # its lease ran out *and* it missed every heartbeat between two looks.
         self._last_beat: tuple[str, int] | None = None
+        ctx.storage.declare_index("deliveries", [("job", 1), ("status", 1)], name="job_status")
+        self._progress_edits = JobProgress(ctx.app, self.config.progress_every)
 
     # -- lifecycle -------------------------------------------------------------------
     @hookimpl
     def mediabot_startup(self) -> None:
-        self.store = JobStore(self.ctx.storage.redis, self.ctx.storage.key)
+        self.store = JobStore(self.ctx.jobs, self.ctx.storage.collection, self._now)
         self.ctx.spawn_loop(self._watch, name="watch")
 
     @hookimpl
@@ -113,10 +116,10 @@ class BroadcastPlugin:
         while True:
             try:
                 await self._adopt(at_start)
-            except Exception as exc:  # noqa: BLE001 - Redis away: try again next round
+            except Exception as exc:  # noqa: BLE001 - MongoDB away: try again next round
                 self.log.warning("broadcast watch failed: %s: %s", type(exc).__name__, exc)
             at_start = False
-            # The clock's sleep also stops a loop whose cancel a Redis timeout swallowed.
+            # The clock's sleep also stops a loop whose cancel a client timeout swallowed.
             await self.ctx.clock.sleep(self.config.lease / 2)
 
     async def _adopt(self, at_start: bool) -> None:
@@ -132,7 +135,7 @@ class BroadcastPlugin:
             if seen == (job.id, job.beat):
                 # Cancelled while its owner was dead (or stalled): nobody else will report it.
                 # Fence the owner out first, so the report's counts are the final ones.
-                token, _ = await self._store.acquire(job.id, self.owner, self._now(), self.config.lease,
+                token, _ = await self._store.acquire(job.id, self.owner, self.config.lease,
                                                      job.beat, state="cancelled")
                 if token >= 0:
                     await self._report(job.id)
@@ -150,7 +153,7 @@ class BroadcastPlugin:
         if orphan and not handed_over and seen != (job.id, job.beat):
             return
         if orphan and at_start and self.config.on_restart == "wait":
-            before = await self._store.transition(job.id, ("running",), "paused", self._now(), "restart")
+            before = await self._store.transition(job.id, ("running",), "paused", "restart")
             if before == "running":
                 await self._tell(job.spec.admin, f"Broadcast {job.id} was interrupted at "
                                  f"{job.processed}/{job.spec.audience}. /broadcast_resume to continue.")
@@ -158,7 +161,7 @@ class BroadcastPlugin:
         await self._run(job, resumed=orphan, beat=None if handed_over else job.beat)
 
     async def _run(self, job: Job, *, resumed: bool, beat: int | None = None) -> bool:
-        token, doubt = await self._store.acquire(job.id, self.owner, self._now(), self.config.lease, beat)
+        token, doubt = await self._store.acquire(job.id, self.owner, self.config.lease, beat)
         if token < 0:
             return False
         job = await self._store.load() or job
@@ -181,9 +184,15 @@ class BroadcastPlugin:
             # the job is taken over (by this process too) without re-sending.
             self.log.exception("broadcast %s: runner failed; it will be taken over", job_id)
             return
-        store, now = self._store, self._now()
+        store = self._store
         if outcome == "done":
-            before = await store.transition(job_id, ("running",), "done", now)
+            # The last word on who was served comes from the deliveries (earlier owners' too).
+            await store.close_books(job_id, runner.token)
+        elif outcome not in ("fenced", "gone"):
+            # Still ours: the counts told next (report, pause count, status) are the deliveries'.
+            await store.recount(job_id, runner.token)
+        if outcome == "done":
+            before = await store.transition(job_id, ("running",), "done")
             if before == "paused":
                 # Paused while its last sends finished: it stays paused (a resume ends it),
                 # and the admin hears what a pause says, not a final report.
@@ -191,7 +200,7 @@ class BroadcastPlugin:
                 await self._paused(job_id)
                 return
         elif outcome in ("source_gone", "unauthorized"):
-            await store.transition(job_id, ("running", "paused"), "failed", now, outcome)
+            await store.transition(job_id, ("running", "paused"), "failed", outcome)
         elif outcome in ("paused", "fenced", "gone", "shutdown"):
             if outcome == "paused":
                 await store.release_lease(job_id, runner.token)
@@ -249,7 +258,7 @@ class BroadcastPlugin:
         if spec is None:
             await ctx.edit("This preview has expired; send /broadcast again.")
             return
-        job_id = await self._store.create(spec, self._now())
+        job_id = await self._store.create(spec)
         if job_id is None:
             job = await self._store.load()
             await ctx.edit(f"Not started: broadcast {job.id if job else '?'} is already running.")
@@ -277,7 +286,7 @@ class BroadcastPlugin:
         job = await self._active_job(ctx)
         if job is None:
             return
-        before = await self._store.transition(job.id, ("running",), "paused", self._now(), "by an admin")
+        before = await self._store.transition(job.id, ("running",), "paused", "by an admin")
         if before != "running":
             await ctx.reply(f"Broadcast {job.id} is {before}, not running.")
             return
@@ -295,7 +304,7 @@ class BroadcastPlugin:
         job = await self._active_job(ctx)
         if job is None:
             return
-        before = await self._store.transition(job.id, ("paused",), "running", self._now())
+        before = await self._store.transition(job.id, ("paused",), "running")
         if before != "paused":
             await ctx.reply(f"Broadcast {job.id} is {before}, not paused.")
             return
@@ -308,7 +317,7 @@ class BroadcastPlugin:
         job = await self._active_job(ctx)
         if job is None:
             return
-        before = await self._store.transition(job.id, ACTIVE, "cancelled", self._now(), "by an admin")
+        before = await self._store.transition(job.id, ACTIVE, "cancelled", "by an admin")
         if before not in ACTIVE:
             await ctx.reply(f"Broadcast {job.id} is {before}.")
             return
@@ -330,7 +339,7 @@ class BroadcastPlugin:
         Claimed, then sent, then marked: a process that dies in between leaves the
         claim to lapse (``lease``) and the watch loop of a live one sends it.
         """
-        if not await self._store.claim_report(job_id, self.owner, self._now(), self.config.lease):
+        if not await self._store.claim_report(job_id, self.owner, self.config.lease):
             return
         job = await self._store.load()
         if job is None or job.id != job_id:
@@ -352,11 +361,8 @@ class BroadcastPlugin:
             await self._tell(job.spec.admin, texts.paused(job))
 
     async def _show(self, job: Job) -> None:
-        if not job.progress_message:
-            return
-        with contextlib.suppress(Exception):  # a deleted progress message is no reason to stop
-            await self.ctx.app.telegram.edit_text(job.spec.chat_id, job.progress_message,
-                                                  texts.progress(job, self._now()))
+        if job.record is not None:
+            await self._progress_edits.show(job.record, texts.progress(job, self._now()), force=True)
 
     async def _tell(self, user_id: int, text: str) -> None:
         try:

@@ -1,4 +1,4 @@
-"""``mediabot broadcast status|pause|resume|cancel``: the broadcast from a shell, through its state in Redis.
+"""``mediabot broadcast status|pause|resume|cancel``: the broadcast from a shell, through its state in MongoDB.
 
 The commands change the job's state only; the running bot's processes act on
 it (a paused job stops sending within one batch, a resumed one is taken up by
@@ -67,7 +67,7 @@ async def _transition(store: JobStore, from_states: tuple[str, ...], to: str) ->
     job = await store.load()
     if job is None or not job.active:
         return None, None
-    before = await store.transition(job.id, from_states, to, time.time(), "from the command line")  # type: ignore[arg-type]
+    before = await store.transition(job.id, from_states, to, "from the command line")  # type: ignore[arg-type]
     return job, before
 
 
@@ -75,7 +75,8 @@ def _run(config: Any, action: Any) -> Any:
     async def run() -> Any:
         async with open_app(config) as app:
             storage = app.storage("broadcast")
-            return await action(JobStore(storage.redis, storage.key))
+            return await action(JobStore(app.jobs("broadcast"), storage.collection,
+                                         lambda: float(app.clock.wall().timestamp())))
 
     try:
         return asyncio.run(run())

@@ -4,7 +4,7 @@ A producer reads the audience ahead from the catalogue (ids in order, after
 the cursor; reading claims nobody), claims users in small batches and
 queues them; ``concurrency`` workers copy the message to each, paced by
 :class:`~.pace.StepRate` and the kernel's bulk send budget; one settler
-records the outcomes, all that are ready in one Redis call. A user counts
+records the outcomes, all that are ready in one write per kind of outcome. A user counts
 against ``window`` from the claim until the outcome is recorded, so
 claimed-but-unsettled users never exceed ``window``: that is all a crash
 can leave in doubt. A heartbeat renews the lease; a lost lease (``fenced``),
@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from mediabot import FloodWaitTooLong, PermanentTelegramError, TelegramError
+from mediabot import FloodWaitTooLong, JobProgress, PermanentTelegramError, RedisWatch, TelegramError
 from mediabot_broadcast.config import BroadcastConfig
 from mediabot_broadcast.pace import StepRate
 from mediabot_broadcast.store import Claim, Job, JobStore, Outcome
@@ -35,12 +35,15 @@ log = logging.getLogger("mediabot.plugin.broadcast")
 STOPS_THAT_GIVE_BACK = ("paused", "cancelled", "source_gone", "unauthorized", "shutdown")
 # Audience ids read from the catalogue per query, ahead of the claims: one
 # query per page instead of one per claim batch. Reading claims nobody (the
-# cursor in Redis moves only with claims), so a page costs memory only. The
+# cursor in the job moves only with claims), so a page costs memory only. The
 # next page is read in the background once half of this one is left, so the
 # workers do not wait for it (a window of 24 drains in 24 ms at 1,000/s); a
 # read slower than a quarter of the time its page lasts at the current rate
 # doubles the next page, up to READ_AHEAD_MAX.
 READ_AHEAD = 1000
+# Seconds the settler waits for more outcomes before recording them (less when half a
+# window is ready): outcomes still unrecorded are in flight, so this only costs window room.
+SETTLE_GATHER = 0.5
 READ_AHEAD_MAX = 16_000
 
 
@@ -68,7 +71,7 @@ class Runner:
         self._on_progress = on_progress
         self.stop_reason: str | None = None
         self._queue: asyncio.Queue[int] = asyncio.Queue()
-        # Claimed users not yet settled in Redis (queued, sending, or waiting for the settler).
+        # Claimed users not yet settled in the database (queued, sending, or waiting for the settler).
         self._inflight = 0
         self._ahead: deque[int] = deque()
         self._read_after = job.cursor
@@ -80,10 +83,13 @@ class Runner:
         self._given_back = 0
         self._outcomes: list[tuple[int, Outcome]] = []
         self._outcome_ready = asyncio.Event()
+        self._half_ready = asyncio.Event()
         self._room = asyncio.Event()
         self._hold_until = 0.0
         self._floods_seen = app.telegram.send_flood_waits
-        self._last_progress = self.clock.now()
+        # Edits of the progress message, at most every ``progress_every`` s (the first one waits too).
+        self.progress = JobProgress(app, config.progress_every, wait_first=True)
+        self.redis_watch = RedisWatch(app, "broadcast")
         # The progress edit runs beside the settler, so outcomes keep being recorded meanwhile.
         self._progress: asyncio.Task[None] | None = None
         self.sent_here = 0
@@ -121,6 +127,7 @@ class Runner:
             self.stop_reason = reason
             log.info("broadcast %s: stopping (%s)", self.job.id, reason)
         self._room.set()
+        self._half_ready.set()
 
     def drain(self) -> None:
         """Stop for a graceful shutdown: sends under way finish and are recorded, every other user is given back.
@@ -244,6 +251,8 @@ class Runner:
                 else:
                     self._outcomes.append((user, outcome))
                     self._outcome_ready.set()
+                    if len(self._outcomes) >= self.config.window // 2:
+                        self._half_ready.set()
 
     def _release(self, users: int) -> None:
         """``users`` claimed users are settled (or given back): room for more."""
@@ -259,6 +268,7 @@ class Runner:
                 self._outcome_ready.clear()
                 await self._outcome_ready.wait()
                 continue
+            await self._gather()
             batch, self._outcomes = self._outcomes, []
             try:
                 if not await self.store.settle_many(self.job.id, self.token, batch):
@@ -270,6 +280,25 @@ class Runner:
             finally:
                 self._release(len(batch))
             self._maybe_progress()
+
+    async def _gather(self) -> None:
+        """Let outcomes pile up for a moment before they are written.
+
+        At 20-30 sends/s a database write per outcome would cost more than the
+        sends. Half a window is written at once (the producer waits for that
+        room), and so is everything once the runner is stopping.
+        """
+        half = max(1, self.config.window // 2)
+        if self.stop_reason is not None or len(self._outcomes) >= half:
+            return
+        self._half_ready.clear()
+        waits = (asyncio.ensure_future(self.clock.sleep(SETTLE_GATHER)),
+                 asyncio.ensure_future(self._half_ready.wait()))
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
 
     async def _one(self, user: int) -> Outcome | None:
         """Send to ``user``: the outcome to record, or ``None`` when the user was given back."""
@@ -368,13 +397,15 @@ class Runner:
         while not self._cancelled():
             await self.clock.sleep(every)
             try:
-                state = await self.store.renew(self.job.id, self.token, _wall(self.clock), self.config.lease)
-            except Exception as exc:  # noqa: BLE001 - Redis away: keep going, the lease says how long
+                state = await self.store.renew(self.job.id, self.token, self.config.lease)
+            except Exception as exc:  # noqa: BLE001 - MongoDB away: keep going, the lease says how long
                 log.warning("broadcast %s: heartbeat failed: %s", self.job.id, exc)
                 continue
             if state != "running":
                 self.stop(state)
                 return
+            if self.job.record is not None:
+                await self.redis_watch.check(self.job.record, self.progress, what=f"broadcast {self.job.id}")
 
     def _cancelled(self) -> bool:
         # redis-py's timeouts (asyncio.wait_for on Python 3.11) can swallow a
@@ -385,19 +416,16 @@ class Runner:
     def _maybe_progress(self) -> None:
         if self._on_progress is None or (self._progress is not None and not self._progress.done()):
             return
-        if self.clock.now() - self._last_progress < self.config.progress_every:
+        if not self.progress.due():
             return
-        self._last_progress = self.clock.now()
+        self.progress.mark()
         self._progress = asyncio.create_task(self._show_progress(self._on_progress), name="broadcast-progress")
 
     async def _show_progress(self, show: Callable[[Job], Awaitable[None]]) -> None:
         try:
+            await self.store.recount(self.job.id, self.token)
             job = await self.store.load()
             if job is not None and job.id == self.job.id:
                 await show(job)
         except Exception as exc:  # noqa: BLE001 - progress is a courtesy
             log.debug("broadcast %s: progress not shown: %s", self.job.id, exc)
-
-
-def _wall(clock: Any) -> float:
-    return float(clock.wall().timestamp())

@@ -12,8 +12,7 @@ import pytest
 import pytest_asyncio
 from mediabot_broadcast import BroadcastPlugin
 
-from mediabot.core.telegram.clock import FakeClock
-from mediabot.testing import BotHarness
+from mediabot.testing import BotHarness, FakeClock
 
 ADMIN = 9
 START = datetime(2026, 3, 7, 12, 0, tzinfo=UTC)
@@ -85,8 +84,9 @@ def until() -> Callable[..., Awaitable[None]]:
                 return
             if time.monotonic() > deadline:
                 raise AssertionError(f"timed out waiting for {what or condition}")
-            # A real pause: the loop goes idle, so the virtual clock moves on meanwhile.
-            await asyncio.sleep(0.01)
+            # A real pause: the loop goes idle, so the virtual clock moves on meanwhile. Not
+            # shorter: a condition reads MongoDB, and time stands still while it does.
+            await asyncio.sleep(0.2)
 
     return wait
 

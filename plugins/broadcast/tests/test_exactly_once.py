@@ -87,8 +87,8 @@ async def test_a_crash_at_a_random_point_loses_only_the_in_flight_window_and_sen
     await crashed.wait()
     # Nothing of the dead process runs any more: no shutdown handing the lease over.
     plugin.store.release_lease = _nothing
+    job_id = (await plugin.store.load()).id  # (read before the stop closes this process's database client)
     await first.stop()
-    job_id = (await plugin.store.load()).id
 
     second = await deploy(config=LONG_LEASE, prepare=_admin_message)
     await until(lambda: finished(second), what="the resumed broadcast")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 
 import pytest
@@ -9,7 +10,8 @@ from mediabot_broadcast.pace import StepRate
 from mediabot_broadcast.store import JobSpec, JobStore
 from pyrogram.errors import FloodWait
 
-from mediabot.core.telegram.clock import FakeClock, MonotonicClock
+from mediabot.core.clock import MonotonicClock
+from mediabot.testing import FakeClock
 
 ADMIN = 9
 # Virtual time stands still during Redis and MongoDB commands, except one slower than the
@@ -131,18 +133,16 @@ async def test_two_processes_never_both_send_and_either_controls_the_job(deploy,
     assert sum(1 for u in users if received(both, u) == 0) <= job.unknown and job.processed == 301
 
 
-async def test_a_fenced_out_owner_cannot_write_after_losing_the_lease(redis_url, redis_prefix):
-    import redis.asyncio
-
-    client = redis.asyncio.Redis.from_url(redis_url)
-    try:
-        store = JobStore(client, lambda *p: f"{redis_prefix}:{{broadcast}}:" + ":".join(map(str, p)))
-        job_id = await store.create(JobSpec(chat_id=ADMIN, message_id=1, admin=ADMIN, audience=3), now=0.0)
-        old, _ = await store.acquire(job_id, "a", now=0.0, lease=30.0)
+async def test_a_fenced_out_owner_cannot_write_after_losing_the_lease(mongo_uri, mongo_db_name):
+    async with _store(mongo_uri, mongo_db_name) as (store, wall):
+        job_id = await store.create(JobSpec(chat_id=ADMIN, message_id=1, admin=ADMIN, audience=3))
+        old, _ = await store.acquire(job_id, "a", lease=30.0)
         assert (await store.claim(job_id, old, [1, 2], cursor=2)).users == [1, 2]
-        assert (await store.acquire(job_id, "b", now=10.0, lease=30.0))[0] < 0  # still held
+        wall[0] = 10.0
+        assert (await store.acquire(job_id, "b", lease=30.0))[0] < 0  # still held
 
-        new, doubt = await store.acquire(job_id, "b", now=31.0, lease=30.0)  # the lease ran out
+        wall[0] = 31.0
+        new, doubt = await store.acquire(job_id, "b", lease=30.0)  # the lease ran out
 
         assert new > old and doubt == 2  # users 1 and 2 may have received it: never again
         assert not await store.settle(job_id, old, 1, "sent")
@@ -150,8 +150,23 @@ async def test_a_fenced_out_owner_cannot_write_after_losing_the_lease(redis_url,
         assert (await store.claim(job_id, new, [1, 2, 3], cursor=3)).users == [3]
         job = await store.load()
         assert job.sent == 0 and job.unknown == 2
+
+
+@contextlib.asynccontextmanager
+async def _store(mongo_uri, mongo_db_name):
+    """A broadcast store on the test database, with a wall clock the test sets (``wall[0]``)."""
+    from pymongo import AsyncMongoClient
+
+    from mediabot import Jobs
+
+    wall = [0.0]
+    client: AsyncMongoClient = AsyncMongoClient(mongo_uri)
+    db = client[mongo_db_name]
+    try:
+        yield JobStore(Jobs(lambda: db["broadcast.jobs"], lambda: wall[0]),
+                       lambda name: db[f"broadcast.{name}"], lambda: wall[0]), wall
     finally:
-        await client.aclose()
+        await client.close()
 
 
 async def test_the_rate_halves_after_a_floodwait_and_climbs_back_slowly():
@@ -181,17 +196,12 @@ async def test_sends_are_spaced_at_the_current_rate():
 
 
 
-async def test_a_call_redis_runs_twice_gives_the_same_answer_so_no_user_is_lost(redis_url, redis_prefix):
-    # The app's client retries a call once after a timeout: a script may run twice, the
-    # first reply lost. A claim that answered "nobody" the second time would leave its
-    # users claimed, never sent and never counted.
-    import redis.asyncio
-
-    client = redis.asyncio.Redis.from_url(redis_url)
-    try:
-        store = JobStore(client, lambda *p: f"{redis_prefix}:{{broadcast}}:" + ":".join(map(str, p)))
-        job_id = await store.create(JobSpec(chat_id=ADMIN, message_id=1, admin=ADMIN, audience=4), now=0.0)
-        token, _ = await store.acquire(job_id, "a", now=0.0, lease=30.0)
+async def test_a_call_run_twice_gives_the_same_answer_so_no_user_is_lost(mongo_uri, mongo_db_name):
+    # A call whose reply was lost is made again: a claim that answered "nobody" the second
+    # time would leave its users claimed, never sent and never counted.
+    async with _store(mongo_uri, mongo_db_name) as (store, wall):
+        job_id = await store.create(JobSpec(chat_id=ADMIN, message_id=1, admin=ADMIN, audience=4))
+        token, _ = await store.acquire(job_id, "a", lease=30.0)
 
         first = await store.claim(job_id, token, [1, 2, 3], cursor=3)
         again = await store.claim(job_id, token, [1, 2, 3], cursor=3)
@@ -202,16 +212,29 @@ async def test_a_call_redis_runs_twice_gives_the_same_answer_so_no_user_is_lost(
         assert await store.settle(job_id, token, 1, "sent") and await store.settle(job_id, token, 1, "sent")
         assert (await store.claim(job_id, token, [1, 4], cursor=4)).users == [4]  # settled: never again
 
-        assert await store.claim_report(job_id, "a", 10.0, 30.0)
-        assert await store.claim_report(job_id, "a", 10.0, 30.0)
-        assert not await store.claim_report(job_id, "b", 20.0, 30.0)  # "a" is sending it
+        wall[0] = 10.0
+        assert await store.claim_report(job_id, "a", 30.0)
+        assert await store.claim_report(job_id, "a", 30.0)
+        wall[0] = 20.0
+        assert not await store.claim_report(job_id, "b", 30.0)  # "a" is sending it
         await store.mark_reported(job_id)
         await store.mark_reported(job_id)
-        assert not await store.claim_report(job_id, "a", 50.0, 30.0)  # sent: never again
+        wall[0] = 50.0
+        assert not await store.claim_report(job_id, "a", 30.0)  # sent: never again
+        assert await store.recount(job_id, token)  # the counters are the deliveries': user 1 once
         job = await store.load()
         assert (job.sent, job.cursor, job.reported) == (1, 4, True)
-    finally:
-        await client.aclose()
+
+
+async def test_a_paused_job_claims_nobody_and_loses_nobody(mongo_uri, mongo_db_name):
+    async with _store(mongo_uri, mongo_db_name) as (store, _wall):
+        job_id = await store.create(JobSpec(chat_id=ADMIN, message_id=1, admin=ADMIN, audience=4))
+        token, _ = await store.acquire(job_id, "a", lease=30.0)
+        assert await store.transition(job_id, ("running",), "paused") == "running"
+
+        assert (await store.claim(job_id, token, [1, 2], cursor=2)).status == "paused"
+        assert not await store.was_claimed(job_id, 1)  # undone: the next owner sends to them
+        assert await store.create(JobSpec(chat_id=ADMIN, message_id=2, admin=ADMIN)) is None  # one at a time
 
 
 async def test_a_report_lost_with_its_process_is_sent_by_another_one(deploy, audience, start_broadcast, until):
@@ -228,8 +251,8 @@ async def test_a_report_lost_with_its_process_is_sent_by_another_one(deploy, aud
     await start_broadcast(first, "News")
     await until(lambda: any("\nSent: " in t for t in telling), what="the first process to start the report")
     plugin.runner_task.cancel()  # the process dies (a clean stop would wait for the report)
+    job = await plugin.store.load()  # (read before the stop closes this process's database client)
     await first.stop()
-    job = await plugin.store.load()
     assert job.state == "done" and not job.reported
 
     second = await deploy(prepare=admin_message)

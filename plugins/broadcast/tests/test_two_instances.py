@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from mediabot.core.telegram.clock import MonotonicClock
+from mediabot.core.clock import MonotonicClock
 
 ADMIN = 9
 # A fast account, so a few hundred sends take about a second of real time; the

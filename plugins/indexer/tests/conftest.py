@@ -18,7 +18,7 @@ from mediabot import MediaFile
 from mediabot.catalog.files import FileRepository
 from mediabot.core.redis import connect
 from mediabot.core.storage import SingleDatabase
-from mediabot.core.telegram.clock import FakeClock
+from mediabot.testing import FakeClock
 
 CHANNEL = -1001234567890
 HERE = Path(__file__).parent

@@ -6,7 +6,7 @@ from mediabot_indexer.buffer import IngestBuffer
 from mediabot_indexer.consumer import StreamConsumer
 from mediabot_indexer.gaps import GapLog
 
-from mediabot.core.telegram.clock import FakeClock
+from mediabot.testing import FakeClock
 
 BURST = 50_000
 

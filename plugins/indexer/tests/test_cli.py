@@ -9,7 +9,7 @@ import sys
 
 from mediabot_indexer import IndexerPlugin
 
-from mediabot.core.telegram.clock import MonotonicClock
+from mediabot.core.clock import MonotonicClock
 from mediabot.testing.tl import FakeFile
 
 ARCHIVE = -1001555000222

@@ -10,8 +10,8 @@ from mediabot_indexer.consumer import StreamConsumer
 from mediabot_indexer.gaps import GapLog
 from mediabot_indexer.queue import StreamQueue
 
+from mediabot.core.clock import MonotonicClock
 from mediabot.core.redis import connect
-from mediabot.core.telegram.clock import MonotonicClock
 
 PREFIX = "mb:{indexer}:"
 

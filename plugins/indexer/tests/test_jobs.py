@@ -10,8 +10,8 @@ import pytest
 from mediabot_indexer import IndexerPlugin
 from pyrogram.errors import ChannelPrivate, FloodWait
 
-from mediabot.core.telegram.clock import FakeClock, MonotonicClock
-from mediabot.testing import eventually, harness
+from mediabot.core.clock import MonotonicClock
+from mediabot.testing import FakeClock, eventually, harness
 from mediabot.testing.fake import FakeTelegram
 from mediabot.testing.tl import FakeFile
 

@@ -9,7 +9,7 @@ from typing import Any
 from mediabot_indexer import IndexerPlugin
 
 from mediabot import Chat, Media, MediaFile, Message
-from mediabot.core.telegram.clock import MonotonicClock
+from mediabot.core.clock import MonotonicClock
 from mediabot.testing import eventually
 
 SOURCE = -1001000000001

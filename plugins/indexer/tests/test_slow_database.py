@@ -11,7 +11,7 @@ from mediabot_indexer import IndexerPlugin
 from pymongo import AsyncMongoClient
 
 from mediabot import Chat, Media, Message
-from mediabot.core.telegram.clock import MonotonicClock
+from mediabot.core.clock import MonotonicClock
 from mediabot.testing import eventually
 from mediabot.testing.tl import FakeFile
 

@@ -10,8 +10,9 @@ from mediabot_indexer.consumer import StreamConsumer
 from mediabot_indexer.queue import StreamQueue
 
 from mediabot import DatabaseUnavailable, InsertReport, MediaFile
+from mediabot.core.clock import MonotonicClock
 from mediabot.core.redis import connect
-from mediabot.core.telegram.clock import FakeClock, MonotonicClock
+from mediabot.testing import FakeClock
 
 
 async def crash(task: asyncio.Task[Any]) -> None:
