@@ -42,7 +42,7 @@ from mediabot_access import AccessPlugin
 from redis.asyncio import Redis
 
 from mediabot import Command, MediaFile, PluginMeta, hookimpl
-from mediabot.core.telegram.clock import MonotonicClock
+from mediabot.core.clock import MonotonicClock
 from mediabot.testing import BotHarness
 from mediabot.testing.servers import MongoServer, RedisServer
 

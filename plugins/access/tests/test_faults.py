@@ -5,8 +5,7 @@ from __future__ import annotations
 from access_kit import ADMIN, FILMS, USER, access, join, leave, received, shelf_bot
 from pyrogram.errors import ChannelPrivate, ChatAdminRequired
 
-from mediabot.core.telegram.clock import FakeClock
-from mediabot.testing import eventually
+from mediabot.testing import FakeClock, eventually
 
 FILM0 = "Film.0.2019.1080p.mkv"
 FILM1 = "Film.1.2019.1080p.mkv"

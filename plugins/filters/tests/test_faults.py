@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from fhelpers import ADMIN, GROUP, MEMBER, filters_bot
 
-from mediabot.core.telegram.clock import FakeClock
-from mediabot.testing import eventually
+from mediabot.testing import FakeClock, eventually
 
 
 async def test_filters_answer_while_redis_is_down_and_catch_up_after(make_bot, redis_factory):

@@ -6,8 +6,7 @@ import time
 
 from fhelpers import ADMIN, GROUP, MEMBER, filters_bot
 
-from mediabot.core.telegram.clock import FakeClock
-from mediabot.testing import eventually
+from mediabot.testing import FakeClock, eventually
 
 
 async def test_a_filter_added_in_one_process_answers_in_the_other_within_a_second(make_bot):
