@@ -10,7 +10,6 @@ import asyncio
 import os
 import subprocess
 import sys
-import time
 from collections import Counter
 
 import pytest
@@ -18,7 +17,7 @@ import pytest
 from mediabot import Command, ConfigError, MediaFile, PluginMeta, Reservation, hookimpl
 from mediabot.core.autodelete import MAX_AUTO_DELETE
 from mediabot.core.config import DeliverySection, RawConfig, validate_table
-from mediabot.testing import FakeClock
+from mediabot.testing import FakeClock, eventually
 
 CHANNEL = -1001234567890
 # Long kernel upkeep intervals: virtual hours pass in these tests without hammering the test MongoDB.
@@ -75,14 +74,6 @@ def deleted(*bots) -> Counter[tuple[int, int]]:
                    for m in c.params["message_ids"])
 
 
-async def until(condition, clock: FakeClock, *, deadline: float = 15.0, step: float = 60.0) -> None:
-    """Let virtual time pass (``step`` at a time) until ``condition()``; fail after ``deadline`` real seconds."""
-    start = time.monotonic()
-    while not condition():
-        assert time.monotonic() - start < deadline, "not true in time"
-        await clock.sleep(step)
-
-
 async def test_files_another_plugin_delivers_are_deleted_after_the_configured_time_with_a_notice(make_bot):
     clock = FakeClock()
     bot = await make_bot(plugins=[Gifts], config=TEN_MINUTES, clock=clock)
@@ -97,7 +88,7 @@ async def test_files_another_plugin_delivers_are_deleted_after_the_configured_ti
     assert report.deletes_in == 600 and report.notice == (5, replies.last.id)
     assert report.delivered == [f.id for f in plugin.files]
 
-    await until(lambda: all(bot.fake.message(c, m) is None for c, m in messages), clock)
+    await eventually(lambda: all(bot.fake.message(c, m) is None for c, m in messages), clock=clock, step=60.0, deadline=15.0)
     calls = bot.fake.calls_of("delete_messages")
     assert len(calls) == 1 and calls[0].params["chat_id"] == 5  # one batch for the chat
     assert all(c.at >= sent_at + 600 for c in calls)
@@ -121,7 +112,7 @@ async def test_a_delivery_with_auto_delete_false_keeps_its_files_and_says_nothin
     await bot.send("/gift 1", user=5)
     [given] = [m for m in file_messages(bot, 5) if m not in kept]
 
-    await until(lambda: bot.fake.message(*given) is None, clock)
+    await eventually(lambda: bot.fake.message(*given) is None, clock=clock, step=60.0, deadline=15.0)
     assert all(bot.fake.message(*m) is not None for m in kept)
     assert deleted(bot) == Counter({given: 1})
 
@@ -133,7 +124,7 @@ async def test_notify_false_schedules_the_deletion_and_leaves_the_notice_to_the_
     report = await bot.app.delivery.send(5, plugin.files, notify=False)
     assert report.deletes_in == 600 and report.notice is None
     assert notes(bot, 5) == []
-    await until(lambda: set(deleted(bot)) == set(report.messages), clock)
+    await eventually(lambda: set(deleted(bot)) == set(report.messages), clock=clock, step=60.0, deadline=15.0)
 
 
 async def test_auto_delete_true_without_the_setting_is_refused_before_anything_is_sent(make_bot):
@@ -177,7 +168,7 @@ async def test_files_delivered_before_a_delivery_is_cancelled_are_still_deleted_
     arrived = file_messages(bot, 5)
     assert 1 <= len(arrived) < 4
     assert await bot.app.delivery.auto_delete.pending() == len(arrived)
-    await until(lambda: set(deleted(bot)) == set(arrived), clock)
+    await eventually(lambda: set(deleted(bot)) == set(arrived), clock=clock, step=60.0, deadline=15.0)
 
 
 async def test_messages_due_while_the_bot_was_down_are_deleted_after_a_restart(make_bot):
@@ -191,7 +182,7 @@ async def test_messages_due_while_the_bot_was_down_are_deleted_after_a_restart(m
     clock.advance(3600)  # the deployment is down while the files come due
 
     second = await make_bot(plugins=[Gifts], config=TEN_MINUTES, clock=clock)
-    await until(lambda: set(deleted(second)) == set(messages), clock, step=1.0)
+    await eventually(lambda: set(deleted(second)) == set(messages), clock=clock, step=1.0, deadline=15.0)
     assert deleted(first, second) == Counter(dict.fromkeys(messages, 1))
 
 
@@ -206,7 +197,7 @@ async def test_two_processes_never_delete_one_message_twice(make_bot):
     messages = file_messages(one, 8) + file_messages(two, 9)
     assert len(messages) == 8
 
-    await until(lambda: set(deleted(one, two)) == set(messages), clock)
+    await eventually(lambda: set(deleted(one, two)) == set(messages), clock=clock, step=60.0, deadline=15.0)
     for _ in range(5):  # later rounds of both loops delete nothing again
         await clock.sleep(600)
     assert deleted(one, two) == Counter(dict.fromkeys(messages, 1))

@@ -8,11 +8,10 @@ delivering plugin is not search: the schedule is delivery's.
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 
 from mediabot import Command, MediaFile, PluginMeta, hookimpl
-from mediabot.testing import FakeClock
+from mediabot.testing import FakeClock, eventually
 
 CHANNEL = -1001234567890
 QUIET = "[catalog]\nban_refresh = 3600.0\nflush_interval = 3600.0\noutbox_grace = 3600.0\n"
@@ -36,14 +35,6 @@ class Gift:
 
     async def gift(self, ctx):
         await ctx.app.delivery.send(ctx.user, self.files)
-
-
-async def until(condition, clock: FakeClock, *, deadline: float = 20.0, step: float = 10.0) -> None:
-    """Let virtual time pass (``step`` at a time) until ``condition()``; fail after ``deadline`` real seconds."""
-    start = time.monotonic()
-    while not condition():
-        assert time.monotonic() - start < deadline, "not true in time"
-        await clock.sleep(step)
 
 
 def deletions(bot) -> Counter[tuple[int, int]]:
@@ -74,11 +65,11 @@ async def test_a_file_delivered_while_redis_is_down_is_deleted_on_time_once_redi
 
     await clock.sleep(120)
     server.restart()  # an empty Redis: only this process knows the deletion
-    await until(lambda: auto_delete.held == 0, clock)
+    await eventually(lambda: auto_delete.held == 0, clock=clock, step=10.0, deadline=20.0)
     assert await auto_delete.pending() == 1 and bot.app.metrics.value(HELD) == 0  # in the shared schedule now
     assert deletions(bot) == Counter()
 
-    await until(lambda: bot.fake.message(*message) is None, clock)
+    await eventually(lambda: bot.fake.message(*message) is None, clock=clock, step=10.0, deadline=20.0)
     [call] = bot.fake.calls_of("delete_messages")
     assert sent_at + 600 <= call.at <= sent_at + 600 + 30  # on time: the loop looks at least every 30 s
     assert deletions(bot) == Counter({message: 1}) and await auto_delete.pending() == 0
@@ -90,7 +81,7 @@ async def test_a_deletion_that_comes_due_while_redis_is_still_down_happens_from_
     bot = await make_bot(plugins=[Gift], config=TEN_MINUTES, clock=clock, env={"MEDIABOT_REDIS_URL": server.url})
     message, sent_at = await receive_while_redis_is_down(bot, server, user=6)
 
-    await until(lambda: bot.fake.message(*message) is None, clock, step=60)
+    await eventually(lambda: bot.fake.message(*message) is None, clock=clock, step=60, deadline=20.0)
     [call] = bot.fake.calls_of("delete_messages")
     assert sent_at + 600 <= call.at <= sent_at + 600 + 60
     assert bot.app.delivery.auto_delete.held == 0

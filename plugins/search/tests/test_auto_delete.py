@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from collections import Counter
 
 import pytest
@@ -19,7 +18,7 @@ from mediabot_search import SearchConfig, SearchPlugin
 
 from mediabot import ConfigError
 from mediabot.core.config import RawConfig, validate_table
-from mediabot.testing import FakeClock
+from mediabot.testing import FakeClock, eventually
 
 TEN_MINUTES = "[delivery]\nauto_delete = 600\n" + FAST
 FILES = [release(n, f"Quiet.Harbour.S01E{n:02d}.1080p.mkv") for n in range(1, 5)]
@@ -40,14 +39,6 @@ def deleted(*bots) -> Counter[tuple[int, int]]:
                    for m in c.params["message_ids"])
 
 
-async def until(condition, clock: FakeClock, *, deadline: float = 15.0, step: float = 60.0) -> None:
-    """Let virtual time pass (``step`` at a time) until ``condition()``; fail after ``deadline`` real seconds."""
-    start = time.monotonic()
-    while not condition():
-        assert time.monotonic() - start < deadline, "not true in time"
-        await clock.sleep(step)
-
-
 async def test_files_search_delivers_are_deleted_after_the_delivery_setting_with_a_notice(make_bot):
     clock = FakeClock()
     bot = await make_bot(plugins=[SearchPlugin], config=TEN_MINUTES, clock=clock)
@@ -56,7 +47,7 @@ async def test_files_search_delivers_are_deleted_after_the_delivery_setting_with
     assert len(messages) == 4
     assert bot.replies_to(5)[-1].text == "These files will be deleted in 10 min: save them elsewhere."
 
-    await until(lambda: all(bot.fake.message(c, m) is None for c, m in messages), clock)
+    await eventually(lambda: all(bot.fake.message(c, m) is None for c, m in messages), clock=clock, step=60.0, deadline=15.0)
     assert all(c.at >= sent_at + 600 for c in bot.fake.calls_of("delete_messages"))
     assert deleted(bot) == Counter(dict.fromkeys(messages, 1))
     assert bot.replies_to(5)[-1].text.startswith("These files will be deleted")  # the notice stays
@@ -93,6 +84,6 @@ async def test_deletions_search_scheduled_before_the_move_are_done_by_delivery(m
     after = await make_bot(plugins=[SearchPlugin], config=TEN_MINUTES, clock=clock)
     assert await after.app.redis.zcard(old_key) == 0
     assert await after.app.delivery.auto_delete.pending() == len(messages)
-    await until(lambda: set(deleted(after)) == set(messages), clock)
+    await eventually(lambda: set(deleted(after)) == set(messages), clock=clock, step=60.0, deadline=15.0)
     assert all(c.at >= scheduled_at + 600 for c in after.fake.calls_of("delete_messages"))
     assert deleted(after) == Counter(dict.fromkeys(messages, 1))
