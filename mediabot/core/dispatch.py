@@ -205,7 +205,7 @@ class Dispatcher:
         if sender is None:
             found = sender_of(update)
             sender = found.id if found is not None else None
-        users = getattr(self.app, "users", None)
+        users = self.app.users
         if users is not None and sender is not None:
             if users.is_banned(sender) and not _paid(update):
                 await self._tell_banned(update, sender)

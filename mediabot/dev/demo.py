@@ -146,7 +146,7 @@ async def seed_demo(app: App, out: TextIO) -> None:
     from mediabot.catalog.models import MediaFile
     from mediabot.core.types import Chat, Message
 
-    files = getattr(app, "files", None)
+    files = app.files
     if files is None:
         out.write("console › --demo needs MongoDB; the catalogue was not seeded\n")
         return
