@@ -139,7 +139,7 @@ def make_ping_plugin() -> Any:
 
 
 # Limits far above what the run reaches: pacing runs on every send, but never makes one wait.
-UNBOUND_TELEGRAM = ("[telegram]\nsend_concurrency = 100000\nedit_concurrency = 100000\n"
+UNBOUND_TELEGRAM = ("[telegram]\nsend_concurrency = 1000\nedit_concurrency = 1000\n"
                     "global_rate = 1000000000.0\nprivate_chat_rate = 1000000000.0\n"
                     "group_per_minute = 1000000000\nbulk_share = 1.0\n")
 
