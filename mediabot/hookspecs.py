@@ -330,7 +330,7 @@ def mediabot_gate(app: App, user: User, action: str) -> GateRefusal | None:
     """*async* Refuse an action to a user, before it runs.
 
     :param app: the application.
-    :param user: who wants to act (admins and the owner never reach gates).
+    :param user: who wants to act (admins and the owner reach only the gates of plugins that called ``app.gates.ask_about_staff(name)``).
     :param action: what they want: ``search`` (the search plugin, for a text
         message), ``inline`` (its inline queries), ``deliver``
         (``app.delivery.send``), ``deep_link`` (``/start PAYLOAD``, before the

@@ -107,6 +107,7 @@ class AccessPlugin:
         self._guarded = cfg.gate_actions if cfg.channels else frozenset()
         self._commands = bool(cfg.channels) and "commands" in cfg.actions
         self._exempt = frozenset(cfg.exempt_users)
+        self._exempt_admins = cfg.exempt_admins
         # Per instance, not per module: two apps in one process never share it.
         self._handling: contextvars.ContextVar[_Handling | None] = contextvars.ContextVar(
             f"access-{id(self)}", default=None)
@@ -123,6 +124,8 @@ class AccessPlugin:
     async def mediabot_startup(self) -> None:
         await self.maintenance.refresh()
         self.ctx.spawn_loop(self.maintenance.run, name="maintenance")
+        if not self._exempt_admins:
+            self.app.gates.ask_about_staff(self.ctx.name)
 
     @hookimpl
     def mediabot_health(self) -> list[HealthReport]:
@@ -194,7 +197,7 @@ class AccessPlugin:
 
     async def verify(self, user: User, action: str, *, keep: bool = True) -> GateRefusal | None:
         """``None`` when ``user`` is in every chat (or exempt), else the refusal (keeping the update for Try again)."""
-        if user.id in self._exempt or self.app.role_of(user.id) != "user":
+        if user.id in self._exempt or (self._exempt_admins and self.app.role_of(user.id) != "user"):
             return None
         handling = self._handling.get()
         if handling is not None and handling.passed:

@@ -58,7 +58,8 @@ class AccessConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     :param negative_ttl: seconds a "not a member" answer is kept (at most 10; dropped at once when the user joins), so inline typing does not ask Telegram per keystroke.
     :param request_ttl: seconds a join request the bot saw lets the user through (Telegram says nothing when a request is withdrawn).
     :param approve_requests: approve the join requests the bot sees to the ``request`` chats (off: they are left to the chat's admins).
-    :param exempt_users: user ids who never have to join (admins and the owner never do).
+    :param exempt_users: user ids who never have to join.
+    :param exempt_admins: the bot's admins and owner never have to join (``false``: they are asked like everyone, e.g. to try the refusal yourself).
     :param on_error: when Telegram cannot answer (the bot is not an admin of a chat, the chat is gone): ``open`` lets users through, ``closed`` refuses them; the operators get a notice either way.
     :param notice_interval: seconds between two notices about one chat Telegram cannot answer for.
     :param text: the refusal; ``{chats}`` is replaced by the names of the chats still to join.
@@ -74,6 +75,7 @@ class AccessConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     request_ttl: Annotated[float, msgspec.Meta(ge=60, le=90 * 86_400)] = 7 * 86_400.0
     approve_requests: bool = False
     exempt_users: list[int] = []
+    exempt_admins: bool = True
     on_error: Literal["open", "closed"] = "open"
     notice_interval: Annotated[float, msgspec.Meta(ge=0, le=86_400)] = 3600.0
     text: str = "To use this bot, join {chats} first, then press Try again."

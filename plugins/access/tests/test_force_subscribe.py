@@ -112,6 +112,17 @@ async def test_admins_and_exempt_users_never_have_to_join(make_bot):
     assert bot.fake.calls_of("get_chat_member") == []
 
 
+async def test_with_exempt_admins_off_an_admin_is_asked_to_join_like_anyone(make_bot):
+    bot = await shelf_bot(make_bot, access(f"{{ chat = {FILMS} }}", exempt_admins=False))
+    shelf = (await bot.send("/shelf", user=ADMIN)).last
+    refused = (await bot.press(shelf, "Film.0.2019.1080p.mkv", user=ADMIN)).last
+    assert refused.text.startswith("To use this bot, join ")
+    assert received(bot, ADMIN) == []
+    await join(bot, FILMS, ADMIN)
+    await bot.press(refused, "Try again", user=ADMIN)
+    assert received(bot, ADMIN) == ["Film.0.2019.1080p.mkv"]
+
+
 async def test_no_channel_configured_guards_nothing(make_bot):
     bot = await shelf_bot(make_bot, "[plugins.access]\n")
     shelf = (await bot.send("/shelf", user=USER)).last
