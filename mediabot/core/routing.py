@@ -36,9 +36,6 @@ __all__ = ["ChatKind", "Content", "Handler", "Route", "Routes", "chat_kind", "up
 ChatKind = Literal["private", "group"]
 Content = Literal["text", "media", "any"]
 
-#: Update kinds a handler can ask for; new kinds are the ``tag`` of their kernel type.
-KNOWN_KINDS = ("message", "inline", "edited", "deleted", "chat_member", "join_request", "pre_checkout")
-
 
 def update_kind(update: Update | Any) -> str:
     """The kind of an update: its kernel type's msgspec tag (``message``, ``inline``, ``edited``...)."""
@@ -167,7 +164,7 @@ class Routes:
     def __init__(self, handlers: Iterable[tuple[str, Handler]] = (), *, order: Sequence[str] = (),
                  source: str = "plugins.toml") -> None:
         routes: list[Route] = []
-        seen: dict[str, str] = {}
+        seen: set[str] = set()
         for plugin, h in handlers:
             if not isinstance(h, Handler):
                 raise PluginLoadError(plugin, f"mediabot_handlers returned {type(h).__name__}, not Handler")
@@ -178,7 +175,7 @@ class Routes:
             route = Route(plugin, h, rate)
             if route.name in seen:
                 raise PluginLoadError(plugin, f"handler {h.name!r} is declared twice", fix="give each a name")
-            seen[route.name] = plugin
+            seen.add(route.name)
             routes.append(route)
         by_name = {r.name: r for r in routes}
         for name in order:

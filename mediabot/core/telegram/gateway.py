@@ -587,20 +587,9 @@ class Gateway(ChatAdmin, StarsPayments):
         The bot must be able to see the chat's members (an admin of a channel).
         :raises mediabot.PermanentTelegramError: the bot cannot look (``forbidden``, ``peer_invalid``).
         """
-        from pyrogram.errors import UserNotParticipant
-
-        async def look() -> Any:
-            try:
-                return await self.client.get_chat_member(chat_id=chat_id, user_id=user_id)
-            except UserNotParticipant:
-                return None
-
-        member = await self._call("read", "get_chat_member", look)
-        if member is None:
-            return False
-        status = getattr(member.status, "name", str(member.status)).upper()
-        return status in ("OWNER", "ADMINISTRATOR", "MEMBER") or (
-            status == "RESTRICTED" and bool(getattr(member, "is_member", False)))
+        # One reading of Telegram's answer: get_member's (left, banned, restricted out are not "in").
+        member = await self.get_member(chat_id, user_id)
+        return member.in_chat
 
     async def resolve_chat(self, ref: int | str) -> Chat:
         """The chat ``ref`` names: an id, ``@username`` or ``username``."""
